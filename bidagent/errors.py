@@ -124,7 +124,9 @@ class AuthError(AdsError):
 class ThrottledError(AdsError):
     """The API kept answering 429 after the retry budget ran out."""
 
-    def __init__(self, message: str, *, retry_after_s: float | None = None, **kwargs: object) -> None:
+    def __init__(
+        self, message: str, *, retry_after_s: float | None = None, **kwargs: object
+    ) -> None:
         self.retry_after_s = retry_after_s
         super().__init__(message, **kwargs)  # type: ignore[arg-type]
 

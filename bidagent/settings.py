@@ -221,8 +221,10 @@ class HttpSettings(_Section):
     port: int = Field(default=0, ge=0, le=65535)
 
 
-_file_data: ContextVar[dict[str, Any]] = ContextVar("bidagent_settings_file", default={})
-_secrets_data: ContextVar[dict[str, Any]] = ContextVar("bidagent_settings_secrets", default={})
+_file_data: ContextVar[dict[str, Any] | None] = ContextVar("bidagent_settings_file", default=None)
+_secrets_data: ContextVar[dict[str, Any] | None] = ContextVar(
+    "bidagent_settings_secrets", default=None
+)
 
 
 class _DictSource(PydanticBaseSettingsSource):
@@ -280,8 +282,8 @@ class Settings(BaseSettings):
         return (
             init_settings,
             env_settings,
-            _DictSource(settings_cls, _secrets_data.get()),
-            _DictSource(settings_cls, _file_data.get()),
+            _DictSource(settings_cls, _secrets_data.get() or {}),
+            _DictSource(settings_cls, _file_data.get() or {}),
         )
 
     @model_validator(mode="after")
@@ -457,9 +459,7 @@ def load_settings(
     except ValidationError as exc:
         first = exc.errors()[0]
         key = ".".join(str(p) for p in first["loc"])
-        raise ConfigError(
-            _format_validation_error(exc), file=path, key=key or None
-        ) from None
+        raise ConfigError(_format_validation_error(exc), file=path, key=key or None) from None
     finally:
         _file_data.reset(file_token)
         _secrets_data.reset(secrets_token)

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from enum import Enum
+from enum import Enum, StrEnum
 from typing import Any
 
 from rich.console import Console
@@ -22,7 +22,7 @@ from rich.table import Table
 __all__ = ["OutputFormat", "console", "err_console", "render_rows", "to_jsonable"]
 
 
-class OutputFormat(str, Enum):
+class OutputFormat(StrEnum):
     """How a listing command prints its rows."""
 
     table = "table"

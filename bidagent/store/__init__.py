@@ -1,0 +1,62 @@
+"""The store: SQLModel tables, the engine/session factory, migrations and bulk fact upserts.
+
+Everything SQL lives here; the engine never sees a session, and ``ads`` never sees a table.
+"""
+
+from bidagent.store.db import (
+    database_revision,
+    make_engine,
+    normalise_url,
+    session_scope,
+    upgrade_database,
+)
+from bidagent.store.entities import (
+    AdGroupRecord,
+    CampaignFactRecord,
+    CampaignRecord,
+    NegativeRecord,
+    ProfileRecord,
+    SearchTermFactRecord,
+    TargetFactRecord,
+    TargetRecord,
+)
+from bidagent.store.ledger import (
+    CHANGE_STATUSES,
+    REVIEW_KINDS,
+    REVIEW_STATUSES,
+    BaseBidRecord,
+    ChangeRecord,
+    ControlRecord,
+    CycleRecord,
+    LeaseRecord,
+    NotificationRecord,
+    ReviewItemRecord,
+)
+from bidagent.store.upsert import upsert_rows
+
+__all__ = [
+    "CHANGE_STATUSES",
+    "REVIEW_KINDS",
+    "REVIEW_STATUSES",
+    "AdGroupRecord",
+    "BaseBidRecord",
+    "CampaignFactRecord",
+    "CampaignRecord",
+    "ChangeRecord",
+    "ControlRecord",
+    "CycleRecord",
+    "LeaseRecord",
+    "NegativeRecord",
+    "NotificationRecord",
+    "ProfileRecord",
+    "ReviewItemRecord",
+    "SearchTermFactRecord",
+    "TargetFactRecord",
+    "TargetRecord",
+    "database_revision",
+    "make_engine",
+    "normalise_url",
+    "session_scope",
+    "upgrade_database",
+    "upsert_rows",
+]
