@@ -79,6 +79,9 @@ class CycleRecord(SQLModel, table=True):
     trigger: str = Field(default="cli", max_length=16)  # daemon | cli | backtest
     ruleset_hash: str | None = Field(default=None, max_length=64)
     outcome: str = Field(default="running", max_length=16)  # running succeeded failed
+    # How far a running cycle got: a restart resumes from "planned" (apply the intent log) instead
+    # of planning again, which could propose the same changes twice.
+    phase: str = Field(default="started", max_length=16)  # started planned applied
     counts: dict[str, int] | None = _json()
     timings: dict[str, float] | None = _json()
     error: str | None = None
