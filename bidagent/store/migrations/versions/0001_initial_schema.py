@@ -68,6 +68,7 @@ def upgrade() -> None:
         sa.Column("trigger", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
         sa.Column("ruleset_hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
         sa.Column("outcome", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+        sa.Column("phase", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
         sa.Column("counts", sa.JSON(), nullable=True),
         sa.Column("timings", sa.JSON(), nullable=True),
         sa.Column("error", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
