@@ -22,6 +22,7 @@ from bidagent.store.types import UTCDateTime
 
 __all__ = [
     "AdGroupRecord",
+    "ReportDayRecord",
     "CampaignFactRecord",
     "CampaignRecord",
     "NegativeRecord",
@@ -186,3 +187,15 @@ class CampaignFactRecord(_Metrics, table=True):
     date: dt.date = Field(primary_key=True)
     profile_id: str = Field(max_length=ID)
     budget: float | None = None
+
+
+class ReportDayRecord(SQLModel, table=True):
+    """A day a report covered for a profile, even if it had no rows: a quiet day is not a
+    missing day. The engine's freshness guardrail reads this rather than guessing from facts."""
+
+    __tablename__ = "report_days"
+
+    profile_id: str = Field(primary_key=True, max_length=ID)
+    source: str = Field(primary_key=True, max_length=16)  # targets | search_terms | campaigns
+    date: dt.date = Field(primary_key=True)
+    pulled_at: dt.datetime = _when()

@@ -119,6 +119,14 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("profile_id"),
     )
     op.create_table(
+        "report_days",
+        sa.Column("profile_id", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+        sa.Column("source", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+        sa.Column("date", sa.Date(), nullable=False),
+        sa.Column("pulled_at", bidagent.store.types.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("profile_id", "source", "date"),
+    )
+    op.create_table(
         "review_items",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("kind", sqlmodel.sql.sqltypes.AutoString(length=24), nullable=False),
@@ -391,6 +399,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_review_items_profile_id"))
 
     op.drop_table("review_items")
+    op.drop_table("report_days")
     op.drop_table("profiles")
     with op.batch_alter_table("negatives", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_negatives_profile_id"))
