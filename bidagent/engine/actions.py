@@ -1,0 +1,221 @@
+"""Turn one rule's matches into candidate proposals, review alerts and skips.
+
+Owns the vectorised part of a rule (filter and ``when`` mask, the action value for every matched row in
+one polars expression) and the per-proposal records, with floors, ceilings and the step limit applied
+(guardrails 2 and 3). It must not look at other rules: cooldown, conflicts, blast radius and mode are
+in :mod:`bidagent.engine.guardrails`.
+"""
+
+from __future__ import annotations
+
+import math
+import string
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import polars as pl
+
+from bidagent.engine.inputs import EngineInputs, EngineSettings
+from bidagent.engine.money import bounds_for, limit_step
+from bidagent.engine.plan import Proposal, ReviewRequest, Skip
+from bidagent.engine.ruleset import LoadedRule
+
+__all__ = ["Candidates", "match_frame", "rule_candidates"]
+
+_META = ["entity_kind", "entity_id", "entity_name", "profile_id", "campaign_id", "ad_group_id"]
+
+
+@dataclass
+class Candidates:
+    """What one rule produced before the cross-rule guardrails."""
+
+    proposals: list[Proposal] = field(default_factory=list)
+    reviews: list[ReviewRequest] = field(default_factory=list)
+    skips: list[Skip] = field(default_factory=list)
+    population: int = 0  # entities that passed the filter (for max_changes_pct)
+    approval: set[int] = field(default_factory=set)  # id() of proposals over approval.over
+
+
+def _value_expr(rule: LoadedRule, current: str) -> pl.Expr | None:
+    if rule.relative is not None:
+        kind, amount = rule.relative
+        base = pl.col("base" if rule.schedule is not None else current)
+        return base * (1 + amount) if kind == "pct" else base + amount
+    return rule.value.expr if rule.value is not None else None
+
+
+def current_column(rule: LoadedRule) -> str:
+    """The frame column holding the value the rule changes."""
+    return {"bid": "bid", "default_bid": "default_bid", "budget": "budget"}.get(
+        rule.field or "", "state"
+    )
+
+
+def match_frame(rule: LoadedRule, frame: pl.DataFrame) -> tuple[pl.DataFrame, int]:
+    """Rows where filter and ``when`` hold, with ``__new`` holding the action value; plus population."""
+    filt = rule.filter.expr if rule.filter is not None else pl.lit(value=True)
+    frame = frame.with_columns(filt.fill_null(value=False).alias("__filter"))
+    population = int(frame["__filter"].sum())
+    mask = pl.col("__filter") & rule.when.expr.fill_null(value=False)
+    matched = frame.filter(mask)
+    value = _value_expr(rule, current_column(rule))
+    if value is not None:
+        matched = matched.with_columns(value.cast(pl.Float64).alias("__new"))
+    return matched, population
+
+
+class _Blank(string.Formatter):
+    def format_field(self, value: Any, format_spec: str) -> str:
+        return "n/a" if value is None else super().format_field(value, format_spec)
+
+
+def _evidence(row: dict[str, Any], names: list[str]) -> dict[str, Any]:
+    out = {}
+    for name in names:
+        value = row.get(name)
+        out[name] = round(value, 6) if isinstance(value, float) and math.isfinite(value) else value
+    return out
+
+
+def rule_candidates(
+    rule: LoadedRule,
+    frame: pl.DataFrame,
+    inputs: EngineInputs,
+    settings: EngineSettings,
+) -> Candidates:
+    """Evaluate ``rule`` on its prepared frame (see :func:`bidagent.engine.frames.rule_frame`)."""
+    matched, population = match_frame(rule, frame)
+    out = Candidates(population=population)
+    names = rule.names
+    action = rule.action
+    for row in matched.select(
+        [
+            c
+            for c in dict.fromkeys([*_META, *names, current_column(rule), "__new", "ad_group_name"])
+            if c in matched.columns
+        ]
+    ).iter_rows(named=True):
+        evidence = _evidence(row, names)
+        if action == "review":
+            _alert(rule, row, evidence, settings, out)
+            continue
+        proposal = _proposal(rule, row, evidence, settings, inputs, out)
+        if proposal is not None:
+            out.proposals.append(proposal)
+    return out
+
+
+def _base(rule: LoadedRule, row: dict[str, Any], settings: EngineSettings, field_: str) -> Proposal:
+    return Proposal(
+        entity_kind=row["entity_kind"],
+        entity_id=row["entity_id"],
+        entity_name=row.get("entity_name"),
+        profile_id=row.get("profile_id") or settings.profile_id,
+        campaign_id=row.get("campaign_id"),
+        ad_group_id=row.get("ad_group_id"),
+        field=field_,
+        old_value=None,
+        new_value=None,
+        rule_name=rule.name,
+        rule_file=rule.file,
+        rule_hash=rule.file_hash,
+        priority=rule.rule.priority,
+    )
+
+
+def _skip(
+    rule: LoadedRule, row: dict[str, Any], reason: str, detail: str, field_: str | None
+) -> Skip:
+    return Skip(rule.name, reason, detail, row["entity_kind"], row["entity_id"], field_)
+
+
+def _alert(
+    rule: LoadedRule,
+    row: dict[str, Any],
+    evidence: dict[str, Any],
+    settings: EngineSettings,
+    out: Candidates,
+) -> None:
+    review = rule.rule.then.review
+    assert review is not None
+    try:
+        message = _Blank().format(review.message, **{n: row.get(n) for n in rule.message_names})
+    except (ValueError, TypeError) as exc:
+        message = f"{review.message} (could not format: {exc})"
+    name = row.get("entity_name") or row["entity_id"]
+    out.reviews.append(
+        ReviewRequest(
+            kind="alert",
+            severity=review.severity,
+            dedupe_key=f"alert:{settings.profile_id}:{rule.name}:{row['entity_kind']}:{row['entity_id']}",
+            summary=f"{rule.name}: {name}: {message}",
+            rule_name=rule.name,
+            entity_kind=row["entity_kind"],
+            entity_id=row["entity_id"],
+            entity_name=row.get("entity_name"),
+            evidence=evidence,
+        )
+    )
+
+
+def _proposal(
+    rule: LoadedRule,
+    row: dict[str, Any],
+    evidence: dict[str, Any],
+    settings: EngineSettings,
+    inputs: EngineInputs,
+    out: Candidates,
+) -> Proposal | None:
+    field_ = rule.field
+    assert field_ is not None
+    then = rule.rule.then
+    if then.state is not None:
+        if row.get("state") == then.state:
+            out.skips.append(
+                _skip(rule, row, "no_change", f"state is already {then.state}", field_)
+            )
+            return None
+        proposal = _base(rule, row, settings, field_)
+        proposal.old_value, proposal.new_value, proposal.evidence = (
+            row.get("state"),
+            then.state,
+            evidence,
+        )
+        return proposal
+    if then.negate is not None or then.harvest is not None:
+        from bidagent.engine.creations import creation  # local: creations needs the lookups
+
+        return creation(
+            rule, row, evidence, settings, inputs, out, _base(rule, row, settings, field_)
+        )
+    raw = row.get("__new")
+    if raw is None or not math.isfinite(raw):
+        out.skips.append(_skip(rule, row, "null_action", f"{field_} expression gave null", field_))
+        return None
+    old = row.get(current_column(rule))
+    bounds = bounds_for(field_, settings.marketplace, settings.guardrails, rule.rule.limits)
+    max_step = min(
+        x for x in (settings.guardrails.max_step, rule.rule.limits.max_step) if x is not None
+    )
+    over = rule.rule.approval.over if rule.rule.approval else None
+    stepped = limit_step(old, raw, bounds, max_step, over, settings.marketplace.step)
+    old_money = Decimal(repr(old)).quantize(settings.marketplace.step) if old is not None else None
+    if old_money is not None and stepped.value == old_money:
+        out.skips.append(
+            _skip(
+                rule,
+                row,
+                "no_change",
+                f"{field_} stays {old_money} ({'; '.join(stepped.notes) or 'rounded'})",
+                field_,
+            )
+        )
+        return None
+    proposal = _base(rule, row, settings, field_)
+    proposal.old_value, proposal.new_value = old_money, stepped.value
+    proposal.evidence = evidence
+    proposal.notes = [f"rule value {raw:.6g}", *stepped.notes]
+    if stepped.needs_approval:
+        out.approval.add(id(proposal))
+    return proposal

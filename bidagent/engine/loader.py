@@ -1,0 +1,233 @@
+"""Load rule files: find them, parse YAML with positions, validate, compile, report every problem.
+
+Owns ``load_rule_set`` and ``check_rule_set``: the all-or-nothing gate a rule set passes before the
+engine sees it. Every problem carries ``file:line:col`` and the rule name; nothing stops at the first.
+It must not evaluate rules.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from bidagent.engine.ruleset import ENTITY_KINDS, LoadedRule, RuleSet, build_loaded, compile_rule
+from bidagent.engine.schema import Rule, is_relative
+from bidagent.engine.yamlsource import Located, Position, read_yaml
+from bidagent.errors import RuleProblem, RuleSetError
+
+__all__ = ["check_rule_set", "find_rule_files", "load_rule_set"]
+
+
+def find_rule_files(paths: Sequence[Path]) -> list[Path]:
+    """Rule files under ``paths``: ``*.yaml`` in folders (recursively), not ``*.test.yaml``."""
+    found: list[Path] = []
+    for path in paths:
+        path = Path(path)
+        if path.is_dir():
+            found.extend(
+                p for p in sorted(path.rglob("*.yaml")) if not p.name.endswith(".test.yaml")
+            )
+        else:
+            found.append(path)
+    return sorted(dict.fromkeys(found))
+
+
+def _offset_position(pos: Position, offset: int | None) -> tuple[int, int]:
+    if offset is None or pos.style in ("|", ">"):
+        return pos.line, pos.col
+    return pos.line, pos.col + offset + (1 if pos.style in ("'", '"') else 0)
+
+
+def _rule_name_at(data: Any, path: tuple[Any, ...]) -> str | None:
+    if len(path) >= 2 and path[0] == "rules" and isinstance(data, dict):
+        try:
+            name = data["rules"][path[1]].get("name")
+        except (IndexError, KeyError, TypeError, AttributeError):
+            return None
+        return name if isinstance(name, str) else None
+    return None
+
+
+def _pydantic_problems(
+    exc: ValidationError, located: Located, base: tuple[Any, ...], file: str, rule: str | None
+) -> list[RuleProblem]:
+    problems = []
+    for error in exc.errors():
+        loc = tuple(error["loc"])
+        path = base + loc
+        dotted = ".".join(str(p) for p in loc) or "rule"
+        if error["type"] == "extra_forbidden":
+            pos = located.where(path, key=True)
+            message = f"unknown field '{loc[-1]}'"
+            if len(loc) > 1:
+                message += f" in '{'.'.join(str(p) for p in loc[:-1])}'"
+        elif error["type"] == "missing":
+            pos = located.where(path[:-1])
+            message = f"missing field '{dotted}'"
+        else:
+            pos = located.where(path)
+            text = str(error["msg"]).removeprefix("Value error, ")
+            message = f"{dotted}: {text}"
+        problems.append(RuleProblem(file, pos.line, pos.col, message, rule))
+    return problems
+
+
+def _load_file(path: Path, seen: dict[str, str]) -> tuple[list[LoadedRule], list[RuleProblem]]:
+    file = str(path)
+    try:
+        content = path.read_bytes()
+    except OSError as exc:
+        return [], [RuleProblem(file, 1, 1, f"cannot read: {exc.strerror}")]
+    file_hash = hashlib.sha256(content).hexdigest()
+    try:
+        located = read_yaml(content.decode("utf-8"))
+    except UnicodeDecodeError:
+        return [], [RuleProblem(file, 1, 1, "not UTF-8 text")]
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        reason = getattr(exc, "problem", None) or str(exc)
+        return [], [RuleProblem(file, line, col, f"not valid YAML: {reason}")]
+    data = located.data
+    problems = [
+        RuleProblem(file, p.line, p.col, msg, _rule_name_at(data, path))
+        for p, msg, path in located.duplicates
+    ]
+    if data is None:
+        return [], problems
+    if not isinstance(data, dict) or not isinstance(data.get("rules", []), list):
+        return [], [
+            *problems,
+            RuleProblem(file, 1, 1, "a rule file is a mapping with a 'rules:' list"),
+        ]
+    for key in data:
+        if key != "rules":
+            pos = located.where((key,), key=True)
+            problems.append(RuleProblem(file, pos.line, pos.col, f"unknown field '{key}'"))
+    rules: list[LoadedRule] = []
+    for index, raw in enumerate(data.get("rules") or []):
+        base = ("rules", index)
+        here = located.where(base)
+        if not isinstance(raw, dict):
+            problems.append(RuleProblem(file, here.line, here.col, "a rule is a mapping"))
+            continue
+        name = raw.get("name") if isinstance(raw.get("name"), str) else None
+        found = len(problems)
+        compiled, meaning = compile_rule(raw)
+        for problem in meaning:
+            line, col = _offset_position(located.where(base + problem.path), problem.offset)
+            problems.append(RuleProblem(file, line, col, problem.message, name))
+        try:
+            rule = Rule.model_validate(raw)
+        except ValidationError as exc:
+            problems.extend(_pydantic_problems(exc, located, base, file, name))
+            continue
+        if rule.name in seen:
+            pos = located.where((*base, "name"))
+            problems.append(
+                RuleProblem(
+                    file,
+                    pos.line,
+                    pos.col,
+                    f"duplicate rule name (also in {seen[rule.name]})",
+                    rule.name,
+                )
+            )
+        seen.setdefault(rule.name, file)
+        if len(problems) == found and compiled.get("when") is not None:
+            rules.append(
+                build_loaded(rule, compiled, file=file, file_hash=file_hash, line=here.line)
+            )
+    return rules, problems
+
+
+def _direction(rule: LoadedRule) -> set[str]:
+    """Which way a rule can move its field: {"up"}, {"down"} or both."""
+    then = rule.rule.then
+    if then.state is not None:
+        return {"down"} if then.state == "paused" else {"up"}
+    value = then.bid if then.bid is not None else then.budget
+    if is_relative(value):
+        return {"up"} if str(value).strip().startswith("+") else {"down"}
+    try:
+        node = ast.parse(str(value), mode="eval").body
+    except SyntaxError:
+        return {"up", "down"}
+    current = {"bid", "default_bid", "budget"}
+    if (
+        isinstance(node, ast.BinOp)
+        and isinstance(node.left, ast.Name)
+        and node.left.id in current
+        and isinstance(node.right, ast.Constant)
+        and isinstance(node.right.value, int | float)
+    ):
+        factor = node.right.value
+        if isinstance(node.op, ast.Mult):
+            return {"up"} if factor > 1 else {"down"}
+        if isinstance(node.op, ast.Add | ast.Sub):
+            grows = (factor > 0) == isinstance(node.op, ast.Add)
+            return {"up"} if grows else {"down"}
+    return {"up", "down"}
+
+
+def _conflict_warnings(rules: list[LoadedRule]) -> list[RuleProblem]:
+    warnings = []
+    movers = [
+        r
+        for r in rules
+        if r.field in ("bid", "default_bid", "budget", "state") and r.schedule is None
+    ]
+    for i, a in enumerate(movers):
+        for b in movers[i + 1 :]:
+            same_kinds = set(ENTITY_KINDS[a.rule.entity]) & set(ENTITY_KINDS[b.rule.entity])
+            if a.field != b.field or not same_kinds or a.rule.priority != b.rule.priority:
+                continue
+            da, db = _direction(a), _direction(b)
+            if ("up" in da and "down" in db) or ("down" in da and "up" in db):
+                warnings.append(
+                    RuleProblem(
+                        b.file,
+                        b.line,
+                        1,
+                        f"can change {a.field} of the same {'/'.join(sorted(same_kinds))} in the "
+                        f"opposite direction of rule '{a.name}' ({a.file}) at the same priority "
+                        f"{a.rule.priority}; give them distinct priorities",
+                        b.name,
+                        "warning",
+                    )
+                )
+    return warnings
+
+
+def check_rule_set(paths: Sequence[Path]) -> tuple[RuleSet | None, list[RuleProblem]]:
+    """Load every rule file under ``paths``; return the set (None if any error) and all problems."""
+    files = find_rule_files(paths)
+    problems: list[RuleProblem] = []
+    rules: list[LoadedRule] = []
+    seen: dict[str, str] = {}
+    digest = hashlib.sha256()
+    for path in files:
+        file_rules, file_problems = _load_file(path, seen)
+        rules.extend(file_rules)
+        problems.extend(file_problems)
+        if path.is_file():
+            digest.update(path.read_bytes())
+            digest.update(b"\0")
+    problems.extend(_conflict_warnings(rules))
+    if any(p.severity == "error" for p in problems):
+        return None, problems
+    return RuleSet(rules=rules, hash=digest.hexdigest(), files=[str(f) for f in files]), problems
+
+
+def load_rule_set(paths: Sequence[Path]) -> RuleSet:
+    """Load a rule set whole, or raise :class:`RuleSetError` listing every error."""
+    rule_set, problems = check_rule_set(paths)
+    if rule_set is None:
+        raise RuleSetError([p for p in problems if p.severity == "error"])
+    return rule_set

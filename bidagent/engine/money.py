@@ -1,0 +1,96 @@
+"""Money bounds and steps for one proposal: floors and ceilings, max step, rounding to the market step.
+
+Owns the arithmetic of guardrails 2 and 3 (so property tests can hit it directly). Floors and ceilings
+intersect the marketplace's hard limits, the configuration and the rule's ``limits``; the tightest
+wins. When the current value already sits outside them, the bounds win over the step limit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
+
+__all__ = ["Bounds", "Stepped", "bounds_for", "limit_step"]
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """The floor and ceiling for one field of one rule, and where each came from."""
+
+    low: float
+    high: float
+    low_source: str
+    high_source: str
+
+
+def bounds_for(field: str, marketplace: object, guardrails: object, limits: object) -> Bounds:
+    """Tightest floor and ceiling for ``field`` (bid-like or budget) over the three sources."""
+    kind = "budget" if field == "budget" else "bid"
+    low, low_source = float(getattr(marketplace, f"min_{kind}")), "marketplace"
+    high, high_source = float(getattr(marketplace, f"max_{kind}")), "marketplace"
+    for source, obj in (("config", guardrails), ("rule", limits)):
+        lo, hi = getattr(obj, f"min_{kind}", None), getattr(obj, f"max_{kind}", None)
+        if lo is not None and lo > low:
+            low, low_source = float(lo), source
+        if hi is not None and hi < high:
+            high, high_source = float(hi), source
+    if high < low:  # config ceiling under a marketplace floor: the floor (Amazon's rule) wins
+        high, high_source = low, low_source
+    return Bounds(low, high, low_source, high_source)
+
+
+@dataclass(frozen=True)
+class Stepped:
+    """The value after floors, ceilings and the step limit, with the notes that explain it."""
+
+    value: Decimal
+    notes: list[str]
+    step: float | None  # relative step from old to value
+    needs_approval: bool
+
+
+def _q(value: float, step: Decimal, rounding: str) -> Decimal:
+    amount = Decimal(repr(float(value)))
+    return (amount / step).quantize(Decimal(1), rounding=rounding) * step
+
+
+def limit_step(
+    old: float | None,
+    raw: float,
+    bounds: Bounds,
+    max_step: float | None,
+    approval_over: float | None,
+    money_step: Decimal,
+) -> Stepped:
+    """Clamp ``raw`` into ``bounds``, then limit the step from ``old`` (or flag it for approval)."""
+    notes: list[str] = []
+    value = raw
+    if value < bounds.low:
+        notes.append(f"floor: {raw:.4g} raised to {bounds.low:g} ({bounds.low_source} min)")
+        value = bounds.low
+    elif value > bounds.high:
+        notes.append(f"ceiling: {raw:.4g} lowered to {bounds.high:g} ({bounds.high_source} max)")
+        value = bounds.high
+    rounding = ROUND_HALF_EVEN
+    step = None
+    approval = False
+    if old is not None and old > 0:
+        step = abs(value - old) / old
+        if approval_over is not None and step > approval_over + 1e-9:
+            approval = True
+            notes.append(f"step {step:.1%} over approval threshold {approval_over:.0%}: held")
+        elif max_step is not None and step > max_step + 1e-9:
+            limited = old * (1 + max_step) if value > old else old * (1 - max_step)
+            limited = min(max(limited, bounds.low), bounds.high)
+            notes.append(f"step: {value:.4g} limited to {limited:.4g} (max_step {max_step:.0%})")
+            value = limited
+            # Round toward the old value so rounding never pushes the step over the cap.
+            rounding = ROUND_FLOOR if value > old else ROUND_CEILING
+    rounded = _q(value, money_step, rounding)
+    if rounded < Decimal(repr(bounds.low)):
+        rounded = _q(bounds.low, money_step, ROUND_CEILING)
+    if rounded > Decimal(repr(bounds.high)):
+        rounded = _q(bounds.high, money_step, ROUND_FLOOR)
+    if old is not None and old > 0:
+        step = abs(float(rounded) - old) / old
+    return Stepped(rounded, notes, step, approval)

@@ -1,0 +1,280 @@
+"""Compiled rules: a validated :class:`Rule` plus its compiled expressions and resolved names.
+
+Owns the meaning checks that need the name catalogue (names exist for the entity, types fit, the action
+fits the entity, schedules parse) and the :class:`RuleSet` the engine evaluates. It must not read
+files: :mod:`bidagent.engine.loader` does that and turns the problems found here into file positions.
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from bidagent.engine import cron
+from bidagent.engine.expressions import Compiled, ExpressionError, compile_expression
+from bidagent.engine.names import NameSpec, resolve_name, suggest
+from bidagent.engine.schema import Rule, days_of, is_relative
+
+__all__ = ["ENTITY_KINDS", "LoadedRule", "RuleSet", "SemanticProblem", "compile_rule"]
+
+# Which concrete entity kinds a rule's ``entity`` covers.
+ENTITY_KINDS: dict[str, tuple[str, ...]] = {
+    "keyword": ("keyword",),
+    "product_target": ("product_target",),
+    "target": ("keyword", "product_target"),
+    "ad_group": ("ad_group",),
+    "campaign": ("campaign",),
+    "search_term": ("search_term",),
+}
+_TARGETS = {"keyword", "product_target", "target"}
+_ACTION_ENTITIES = {
+    "bid": _TARGETS | {"ad_group"},
+    "budget": {"campaign"},
+    "state": _TARGETS | {"ad_group", "campaign"},
+    "negate": {"search_term"},
+    "harvest": {"search_term"},
+    "review": set(ENTITY_KINDS),
+}
+
+
+@dataclass(frozen=True)
+class SemanticProblem:
+    """A meaning problem at a path inside the rule mapping (plus a column offset in the value)."""
+
+    path: tuple[Any, ...]
+    message: str
+    offset: int | None = None
+
+
+@dataclass
+class LoadedRule:
+    """A rule ready to evaluate."""
+
+    rule: Rule
+    file: str
+    file_hash: str
+    line: int
+    filter: Compiled | None
+    when: Compiled
+    value: Compiled | None  # bid/budget expression, or the harvest bid
+    relative: tuple[str, float] | None  # ("pct" | "abs", signed amount)
+    message_names: list[str]
+    specs: dict[str, NameSpec]
+    schedule: cron.Cron | None = None
+    until: cron.Cron | timedelta | None = None
+
+    @property
+    def name(self) -> str:
+        """The rule's unique name."""
+        return self.rule.name
+
+    @property
+    def action(self) -> str:
+        """The action kind (bid, budget, state, negate, harvest, review)."""
+        return self.rule.then.kind
+
+    @property
+    def field(self) -> str | None:
+        """The entity field this rule changes (None for review rules)."""
+        kind = self.action
+        if kind == "bid":
+            return "default_bid" if self.rule.entity == "ad_group" else "bid"
+        return {"budget": "budget", "state": "state", "negate": "negative_keyword"}.get(
+            kind, "keyword" if kind == "harvest" else None
+        )
+
+    @property
+    def window_days(self) -> int:
+        """Days in the rule's own window."""
+        return days_of(self.rule.window)
+
+    @property
+    def names(self) -> list[str]:
+        """Every name the rule reads, in order, without repeats."""
+        return list(self.specs)
+
+
+@dataclass
+class RuleSet:
+    """A whole, valid set of rules and the hash of the files it came from."""
+
+    rules: list[LoadedRule]
+    hash: str
+    files: list[str] = field(default_factory=list)
+
+    def get(self, name: str) -> LoadedRule:
+        """The rule with this name; ``KeyError`` if there is none."""
+        for rule in self.rules:
+            if rule.name == name:
+                return rule
+        raise KeyError(name)
+
+
+def _resolver(entity: str, window_days: int, scheduled: bool) -> Callable[[str], NameSpec]:
+    def resolve(name: str) -> NameSpec:
+        try:
+            return resolve_name(name, entity, window_days, scheduled=scheduled)
+        except KeyError as exc:
+            message = str(exc.args[0])
+            hint = suggest(name, entity, scheduled=scheduled)
+            if hint and hint != name and message.startswith("unknown"):
+                message += f" (did you mean '{hint}'?)"
+            raise KeyError(message) from None
+
+    return resolve
+
+
+def _window_days(raw: dict[str, Any]) -> int:
+    try:
+        return days_of(raw.get("window", "14d")) or 14
+    except (ValueError, TypeError):
+        return 14
+
+
+def compile_rule(
+    raw: dict[str, Any],
+) -> tuple[dict[str, Any], list[SemanticProblem]]:
+    """Compile the expressions of a raw rule mapping, collecting every problem.
+
+    Works on raw data so meaning problems are found even when pydantic rejected another field.
+    """
+    problems: list[SemanticProblem] = []
+    out: dict[str, Any] = {"specs": {}, "message_names": []}
+    entity = raw.get("entity")
+    if entity not in ENTITY_KINDS:
+        return out, problems  # pydantic reports the bad entity
+    scheduled = raw.get("schedule") is not None
+    resolve = _resolver(entity, _window_days(raw), scheduled)
+    then = raw.get("then") if isinstance(raw.get("then"), dict) else {}
+
+    def one(path: tuple[Any, ...], source: Any, expect: str | None) -> Compiled | None:
+        if isinstance(source, bool) or not isinstance(source, str | int | float):
+            return None
+        try:
+            compiled = compile_expression(str(source), resolve, expect=expect)  # type: ignore[arg-type]
+        except ExpressionError as exc:
+            problems.append(SemanticProblem(path, f"{path[-1]}: {exc.message}", exc.offset))
+            return None
+        for name in compiled.names:
+            out["specs"][name] = resolve(name)
+        return compiled
+
+    if raw.get("filter") is not None:
+        out["filter"] = one(("filter",), raw["filter"], "bool")
+    if raw.get("when") is not None:
+        out["when"] = one(("when",), raw["when"], "bool")
+    kinds = [k for k in ("bid", "budget", "state", "negate", "harvest", "review") if k in then]
+    kind = kinds[0] if len(kinds) == 1 else None
+    if kind and entity not in _ACTION_ENTITIES[kind]:
+        allowed = ", ".join(sorted(_ACTION_ENTITIES[kind]))
+        problems.append(
+            SemanticProblem(
+                ("then", kind), f"then: '{kind}' applies to {allowed} rules, not {entity}", None
+            )
+        )
+    if kind in ("bid", "budget"):
+        value = then[kind]
+        if is_relative(value):
+            text = str(value).strip()
+            amount = float(text.rstrip("%"))
+            out["relative"] = ("pct", amount / 100) if text.endswith("%") else ("abs", amount)
+        else:
+            out["value"] = one(("then", kind), value, "num")
+    if kind == "harvest" and isinstance(then.get("harvest"), dict):
+        out["value"] = one(("then", "harvest", "bid"), then["harvest"].get("bid"), "num")
+    if kind == "review" and isinstance(then.get("review"), dict):
+        message = then["review"].get("message")
+        if isinstance(message, str):
+            try:
+                fields = [f for _, f, _, _ in string.Formatter().parse(message) if f]
+            except ValueError as exc:
+                problems.append(SemanticProblem(("then", "review", "message"), f"message: {exc}"))
+                fields = []
+            for name in fields:
+                try:
+                    out["specs"][name] = resolve(name)
+                    out["message_names"].append(name)
+                except KeyError as exc:
+                    problems.append(
+                        SemanticProblem(("then", "review", "message"), f"message: {exc.args[0]}")
+                    )
+    if scheduled:
+        _check_schedule(raw, kind, entity, out, problems)
+    _check_limits(raw, kind, problems)
+    return out, problems
+
+
+def _check_schedule(
+    raw: dict[str, Any],
+    kind: str | None,
+    entity: str,
+    out: dict[str, Any],
+    problems: list[SemanticProblem],
+) -> None:
+    try:
+        out["schedule"] = cron.parse_cron(raw["schedule"])
+    except ValueError as exc:
+        problems.append(SemanticProblem(("schedule",), f"schedule: {exc}"))
+    if raw.get("until") is not None:
+        try:
+            out["until"] = cron.parse_until(raw["until"])
+        except ValueError as exc:
+            problems.append(SemanticProblem(("until",), f"until: {exc}"))
+    if kind != "bid" or entity not in _TARGETS:
+        problems.append(
+            SemanticProblem(("schedule",), "schedule: dayparting rules set target bids (then: bid)")
+        )
+    value = out.get("value")
+    if value is not None and ({"bid", "default_bid"} & set(value.names)):
+        problems.append(
+            SemanticProblem(
+                ("then", "bid"), "then: scheduled rules use 'base', not 'bid' (bids would compound)"
+            )
+        )
+
+
+def _check_limits(raw: dict[str, Any], kind: str | None, problems: list[SemanticProblem]) -> None:
+    limits = raw.get("limits") if isinstance(raw.get("limits"), dict) else {}
+    money = {
+        "bid": ("min_bid", "max_bid"),
+        "harvest": ("min_bid", "max_bid"),
+        "budget": ("min_budget", "max_budget"),
+    }
+    allowed = set(money.get(kind or "", ())) | {"max_changes", "max_changes_pct"}
+    if kind in ("bid", "budget"):
+        allowed.add("max_step")
+    for key in limits:
+        if (
+            key in {"min_bid", "max_bid", "min_budget", "max_budget", "max_step"}
+            and key not in allowed
+        ):
+            problems.append(
+                SemanticProblem(("limits", key), f"limits: '{key}' does not apply to a {kind} rule")
+            )
+    if raw.get("approval") is not None and kind not in ("bid", "budget"):
+        problems.append(
+            SemanticProblem(("approval",), "approval: only bid and budget rules have steps")
+        )
+
+
+def build_loaded(
+    rule: Rule, compiled: dict[str, Any], *, file: str, file_hash: str, line: int
+) -> LoadedRule:
+    """Assemble a :class:`LoadedRule` from a validated model and its compiled parts."""
+    return LoadedRule(
+        rule=rule,
+        file=file,
+        file_hash=file_hash,
+        line=line,
+        filter=compiled.get("filter"),
+        when=compiled["when"],
+        value=compiled.get("value"),
+        relative=compiled.get("relative"),
+        message_names=compiled["message_names"],
+        specs=compiled["specs"],
+        schedule=compiled.get("schedule"),
+        until=compiled.get("until"),
+    )
