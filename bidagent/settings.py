@@ -202,6 +202,10 @@ class SandboxSettings(_Section):
     )
     targets: int = Field(default=300, ge=1, description="Targets in a fresh sandbox account.")
     history_days: int = Field(default=60, ge=0)
+    faults: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Fault injection for the in-process fake API (see docs/sandbox.md).",
+    )
     client_id: str = "amzn1.application-oa2-client.sandbox"
     client_secret: SecretStr = SecretStr("sandbox-secret")
     refresh_token: SecretStr = SecretStr("Atzr|sandbox")

@@ -22,11 +22,11 @@ from bidagent.store.types import UTCDateTime
 
 __all__ = [
     "AdGroupRecord",
-    "ReportDayRecord",
     "CampaignFactRecord",
     "CampaignRecord",
     "NegativeRecord",
     "ProfileRecord",
+    "ReportDayRecord",
     "SearchTermFactRecord",
     "TargetFactRecord",
     "TargetRecord",

@@ -87,6 +87,9 @@ class CycleRecord(SQLModel, table=True):
     error: str | None = None
     started_at: dt.datetime | None = _when(nullable=False)
     finished_at: dt.datetime | None = _when()
+    # started_at/finished_at follow the agent's clock (simulated on the sandbox); this one is the
+    # wall clock when the record was last written, which is what a health check compares.
+    recorded_at: dt.datetime | None = _when()
 
 
 class ReviewItemRecord(SQLModel, table=True):

@@ -74,6 +74,7 @@ def upgrade() -> None:
         sa.Column("error", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
         sa.Column("started_at", bidagent.store.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("finished_at", bidagent.store.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("recorded_at", bidagent.store.types.UTCDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("profile_id", "business_date", "schedule"),
     )

@@ -1,0 +1,1 @@
+"""The agent: the cycle, apply and reconcile, review queue, notifications, scheduler, backtest."""

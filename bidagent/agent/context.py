@@ -1,0 +1,101 @@
+"""What one agent process works with: settings, the database, the Ads client, the clock.
+
+On the sandbox the clock is the simulated marketplace's clock, so a "business day" is the
+sandbox's day; on Amazon it is the wall clock. Nothing below the CLI and the daemon reads time
+any other way, which is what makes cycles reproducible in tests and backtests.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import httpx
+from sqlalchemy.engine import Engine
+
+from bidagent.settings import Settings
+from bidagent.store import make_engine, upgrade_database
+
+if TYPE_CHECKING:
+    from bidagent.ads import AdsClient
+    from bidagent.sandbox import Sandbox
+
+__all__ = ["AgentContext"]
+
+
+def _wall_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class AgentContext:
+    """The agent's handles. Build with :meth:`open`; close when done."""
+
+    settings: Settings
+    engine: Engine
+    client: AdsClient
+    sandbox: Sandbox | None = None
+    clock: Callable[[], datetime] = _wall_clock
+    stopping: threading.Event = field(default_factory=threading.Event)
+    _owned: list[Any] = field(default_factory=list)
+
+    def now(self) -> datetime:
+        """The current time for decisions: aware UTC, simulated on the sandbox."""
+        return self.clock()
+
+    @classmethod
+    def open(
+        cls,
+        settings: Settings,
+        *,
+        engine: Engine | None = None,
+        transport: httpx.BaseTransport | None = None,
+        sandbox: Sandbox | None = None,
+    ) -> AgentContext:
+        """Open the database (migrating it), the sandbox when it is the source, and the client."""
+        from bidagent.ads import AdsClient
+
+        db = engine or make_engine(
+            settings.database.url, busy_timeout_ms=settings.database.busy_timeout_ms
+        )
+        if engine is None:
+            upgrade_database(db)
+        owned: list[Any] = []
+        clock: Callable[[], datetime] = _wall_clock
+        in_process = settings.ads.source == "sandbox" and settings.ads.base_url is None
+        if sandbox is None and in_process and transport is None:
+            from bidagent.sandbox import FaultConfig, Sandbox
+
+            sandbox = Sandbox.from_settings(settings)
+            owned.append(sandbox)
+            faults = settings.sandbox.faults
+            transport = sandbox.transport(FaultConfig.from_dict(faults) if faults else None)
+        elif sandbox is not None and transport is None:
+            transport = sandbox.transport()
+        if sandbox is not None:
+            box = sandbox
+            clock = lambda: box.now  # noqa: E731
+        from bidagent.agent.metrics import CountingTransport
+
+        client = AdsClient.from_settings(
+            settings, transport=CountingTransport(transport or httpx.HTTPTransport(retries=0))
+        )
+        owned.append(client)
+        return cls(
+            settings=settings, engine=db, client=client, sandbox=sandbox, clock=clock, _owned=owned
+        )
+
+    def close(self) -> None:
+        """Close what this context opened (client, sandbox); the engine is disposed too."""
+        for handle in reversed(self._owned):
+            handle.close()
+        self._owned.clear()
+
+    def __enter__(self) -> AgentContext:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()

@@ -1,0 +1,360 @@
+"""One cycle for one profile: sync → windows → evaluate → conflicts → guardrails → plan → apply →
+record → review items (DESIGN §2). ``bidagent plan``, ``bidagent cycle`` and the daemon all call
+:func:`run_cycle`; ``plan`` stops before the intent log.
+
+A cycle is keyed by (profile, business date in the profile's time zone, schedule). A finished
+cycle is not run again unless forced, so a double fire or a restart does not act twice; a cycle
+that died after writing its plan resumes by applying that plan instead of planning anew.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import structlog
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, func, select
+
+from bidagent.agent.apply import apply_planned, reconcile_sending
+from bidagent.agent.context import AgentContext
+from bidagent.agent.escalate import escalate_api_problem, escalate_data_problem
+from bidagent.agent.external import record_external_edits
+from bidagent.agent.inputs import engine_settings_for, read_engine_inputs
+from bidagent.agent.planlog import cycle_change_ids, write_plan
+from bidagent.agent.sync import sync_entities, sync_reports
+from bidagent.durations import parse_duration
+from bidagent.engine import Plan, RuleSet, evaluate
+from bidagent.errors import AuthError, ReportFailed, ThrottledError
+from bidagent.store import (
+    ChangeRecord,
+    CycleRecord,
+    ProfileRecord,
+    ReportDayRecord,
+    TargetFactRecord,
+    session_scope,
+    upsert_rows,
+)
+from bidagent.store.types import utcnow
+
+__all__ = ["CycleResult", "business_date", "plan_profile", "run_cycle"]
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class CycleResult:
+    """What one call of :func:`run_cycle` did."""
+
+    profile_id: str
+    business_date: date
+    outcome: str  # succeeded | skipped | failed | planned
+    cycle_id: int | None = None
+    counts: dict[str, int] = field(default_factory=dict)
+    plan: Plan | None = None
+    error: str | None = None
+
+    def summary(self) -> str:
+        """The one line an operator reads per cycle."""
+        c = self.counts
+        return (
+            f"profile {self.profile_id} {self.business_date}: {self.outcome}; "
+            f"applied {c.get('applied', 0)}, held {c.get('held', 0)}, failed {c.get('failed', 0)}, "
+            f"dry-run {c.get('dry_run', 0)}, superseded {c.get('superseded', 0)}, "
+            f"review items {c.get('reviews', 0)}"
+        )
+
+
+def business_date(now: datetime, timezone: str) -> date:
+    """The profile's calendar date at ``now``: the day a daily cycle belongs to."""
+    return now.astimezone(ZoneInfo(timezone)).date()
+
+
+def _profile(ctx: AgentContext, profile_id: str) -> ProfileRecord | None:
+    with Session(ctx.engine) as session:
+        return session.get(ProfileRecord, profile_id)
+
+
+def _has_facts(ctx: AgentContext, profile_id: str) -> bool:
+    with Session(ctx.engine) as session:
+        query = select(func.count()).where(TargetFactRecord.profile_id == profile_id)
+        return bool(session.exec(query).one())
+
+
+def _sync(ctx: AgentContext, profile_id: str, now: datetime) -> date:
+    """Sync entities and reports; record external edits; return the business date."""
+    sync_entities(ctx.client, ctx.engine, profile_id, now=now)
+    profile = _profile(ctx, profile_id)
+    assert profile is not None, f"sync did not store profile {profile_id}"
+    today = business_date(now, profile.timezone)
+    with session_scope(ctx.engine) as session:
+        record_external_edits(session, profile_id, now=now)
+    days = (
+        ctx.settings.ads.restate_days
+        if _has_facts(ctx, profile_id)
+        else ctx.settings.ads.history_days
+    )
+    start, end = today - timedelta(days=days), today - timedelta(days=1)
+    try:
+        sync_reports(ctx.client, ctx.engine, profile_id, start=start, end=end)
+    except ReportFailed as exc:
+        log.error("report_rejected", profile_id=profile_id, error=str(exc))
+        with session_scope(ctx.engine) as session:
+            escalate_data_problem(
+                session,
+                profile_id=profile_id,
+                key=f"report:{getattr(exc, 'report_type', 'report')}",
+                summary=f"report rejected, rules act on older data: {exc}",
+                evidence={"start": start.isoformat(), "end": end.isoformat(), "error": str(exc)},
+                now=now,
+            )
+        return today
+    _record_report_days(ctx, profile_id, start, end, now)
+    return today
+
+
+def _record_report_days(
+    ctx: AgentContext, profile_id: str, start: date, end: date, now: datetime
+) -> None:
+    rows = [
+        {
+            "profile_id": profile_id,
+            "source": source,
+            "date": start + timedelta(days=n),
+            "pulled_at": now,
+        }
+        for source in ("targets", "search_terms", "campaigns")
+        for n in range((end - start).days + 1)
+    ]
+    upsert_rows(ctx.engine, ReportDayRecord, rows)
+
+
+def _evaluate(
+    ctx: AgentContext, profile_id: str, rule_set: RuleSet, now: datetime, *, dry_run: bool,
+    scope: str,
+) -> Plan:  # fmt: skip
+    profile = _profile(ctx, profile_id)
+    assert profile is not None
+    settings = engine_settings_for(ctx.settings, profile)
+    if dry_run:
+        settings = replace(settings, mode="dry_run")
+    today = business_date(now, profile.timezone)
+    with ctx.engine.connect() as connection:
+        inputs = read_engine_inputs(connection, profile_id, today)
+    return evaluate(rule_set, inputs, settings, now, scope=scope)  # type: ignore[arg-type]
+
+
+def plan_profile(
+    ctx: AgentContext, profile_id: str, rule_set: RuleSet, *, sync: bool = True
+) -> tuple[date, Plan]:
+    """Steps 1–6 for one profile: what a cycle would change now, with nothing written."""
+    now = ctx.now()
+    if sync:
+        today = _sync(ctx, profile_id, now)
+    else:
+        profile = _profile(ctx, profile_id)
+        assert profile is not None
+        today = business_date(now, profile.timezone)
+    return today, _evaluate(ctx, profile_id, rule_set, now, dry_run=False, scope="daily")
+
+
+def _claim(
+    ctx: AgentContext, profile_id: str, today: date, schedule: str, *, force: bool, mode: str,
+    trigger: str, rule_set: RuleSet, now: datetime,
+) -> CycleRecord | None:  # fmt: skip
+    """The cycle record to run under, or None when this cycle already finished."""
+    with session_scope(ctx.engine) as session:
+        existing = session.exec(
+            select(CycleRecord)
+            .where(
+                CycleRecord.profile_id == profile_id,
+                CycleRecord.business_date == today,
+                col(CycleRecord.schedule).startswith(schedule),
+            )
+            .order_by(col(CycleRecord.id).desc())
+        ).first()
+        if existing is not None and existing.outcome == "running" and not force:
+            log.warning("cycle_resumed", cycle_id=existing.id, phase=existing.phase)
+            return existing
+        if existing is not None and not force:
+            return None
+        key = schedule
+        if existing is not None:
+            runs = session.exec(
+                select(func.count()).where(
+                    CycleRecord.profile_id == profile_id,
+                    CycleRecord.business_date == today,
+                    col(CycleRecord.schedule).startswith(schedule),
+                )
+            ).one()
+            key = f"{schedule}#{runs + 1}"
+        record = CycleRecord(
+            profile_id=profile_id, business_date=today, schedule=key, mode=mode, trigger=trigger,
+            ruleset_hash=rule_set.hash, started_at=now,
+        )  # fmt: skip
+        session.add(record)
+        try:
+            session.flush()
+        except IntegrityError:
+            # Another process claimed the same cycle between our read and write: it runs it.
+            return None
+        return record
+
+
+def _counts(ctx: AgentContext, cycle_id: int, reviews: int) -> dict[str, int]:
+    with Session(ctx.engine) as session:
+        statuses = session.exec(
+            select(ChangeRecord.status).where(ChangeRecord.cycle_id == cycle_id)
+        )
+        counts = dict(Counter(statuses))
+    counts["reviews"] = reviews
+    return counts
+
+
+def _finish(
+    ctx: AgentContext, cycle_id: int, *, outcome: str, counts: dict[str, int],
+    timings: dict[str, float], error: str | None = None,
+) -> None:  # fmt: skip
+    with session_scope(ctx.engine) as session:
+        record = session.get(CycleRecord, cycle_id)
+        assert record is not None
+        record.outcome = outcome
+        record.phase = "applied" if outcome == "succeeded" else record.phase
+        record.counts = counts
+        record.timings = {k: round(v, 4) for k, v in timings.items()}
+        record.error = error
+        record.finished_at = ctx.now()
+        record.recorded_at = utcnow()
+        session.add(record)
+
+
+def run_cycle(
+    ctx: AgentContext,
+    profile_id: str,
+    rule_set: RuleSet,
+    *,
+    force: bool = False,
+    dry_run: bool = False,
+    schedule: str = "daily",
+    scope: str = "daily",
+    trigger: str = "cli",
+) -> CycleResult:
+    """Run one whole cycle for one profile; see the module docstring for the guarantees."""
+    now = ctx.now()
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+    with structlog.contextvars.bound_contextvars(profile_id=profile_id):
+        reconcile_sending(ctx, profile_id)
+        profile = _profile(ctx, profile_id)
+        today = business_date(now, profile.timezone) if profile else None
+        mode = "dry_run" if dry_run or ctx.settings.effective_mode == "dry_run" else "live"
+        if today is not None and not force and _finished(ctx, profile_id, today, schedule):
+            log.info("cycle_skipped", business_date=str(today), reason="already finished")
+            return CycleResult(profile_id, today, "skipped")
+        try:
+            if scope == "daily" or profile is None:
+                today = _sync(ctx, profile_id, now)
+            timings["sync_s"] = time.perf_counter() - clock
+        except (AuthError, ThrottledError) as exc:
+            with session_scope(ctx.engine) as session:
+                escalate_api_problem(
+                    session, profile_id=profile_id, key=type(exc).__name__,
+                    summary=f"sync failed: {exc}", evidence={"error": str(exc)}, now=now,
+                )  # fmt: skip
+            log.error("cycle_failed", phase="sync", error=str(exc))
+            return CycleResult(profile_id, today or now.date(), "failed", error=str(exc))
+        assert today is not None
+        record = _claim(
+            ctx, profile_id, today, schedule, force=force, mode=mode, trigger=trigger,
+            rule_set=rule_set, now=now,
+        )  # fmt: skip
+        if record is None:
+            return CycleResult(profile_id, today, "skipped")
+        cycle_id = record.id or 0
+        with structlog.contextvars.bound_contextvars(cycle_id=cycle_id):
+            try:
+                return _run_claimed(
+                    ctx, record, rule_set, now, dry_run=dry_run, scope=scope, timings=timings
+                )
+            except Exception as exc:  # the cycle boundary: record the outcome, keep the daemon up
+                log.exception("cycle_failed", error=str(exc))
+                counts = _counts(ctx, cycle_id, 0)
+                _finish(
+                    ctx, cycle_id, outcome="failed", counts=counts, timings=timings,
+                    error=f"{type(exc).__name__}: {exc}",
+                )  # fmt: skip
+                return CycleResult(profile_id, today, "failed", cycle_id, counts, error=str(exc))
+
+
+def _finished(ctx: AgentContext, profile_id: str, today: date, schedule: str) -> bool:
+    with Session(ctx.engine) as session:
+        record = session.exec(
+            select(CycleRecord)
+            .where(
+                CycleRecord.profile_id == profile_id,
+                CycleRecord.business_date == today,
+                col(CycleRecord.schedule).startswith(schedule),
+            )
+            .order_by(col(CycleRecord.id).desc())
+        ).first()
+    return record is not None and record.outcome != "running"
+
+
+def _run_claimed(
+    ctx: AgentContext, record: CycleRecord, rule_set: RuleSet, now: datetime, *, dry_run: bool,
+    scope: str, timings: dict[str, float],
+) -> CycleResult:  # fmt: skip
+    cycle_id = record.id or 0
+    profile_id = record.profile_id
+    plan: Plan | None = None
+    reviews = 0
+    clock = time.perf_counter()
+    if record.phase == "started":
+        _supersede_stale(ctx, profile_id, cycle_id, now)
+        plan = _evaluate(ctx, profile_id, rule_set, now, dry_run=dry_run, scope=scope)
+        timings["evaluate_s"] = time.perf_counter() - clock
+        hold_expiry = parse_duration(ctx.settings.review.hold_expiry)
+        with session_scope(ctx.engine) as session:
+            write_plan(session, record, plan, now=now, hold_expiry=hold_expiry)
+            stored = session.get(CycleRecord, cycle_id)
+            assert stored is not None
+            stored.phase = "planned"
+            session.add(stored)
+        reviews = len(plan.reviews)
+        timings["plan_s"] = time.perf_counter() - clock
+    with Session(ctx.engine) as session:
+        planned = cycle_change_ids(session, cycle_id)
+    clock = time.perf_counter()
+    apply_planned(ctx, planned)
+    timings["apply_s"] = time.perf_counter() - clock
+    if ctx.stopping.is_set():
+        # Left "running" in phase "planned": the next start resumes by applying the rest.
+        log.warning("cycle_interrupted", cycle_id=cycle_id)
+        return CycleResult(profile_id, record.business_date, "interrupted", cycle_id)
+    counts = _counts(ctx, cycle_id, reviews)
+    _finish(ctx, cycle_id, outcome="succeeded", counts=counts, timings=timings)
+    result = CycleResult(profile_id, record.business_date, "succeeded", cycle_id, counts, plan)
+    log.info("cycle_finished", summary=result.summary(), **counts)
+    return result
+
+
+def _supersede_stale(ctx: AgentContext, profile_id: str, cycle_id: int, now: datetime) -> None:
+    """Changes still ``planned`` from an earlier cycle (held back by the kill switch) are stale:
+    the new plan decides afresh from newer data, so they end as ``superseded``."""
+    with session_scope(ctx.engine) as session:
+        stale = session.exec(
+            select(ChangeRecord).where(
+                ChangeRecord.profile_id == profile_id,
+                ChangeRecord.status == "planned",
+                col(ChangeRecord.cycle_id) != cycle_id,
+                col(ChangeRecord.cycle_id).is_not(None),
+            )
+        ).all()
+        for row in stale:
+            row.status = "superseded"
+            row.reason = f"not sent before cycle {cycle_id} planned afresh"
+            row.updated_at = now
+            session.add(row)

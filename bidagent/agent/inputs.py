@@ -1,0 +1,312 @@
+"""Read the store into the frames the engine evaluates: entities, daily facts, history, base bids.
+
+This is the only place that turns SQL rows into the engine's polars frames (see
+``bidagent.engine`` for the column contract). It reads with the driver cursor and builds frames
+column-wise, which is several times faster than going through ORM objects for millions of facts.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import polars as pl
+from sqlalchemy.engine import Connection, Engine
+
+from bidagent.engine import EngineInputs, EngineSettings
+from bidagent.errors import AgentError
+from bidagent.settings import Settings
+from bidagent.store import ProfileRecord, make_engine, session_scope, upgrade_database
+
+__all__ = ["FACT_LOOKBACK_DAYS", "load_engine_inputs", "read_engine_inputs", "search_term_key"]
+
+# Amazon keeps 95 days of SP report data; no rule window can usefully reach further back.
+FACT_LOOKBACK_DAYS = 95
+
+_METRICS = ["impressions", "clicks", "cost", "orders", "sales", "units"]
+_METRIC_TYPES = {
+    "impressions": pl.Int64,
+    "clicks": pl.Int64,
+    "cost": pl.Float64,
+    "orders": pl.Int64,
+    "sales": pl.Float64,
+    "units": pl.Int64,
+}
+
+
+def search_term_key(source_kind: str, source_id: str, search_term: str) -> str:
+    """The engine's entity id of a search term: unique per matched keyword or target."""
+    return f"{source_kind}:{source_id}:{search_term}"
+
+
+def _frame(
+    connection: Connection, sql: str, params: dict[str, Any], schema: dict[str, Any]
+) -> pl.DataFrame:
+    rows = connection.exec_driver_sql(_paramstyle(connection, sql), _params(connection, params))
+    data = rows.fetchall()
+    return pl.DataFrame(data, schema=list(schema), orient="row").cast(schema, strict=False)
+
+
+def _paramstyle(connection: Connection, sql: str) -> str:
+    # Queries below use :name placeholders; psycopg wants %(name)s, sqlite3 accepts :name.
+    if connection.dialect.name == "postgresql":
+        import re
+
+        return re.sub(r":([a-z_]+)", r"%(\1)s", sql)
+    return sql
+
+
+def _params(connection: Connection, params: dict[str, Any]) -> dict[str, Any]:
+    if connection.dialect.name == "sqlite":
+        return {k: v.isoformat() if isinstance(v, date) else v for k, v in params.items()}
+    return params
+
+
+def _as_date(frame: pl.DataFrame, column: str = "date") -> pl.DataFrame:
+    if frame.schema[column] == pl.Date:
+        return frame
+    return frame.with_columns(pl.col(column).cast(pl.Utf8).str.slice(0, 10).str.to_date())
+
+
+def _as_utc(frame: pl.DataFrame, column: str) -> pl.DataFrame:
+    dtype = frame.schema[column]
+    if isinstance(dtype, pl.Datetime) and dtype.time_zone is not None:
+        return frame.with_columns(pl.col(column).dt.convert_time_zone("UTC"))
+    if isinstance(dtype, pl.Datetime):
+        return frame.with_columns(pl.col(column).dt.replace_time_zone("UTC"))
+    return frame.with_columns(
+        pl.col(column)
+        .cast(pl.Utf8)
+        .str.slice(0, 26)
+        .str.to_datetime(format="%Y-%m-%d %H:%M:%S%.f", strict=False)
+        .dt.replace_time_zone("UTC")
+    )
+
+
+_TARGETS_SQL = """
+SELECT t.kind, t.target_id, t.profile_id, t.campaign_id, c.name, t.ad_group_id, g.name, t.state,
+       t.bid, g.default_bid, t.match_type, t.keyword_text, t.targeting, c.portfolio_id, c.budget
+FROM targets t JOIN ad_groups g ON g.ad_group_id = t.ad_group_id
+JOIN campaigns c ON c.campaign_id = t.campaign_id
+WHERE t.profile_id = :profile_id
+"""
+_AD_GROUPS_SQL = """
+SELECT 'ad_group', g.ad_group_id, g.profile_id, g.campaign_id, c.name, g.name, g.state,
+       g.default_bid, c.portfolio_id, c.budget
+FROM ad_groups g JOIN campaigns c ON c.campaign_id = g.campaign_id
+WHERE g.profile_id = :profile_id
+"""
+_CAMPAIGNS_SQL = """
+SELECT 'campaign', campaign_id, profile_id, campaign_id, name, state, budget, portfolio_id,
+       targeting_type
+FROM campaigns WHERE profile_id = :profile_id
+"""
+_NEGATIVES_SQL = """
+SELECT campaign_id, ad_group_id, keyword_text, match_type FROM negatives
+WHERE profile_id = :profile_id AND keyword_text IS NOT NULL AND state != 'archived'
+"""
+_TARGET_FACTS_SQL = """
+SELECT entity_kind, entity_id, date, impressions, clicks, cost, orders, sales, units
+FROM target_facts WHERE profile_id = :profile_id AND date >= :since
+"""
+_CAMPAIGN_FACTS_SQL = """
+SELECT 'campaign', campaign_id, date, impressions, clicks, cost, orders, sales, units
+FROM campaign_facts WHERE profile_id = :profile_id AND date >= :since
+"""
+_TERM_FACTS_SQL = """
+SELECT f.source_kind, f.source_id, f.search_term, f.date, f.impressions, f.clicks, f.cost,
+       f.orders, f.sales, f.units, f.campaign_id, f.ad_group_id
+FROM search_term_facts f WHERE f.profile_id = :profile_id AND f.date >= :since
+"""
+_HISTORY_SQL = """
+SELECT entity_kind, entity_id, field, COALESCE(finished_at, updated_at), actor, rule_name,
+       CASE WHEN status = 'rejected' THEN 'rejected' ELSE 'applied' END
+FROM changes
+WHERE profile_id = :profile_id AND status IN ('applied', 'rejected')
+  AND COALESCE(finished_at, updated_at) >= :history_since
+"""
+_BASE_BIDS_SQL = """
+SELECT b.entity_kind, b.entity_id, b.rule_name, b.base_bid FROM base_bids b
+JOIN targets t ON t.kind = b.entity_kind AND t.target_id = b.entity_id
+WHERE t.profile_id = :profile_id
+"""
+
+
+def _text(columns: list[str]) -> dict[str, Any]:
+    return dict.fromkeys(columns, pl.Utf8)
+
+
+def read_engine_inputs(
+    connection: Connection, profile_id: str, today: date, *, lookback_days: int = FACT_LOOKBACK_DAYS
+) -> EngineInputs:
+    """Build :class:`EngineInputs` for one profile from an open connection."""
+    since = today - timedelta(days=lookback_days)
+    params = {"profile_id": profile_id, "since": since}
+    target_cols = [
+        "entity_kind", "entity_id", "profile_id", "campaign_id", "campaign_name", "ad_group_id",
+        "ad_group_name", "state", "bid", "default_bid", "match_type", "keyword_text", "targeting",
+        "portfolio", "budget",
+    ]  # fmt: skip
+    targets = _frame(
+        connection,
+        _TARGETS_SQL,
+        params,
+        {**_text(target_cols), "bid": pl.Float64, "default_bid": pl.Float64, "budget": pl.Float64},
+    )
+    ad_group_cols = [
+        "entity_kind", "entity_id", "profile_id", "campaign_id", "campaign_name", "ad_group_name",
+        "state", "default_bid", "portfolio", "budget",
+    ]  # fmt: skip
+    ad_groups = _frame(
+        connection,
+        _AD_GROUPS_SQL,
+        params,
+        {**_text(ad_group_cols), "default_bid": pl.Float64, "budget": pl.Float64},
+    )
+    campaign_cols = [
+        "entity_kind", "entity_id", "profile_id", "campaign_id", "campaign_name", "state",
+        "budget", "portfolio", "targeting_type",
+    ]  # fmt: skip
+    campaigns = _frame(
+        connection, _CAMPAIGNS_SQL, params, {**_text(campaign_cols), "budget": pl.Float64}
+    )
+    negatives = _frame(
+        connection,
+        _NEGATIVES_SQL,
+        params,
+        _text(["campaign_id", "ad_group_id", "keyword_text", "match_type"]),
+    )
+    fact_schema = {"entity_kind": pl.Utf8, "entity_id": pl.Utf8, "date": pl.Utf8, **_METRIC_TYPES}
+    target_facts = _frame(connection, _TARGET_FACTS_SQL, params, fact_schema)
+    campaign_facts = _frame(connection, _CAMPAIGN_FACTS_SQL, params, fact_schema)
+    term_schema = {
+        "source_kind": pl.Utf8,
+        "source_id": pl.Utf8,
+        "search_term": pl.Utf8,
+        "date": pl.Utf8,
+        **_METRIC_TYPES,
+        "campaign_id": pl.Utf8,
+        "ad_group_id": pl.Utf8,
+    }
+    term_facts = _frame(connection, _TERM_FACTS_SQL, params, term_schema)
+    term_facts = term_facts.with_columns(
+        pl.lit("search_term").alias("entity_kind"),
+        pl.concat_str(
+            [pl.col("source_kind"), pl.col("source_id"), pl.col("search_term")], separator=":"
+        ).alias("entity_id"),
+    )
+    search_terms = _search_terms(term_facts, targets, campaigns, ad_groups, profile_id)
+    facts = pl.concat(
+        [
+            _as_date(target_facts),
+            _as_date(campaign_facts),
+            _as_date(term_facts.select(list(fact_schema))),
+        ],
+        how="vertical",
+    )
+    history = _frame(
+        connection,
+        _HISTORY_SQL,
+        {"profile_id": profile_id, "history_since": _history_since(connection, since)},
+        _text(["entity_kind", "entity_id", "field", "changed_at", "actor", "rule_name", "status"]),
+    )
+    history = _as_utc(history, "changed_at")
+    base_bids = _frame(
+        connection,
+        _BASE_BIDS_SQL,
+        params,
+        {**_text(["entity_kind", "entity_id", "rule_name"]), "base_bid": pl.Float64},
+    )
+    return EngineInputs(
+        targets=targets,
+        ad_groups=ad_groups,
+        campaigns=campaigns,
+        search_terms=search_terms,
+        negatives=negatives,
+        facts=facts,
+        history=history,
+        base_bids=base_bids,
+    )
+
+
+def _history_since(connection: Connection, since: date) -> Any:
+    moment = datetime(since.year, since.month, since.day)
+    return (
+        moment.strftime("%Y-%m-%d %H:%M:%S.%f") if connection.dialect.name == "sqlite" else moment
+    )
+
+
+def _search_terms(
+    term_facts: pl.DataFrame,
+    targets: pl.DataFrame,
+    campaigns: pl.DataFrame,
+    ad_groups: pl.DataFrame,
+    profile_id: str,
+) -> pl.DataFrame:
+    """One row per search term entity, with its source target's text and match type."""
+    terms = term_facts.select(
+        "entity_kind",
+        "entity_id",
+        "campaign_id",
+        "ad_group_id",
+        "search_term",
+        "source_kind",
+        "source_id",
+    ).unique(subset=["entity_id"], keep="last", maintain_order=True)
+    sources = targets.select(
+        pl.col("entity_kind").alias("source_kind"),
+        pl.col("entity_id").alias("source_id"),
+        "keyword_text",
+        "match_type",
+    )
+    names = campaigns.select(pl.col("entity_id").alias("campaign_id"), "campaign_name")
+    group_names = ad_groups.select(pl.col("entity_id").alias("ad_group_id"), "ad_group_name")
+    return (
+        terms.join(sources, on=["source_kind", "source_id"], how="left")
+        .join(names, on="campaign_id", how="left")
+        .join(group_names, on="ad_group_id", how="left")
+        .with_columns(pl.lit(profile_id).alias("profile_id"))
+        .select(
+            "entity_kind",
+            "entity_id",
+            "profile_id",
+            "campaign_id",
+            "campaign_name",
+            "ad_group_id",
+            "ad_group_name",
+            "search_term",
+            "source_kind",
+            "source_id",
+            "keyword_text",
+            "match_type",
+        )
+    )
+
+
+def engine_settings_for(settings: Settings, profile: ProfileRecord) -> EngineSettings:
+    """The engine's view of one profile's configuration and marketplace."""
+    return EngineSettings.from_settings(
+        settings, profile.profile_id, profile.country_code, profile.timezone
+    )
+
+
+def load_engine_inputs(
+    settings: Settings, profile_id: str, now: datetime, *, engine: Engine | None = None
+) -> tuple[EngineInputs, EngineSettings]:
+    """Everything the engine needs for one profile at ``now``, read from the configured database."""
+    db = engine or make_engine(settings.database.url)
+    if engine is None:
+        upgrade_database(db)
+    with session_scope(db) as session:
+        profile = session.get(ProfileRecord, profile_id)
+    if profile is None:
+        raise AgentError(
+            f"profile {profile_id} is not in the database yet; run `bidagent cycle` once to sync it"
+        )
+    engine_settings = engine_settings_for(settings, profile)
+    from zoneinfo import ZoneInfo
+
+    today = now.astimezone(ZoneInfo(profile.timezone)).date()
+    with db.connect() as connection:
+        inputs = read_engine_inputs(connection, profile_id, today)
+    return inputs, engine_settings

@@ -1,0 +1,136 @@
+"""Revert applied changes: plan changes back to the old values and apply them through the same
+intent log and sender as any other change.
+
+An entity whose live value is no longer the one we set has been changed since (by a later rule,
+a person, another tool): reverting it would overwrite that, so it is skipped and the plan says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from bidagent.agent.apply import ApplyOutcome, apply_planned
+from bidagent.agent.context import AgentContext
+from bidagent.agent.values import MONEY_FIELDS, api_kind, live_value
+from bidagent.store import ChangeRecord, session_scope
+
+__all__ = ["RevertItem", "apply_revert", "plan_revert", "select_changes"]
+
+_REVERTIBLE = MONEY_FIELDS | {"state"}
+
+
+@dataclass
+class RevertItem:
+    """One original change and what reverting it would do (or why it will not)."""
+
+    original: ChangeRecord
+    current: str | None
+    target: str | None
+    skip_reason: str | None = None
+
+
+def select_changes(
+    session: Session,
+    *,
+    change_ids: Sequence[int] = (),
+    cycle_id: int | None = None,
+    rule: str | None = None,
+    since: datetime | None = None,
+) -> list[ChangeRecord]:
+    """The applied changes a revert request names, oldest first."""
+    query = select(ChangeRecord).where(ChangeRecord.status == "applied")
+    if change_ids:
+        query = query.where(col(ChangeRecord.id).in_(list(change_ids)))
+    if cycle_id is not None:
+        query = query.where(ChangeRecord.cycle_id == cycle_id)
+    if rule is not None:
+        query = query.where(ChangeRecord.rule_name == rule)
+    if since is not None:
+        query = query.where(col(ChangeRecord.finished_at) >= since)
+    return list(session.exec(query.order_by(col(ChangeRecord.id))))
+
+
+def plan_revert(ctx: AgentContext, originals: Sequence[ChangeRecord]) -> list[RevertItem]:
+    """Decide, from live values, which originals can go back to their old value."""
+    items: list[RevertItem] = []
+    candidates: list[ChangeRecord] = []
+    for row in originals:
+        if row.field not in _REVERTIBLE:
+            items.append(RevertItem(row, None, None, f"a created {row.field} cannot be reverted"))
+        elif row.actor == "external":
+            items.append(RevertItem(row, None, None, "an external edit is not ours to revert"))
+        else:
+            candidates.append(row)
+    # Keep only the newest change per entity field: reverting an older one would skip a step.
+    newest: dict[tuple[str, str, str], ChangeRecord] = {}
+    for row in candidates:
+        newest[(row.entity_kind, row.entity_id, row.field)] = row
+    for row in candidates:
+        if newest[(row.entity_kind, row.entity_id, row.field)] is not row:
+            items.append(
+                RevertItem(row, None, None, "a later change to the same field is reverted instead")
+            )
+    by_kind: dict[tuple[str, str], list[ChangeRecord]] = {}
+    for row in newest.values():
+        by_kind.setdefault((row.profile_id, api_kind(row)), []).append(row)
+    for (profile_id, kind), rows in by_kind.items():
+        for row, value in zip(rows, live_value(ctx.client, profile_id, kind, rows), strict=True):
+            if value is None:
+                items.append(RevertItem(row, None, row.old_value, "entity not found"))
+            elif not value.matches_new:
+                items.append(
+                    RevertItem(row, value.text, row.old_value, f"changed since: now {value.text!r}")
+                )
+            else:
+                items.append(RevertItem(row, value.text, row.old_value))
+    return sorted(items, key=lambda item: item.original.id or 0)
+
+
+def apply_revert(ctx: AgentContext, items: Sequence[RevertItem], *, by: str) -> list[ApplyOutcome]:
+    """Write a ``revert`` change for each revertible item and send them; mark originals reverted."""
+    now = ctx.now()
+    created: dict[int, int] = {}
+    with session_scope(ctx.engine) as session:
+        for item in items:
+            if item.skip_reason is not None:
+                continue
+            original = item.original
+            row = ChangeRecord(
+                profile_id=original.profile_id,
+                entity_kind=original.entity_kind,
+                entity_id=original.entity_id,
+                entity_name=original.entity_name,
+                campaign_id=original.campaign_id,
+                ad_group_id=original.ad_group_id,
+                field=original.field,
+                old_value=original.new_value,
+                new_value=original.old_value,
+                rule_name=original.rule_name,
+                rule_file=original.rule_file,
+                rule_hash=original.rule_hash,
+                evidence={"reverts": original.id, "requested_by": by},
+                status="planned",
+                actor="revert",
+                reason=f"revert of change {original.id} by {by}",
+                reverts_change_id=original.id,
+                created_at=now,
+                updated_at=now,
+            )
+            session.add(row)
+            session.flush()
+            created[row.id or 0] = original.id or 0
+    outcomes = apply_planned(ctx, list(created))
+    with session_scope(ctx.engine) as session:
+        for outcome in outcomes:
+            if outcome.status == "applied":
+                original_row = session.get(ChangeRecord, created[outcome.change_id])
+                if original_row is not None:
+                    original_row.status = "reverted"
+                    original_row.reason = f"reverted by change {outcome.change_id}"
+                    original_row.updated_at = now
+                    session.add(original_row)
+    return outcomes

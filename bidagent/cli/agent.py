@@ -1,0 +1,178 @@
+"""Commands that run the agent: ``cycle``, ``plan``, ``pause``, ``resume``.
+
+Thin: load settings, open an :class:`AgentContext`, call the cycle, render. Exit 0 when every
+profile's cycle succeeded (or was already done), 1 when one failed.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated, Any
+
+import typer
+
+from bidagent.agent.context import AgentContext
+from bidagent.agent.control import GLOBAL_SCOPE, pause, resume
+from bidagent.agent.cycle import plan_profile, run_cycle
+from bidagent.agent.profiles import profile_ids
+from bidagent.cli.context import load_cli_settings
+from bidagent.cli.render import OutputFormat, console, render_rows, to_jsonable
+from bidagent.engine import load_rule_set
+from bidagent.errors import BidAgentError
+
+__all__ = ["register"]
+
+ProfileOption = Annotated[
+    str | None, typer.Option("--profile", "-p", help="Only this profile id (default: all).")
+]
+FormatOption = Annotated[OutputFormat, typer.Option("--format", "-f", help="table, json or csv.")]
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(1)
+
+
+def cycle_command(
+    ctx: typer.Context,
+    profile: ProfileOption = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Record, never send.")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Run even if today's cycle already finished.")
+    ] = False,
+    fmt: FormatOption = OutputFormat.table,
+) -> None:
+    """Run one whole cycle now: sync, evaluate, plan, apply, record."""
+    settings = load_cli_settings(ctx)
+    try:
+        rule_set = load_rule_set([settings.rules_dir])
+        with AgentContext.open(settings) as agent:
+            results = [
+                run_cycle(agent, pid, rule_set, force=force, dry_run=dry_run, trigger="cli")
+                for pid in profile_ids(agent, profile)
+            ]
+    except BidAgentError as exc:
+        _fail(str(exc))
+        return
+    rows = [
+        {
+            "profile_id": r.profile_id,
+            "business_date": r.business_date,
+            "cycle_id": r.cycle_id,
+            "outcome": r.outcome,
+            **{k: r.counts.get(k, 0) for k in ("applied", "held", "failed", "dry_run", "reviews")},
+            "error": r.error,
+        }
+        for r in results
+    ]
+    render_rows(
+        rows,
+        ["profile_id", "business_date", "cycle_id", "outcome", "applied", "held", "failed",
+         "dry_run", "reviews", "error"],
+        fmt,
+        title="cycles",
+    )  # fmt: skip
+    if any(r.outcome == "failed" for r in results):
+        raise typer.Exit(1)
+
+
+def _proposal_row(profile_id: str, proposal: Any) -> dict[str, Any]:
+    return {
+        "profile_id": profile_id,
+        "entity_kind": proposal.entity_kind,
+        "entity_id": proposal.entity_id,
+        "entity_name": proposal.entity_name,
+        "field": proposal.field,
+        "old": proposal.old_value,
+        "new": proposal.new_value,
+        "payload": proposal.payload,
+        "rule": proposal.rule_name,
+        "status": proposal.status,
+        "notes": proposal.notes,
+        "superseded_by": proposal.superseded_by,
+        "evidence": proposal.evidence,
+    }
+
+
+def plan_command(
+    ctx: typer.Context,
+    profile: ProfileOption = None,
+    fmt: FormatOption = OutputFormat.table,
+    no_sync: Annotated[
+        bool, typer.Option("--no-sync", help="Plan from the stored data; do not call the API.")
+    ] = False,
+) -> None:
+    """Show what a cycle would change now, with evidence; nothing is sent or recorded."""
+    settings = load_cli_settings(ctx)
+    try:
+        rule_set = load_rule_set([settings.rules_dir])
+        with AgentContext.open(settings) as agent:
+            plans = [
+                (pid, *plan_profile(agent, pid, rule_set, sync=not no_sync))
+                for pid in profile_ids(agent, profile)
+            ]
+    except BidAgentError as exc:
+        _fail(str(exc))
+        return
+    rows = [_proposal_row(pid, p) for pid, _today, plan in plans for p in plan.proposals]
+    reviews = [
+        {"profile_id": pid, "kind": r.kind, "severity": r.severity, "summary": r.summary,
+         "rule": r.rule_name, "held": len(r.held)}
+        for pid, _today, plan in plans
+        for r in plan.reviews
+    ]  # fmt: skip
+    if fmt is OutputFormat.json:
+        sys.stdout.write(
+            json.dumps(to_jsonable({"changes": rows, "review_items": reviews}), indent=2) + "\n"
+        )
+        return
+    columns = ["entity_kind", "entity_name", "field", "old", "new", "rule", "status"]
+    render_rows(rows, columns, fmt, title="planned changes")
+    if fmt is OutputFormat.table and reviews:
+        render_rows(
+            reviews, ["kind", "severity", "summary", "rule", "held"], fmt, title="review items"
+        )
+    if fmt is OutputFormat.table:
+        console.print(f"{len(rows)} change(s), {len(reviews)} review item(s); nothing was sent.")
+
+
+def pause_command(
+    ctx: typer.Context,
+    profile: ProfileOption = None,
+    reason: Annotated[str | None, typer.Option("--reason", help="Why; shown to others.")] = None,
+    by: Annotated[str, typer.Option("--by", help="Who pauses.")] = "cli",
+) -> None:
+    """Engage the kill switch: nothing is sent until `bidagent resume`."""
+    settings = load_cli_settings(ctx)
+    from bidagent.store import make_engine, upgrade_database
+    from bidagent.store.types import utcnow
+
+    engine = make_engine(settings.database.url)
+    upgrade_database(engine)
+    pause(engine, scope=profile or GLOBAL_SCOPE, reason=reason, by=by, now=utcnow())
+    typer.echo(f"paused {profile or 'all profiles'}: no change will be sent")
+
+
+def resume_command(
+    ctx: typer.Context,
+    profile: ProfileOption = None,
+    by: Annotated[str, typer.Option("--by", help="Who resumes.")] = "cli",
+) -> None:
+    """Release the kill switch."""
+    settings = load_cli_settings(ctx)
+    from bidagent.store import make_engine, upgrade_database
+    from bidagent.store.types import utcnow
+
+    engine = make_engine(settings.database.url)
+    upgrade_database(engine)
+    resume(engine, scope=profile or GLOBAL_SCOPE, by=by, now=utcnow())
+    typer.echo(f"resumed {profile or 'all profiles'}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the agent's top-level commands to the root app."""
+    app.command("cycle")(cycle_command)
+    app.command("plan")(plan_command)
+    app.command("pause")(pause_command)
+    app.command("resume")(resume_command)

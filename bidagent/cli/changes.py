@@ -1,0 +1,197 @@
+"""The change log (``bidagent changes``) and reverting (``bidagent revert``).
+
+``changes`` reads the ledger only; ``revert`` plans changes back to the old values, shows them,
+and applies them after confirmation through the same sender as every other change.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime
+from typing import Annotated, Any
+
+import typer
+from sqlmodel import Session, col, select
+
+from bidagent.agent.context import AgentContext
+from bidagent.agent.revert import apply_revert, plan_revert, select_changes
+from bidagent.cli.context import load_cli_settings
+from bidagent.cli.render import OutputFormat, console, render_rows, to_jsonable
+from bidagent.durations import parse_duration
+from bidagent.errors import BidAgentError
+from bidagent.settings import Settings
+from bidagent.store import ChangeRecord, make_engine, upgrade_database
+
+__all__ = ["changes_app", "register"]
+
+changes_app = typer.Typer(
+    name="changes", help="The change log: every change, its rule, evidence and status.",
+    no_args_is_help=False, invoke_without_command=True,
+)  # fmt: skip
+
+LIST_COLUMNS = [
+    "id", "when", "profile_id", "entity_kind", "entity_id", "entity_name", "field", "old", "new",
+    "rule", "status", "actor", "cycle_id", "reason",
+]  # fmt: skip
+
+
+def change_row(row: ChangeRecord) -> dict[str, Any]:
+    """The stable listing shape of one change (the JSON keys are documented in the README)."""
+    return {
+        "id": row.id,
+        "when": row.finished_at or row.updated_at,
+        "profile_id": row.profile_id,
+        "entity_kind": row.entity_kind,
+        "entity_id": row.entity_id,
+        "entity_name": row.entity_name,
+        "field": row.field,
+        "old": row.old_value,
+        "new": row.new_value,
+        "rule": row.rule_name,
+        "status": row.status,
+        "actor": row.actor,
+        "cycle_id": row.cycle_id,
+        "reason": row.reason,
+    }
+
+
+def _engine(settings: Settings) -> Any:
+    engine = make_engine(settings.database.url)
+    upgrade_database(engine)
+    return engine
+
+
+def _clock(settings: Settings) -> datetime:
+    """Now on the clock the changes were stamped with (the sandbox's, when it is the source)."""
+    if settings.ads.source == "sandbox" and settings.ads.base_url is None:
+        from bidagent.sandbox import Sandbox
+
+        box = Sandbox.from_settings(settings)
+        try:
+            return box.now
+        finally:
+            box.close()
+    from bidagent.store.types import utcnow
+
+    return utcnow()
+
+
+@changes_app.callback()
+def list_changes(
+    ctx: typer.Context,
+    since: Annotated[str | None, typer.Option("--since", help="e.g. 7d, 6h")] = None,
+    rule: Annotated[str | None, typer.Option("--rule")] = None,
+    entity: Annotated[str | None, typer.Option("--entity", help="Entity id.")] = None,
+    cycle: Annotated[int | None, typer.Option("--cycle", help="Cycle id.")] = None,
+    status: Annotated[str | None, typer.Option("--status")] = None,
+    limit: Annotated[int, typer.Option("--limit")] = 500,
+    fmt: Annotated[OutputFormat, typer.Option("--format", "-f")] = OutputFormat.table,
+) -> None:
+    """List changes, newest first."""
+    if ctx.invoked_subcommand is not None:
+        return
+    settings = load_cli_settings(ctx)
+    query = select(ChangeRecord)
+    if since is not None:
+        try:
+            window = parse_duration(since)
+        except ValueError as exc:
+            typer.echo(f"error: --since: {exc}", err=True)
+            raise typer.Exit(2) from None
+        query = query.where(col(ChangeRecord.updated_at) >= _clock(settings) - window)
+    if rule is not None:
+        query = query.where(ChangeRecord.rule_name == rule)
+    if entity is not None:
+        query = query.where(ChangeRecord.entity_id == entity)
+    if cycle is not None:
+        query = query.where(ChangeRecord.cycle_id == cycle)
+    if status is not None:
+        query = query.where(ChangeRecord.status == status)
+    with Session(_engine(settings)) as session:
+        rows = [
+            change_row(r)
+            for r in session.exec(query.order_by(col(ChangeRecord.id).desc()).limit(limit))
+        ]
+    columns = LIST_COLUMNS if fmt is not OutputFormat.table else [
+        "id", "when", "entity_name", "field", "old", "new", "rule", "status", "actor",
+    ]  # fmt: skip
+    render_rows(rows, columns, fmt, title="changes")
+
+
+@changes_app.command("show")
+def show_change(
+    ctx: typer.Context,
+    change_id: Annotated[int, typer.Argument(help="Change id.")],
+    fmt: Annotated[OutputFormat, typer.Option("--format", "-f")] = OutputFormat.table,
+) -> None:
+    """One change in full: values, rule, file and hash, evidence, notes, timestamps."""
+    settings = load_cli_settings(ctx)
+    with Session(_engine(settings)) as session:
+        row = session.get(ChangeRecord, change_id)
+    if row is None:
+        typer.echo(f"error: no change {change_id}", err=True)
+        raise typer.Exit(1)
+    data = row.model_dump()
+    if fmt is OutputFormat.json:
+        sys.stdout.write(json.dumps(to_jsonable(data), indent=2, sort_keys=True) + "\n")
+        return
+    for key, value in data.items():
+        if value is None:
+            continue
+        shown = (
+            json.dumps(to_jsonable(value), indent=2) if isinstance(value, dict | list) else value
+        )
+        console.print(f"[bold]{key}[/bold]: {shown}")
+
+
+def revert_command(
+    ctx: typer.Context,
+    change_ids: Annotated[list[int] | None, typer.Argument(help="Change ids.")] = None,
+    cycle: Annotated[int | None, typer.Option("--cycle", help="Every change of a cycle.")] = None,
+    rule: Annotated[str | None, typer.Option("--rule", help="Changes made by a rule.")] = None,
+    since: Annotated[str | None, typer.Option("--since", help="With --rule, e.g. 2d.")] = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Apply without asking.")] = False,
+    by: Annotated[str, typer.Option("--by", help="Who reverts.")] = "cli",
+) -> None:
+    """Put applied changes back to their old values (skipping entities changed since)."""
+    if not change_ids and cycle is None and rule is None:
+        typer.echo("error: name change ids, --cycle ID, or --rule R [--since 2d]", err=True)
+        raise typer.Exit(2)
+    settings = load_cli_settings(ctx)
+    try:
+        with AgentContext.open(settings) as agent:
+            moment = agent.now() - parse_duration(since) if since else None
+            with Session(agent.engine) as session:
+                originals = select_changes(
+                    session, change_ids=change_ids or (), cycle_id=cycle, rule=rule, since=moment
+                )
+            items = plan_revert(agent, originals)
+            rows = [
+                {"change": i.original.id, "entity": i.original.entity_name or i.original.entity_id,
+                 "field": i.original.field, "now": i.current, "back_to": i.target,
+                 "skipped": i.skip_reason or ""}
+                for i in items
+            ]  # fmt: skip
+            render_rows(rows, ["change", "entity", "field", "now", "back_to", "skipped"],
+                        OutputFormat.table, title="revert plan")  # fmt: skip
+            todo = [i for i in items if i.skip_reason is None]
+            if not todo:
+                typer.echo("nothing to revert")
+                raise typer.Exit(1 if items else 0)
+            if not yes and not typer.confirm(f"apply {len(todo)} revert(s)?"):
+                raise typer.Exit(1)
+            outcomes = apply_revert(agent, todo, by=by)
+    except BidAgentError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    applied = sum(1 for o in outcomes if o.status == "applied")
+    typer.echo(f"reverted {applied} of {len(todo)}")
+    if applied != len(todo):
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``changes`` and ``revert`` to the root app."""
+    app.add_typer(changes_app)
+    app.command("revert")(revert_command)
