@@ -1,0 +1,37 @@
+"""The Amazon Ads API boundary: auth (LWA), SP v3 entities, reporting v3, errors and retries.
+
+Nothing else in bidagent speaks HTTP to Amazon. The engine never imports this package; the agent
+does, through :class:`AdsClient`. Errors raised are those of :mod:`bidagent.errors`
+(``AdsError`` → ``AuthError``, ``ThrottledError``, ``ApiError``, ``ReportFailed``,
+``ReportTimeout``).
+"""
+
+from bidagent.ads.client import AdsClient
+from bidagent.ads.ids import normalise_id
+from bidagent.ads.models import (
+    AdGroup,
+    Campaign,
+    EntityUpdate,
+    ItemResult,
+    Negative,
+    Profile,
+    Target,
+)
+from bidagent.ads.report_rows import parse_report
+from bidagent.ads.reports import LOOKBACK_DAYS, MAX_SPAN_DAYS, split_range
+
+__all__ = [
+    "LOOKBACK_DAYS",
+    "MAX_SPAN_DAYS",
+    "AdGroup",
+    "AdsClient",
+    "Campaign",
+    "EntityUpdate",
+    "ItemResult",
+    "Negative",
+    "Profile",
+    "Target",
+    "normalise_id",
+    "parse_report",
+    "split_range",
+]

@@ -1,0 +1,133 @@
+"""Where the Amazon Ads API lives: regional hosts, LWA token URLs, and the SP v3 entity table.
+
+Owns the facts of digest §1.2, §2.2 and §3.1 as data, so the rest of ``ads`` never spells a path,
+a media type or a body key twice. It must not perform I/O.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+__all__ = [
+    "API_HOSTS",
+    "ENTITY_SPECS",
+    "REPORT_CREATE_MEDIA_TYPE",
+    "REPORT_STATUS_MEDIA_TYPE",
+    "TOKEN_URLS",
+    "EntityKind",
+    "EntitySpec",
+]
+
+Region = Literal["NA", "EU", "FE"]
+
+API_HOSTS: dict[str, str] = {
+    "NA": "https://advertising-api.amazon.com",
+    "EU": "https://advertising-api-eu.amazon.com",
+    "FE": "https://advertising-api-fe.amazon.com",
+}
+
+TOKEN_URLS: dict[str, str] = {
+    "NA": "https://api.amazon.com/auth/o2/token",
+    "EU": "https://api.amazon.co.uk/auth/o2/token",
+    "FE": "https://api.amazon.co.jp/auth/o2/token",
+}
+
+REPORT_CREATE_MEDIA_TYPE = "application/vnd.createasyncreportrequest.v3+json"
+REPORT_STATUS_MEDIA_TYPE = "application/vnd.getasyncreportresponse.v3+json"
+
+EntityKind = Literal[
+    "campaign",
+    "ad_group",
+    "keyword",
+    "product_target",
+    "negative_keyword",
+    "campaign_negative_keyword",
+]
+
+
+@dataclass(frozen=True)
+class EntitySpec:
+    """How one SP v3 entity type is addressed.
+
+    ``id_field`` is the id inside the entity object; ``success_id_key`` the id key of a 207 success
+    item, which differs for negative keywords (``negativeKeywordId`` vs the entity's ``keywordId``).
+    """
+
+    kind: EntityKind
+    path: str
+    media_type: str
+    body_key: str
+    id_field: str
+    id_filter: str
+    success_id_key: str
+    entity_key: str
+    # Maximum ids per parent filter (campaignIdFilter/adGroupIdFilter); the own-id filter takes 1000.
+    parent_filter_max: int = 100
+
+
+ENTITY_SPECS: dict[str, EntitySpec] = {
+    spec.kind: spec
+    for spec in (
+        EntitySpec(
+            "campaign",
+            "/sp/campaigns",
+            "application/vnd.spCampaign.v3+json",
+            "campaigns",
+            "campaignId",
+            "campaignIdFilter",
+            "campaignId",
+            "campaign",
+        ),
+        EntitySpec(
+            "ad_group",
+            "/sp/adGroups",
+            "application/vnd.spAdGroup.v3+json",
+            "adGroups",
+            "adGroupId",
+            "adGroupIdFilter",
+            "adGroupId",
+            "adGroup",
+        ),
+        EntitySpec(
+            "keyword",
+            "/sp/keywords",
+            "application/vnd.spKeyword.v3+json",
+            "keywords",
+            "keywordId",
+            "keywordIdFilter",
+            "keywordId",
+            "keyword",
+        ),
+        EntitySpec(
+            "product_target",
+            "/sp/targets",
+            "application/vnd.spTargetingClause.v3+json",
+            "targetingClauses",
+            "targetId",
+            "targetIdFilter",
+            "targetId",
+            "targetingClause",
+        ),
+        EntitySpec(
+            "negative_keyword",
+            "/sp/negativeKeywords",
+            "application/vnd.spNegativeKeyword.v3+json",
+            "negativeKeywords",
+            "keywordId",
+            "negativeKeywordIdFilter",
+            "negativeKeywordId",
+            "negativeKeyword",
+        ),
+        EntitySpec(
+            "campaign_negative_keyword",
+            "/sp/campaignNegativeKeywords",
+            "application/vnd.spCampaignNegativeKeyword.v3+json",
+            "campaignNegativeKeywords",
+            "keywordId",
+            "campaignNegativeKeywordIdFilter",
+            "campaignNegativeKeywordId",
+            "campaignNegativeKeyword",
+        ),
+    )
+}
