@@ -11,6 +11,8 @@ from typing import Annotated
 import typer
 
 from bidagent import __version__
+from bidagent.cli.review import review_app
+from bidagent.cli.rules import rules_app
 
 __all__ = ["app", "main"]
 
@@ -21,6 +23,9 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+app.add_typer(review_app)
+app.add_typer(rules_app)
 
 
 def _print_version(value: bool) -> None:

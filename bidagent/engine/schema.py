@@ -28,6 +28,7 @@ __all__ = [
     "Then",
     "days_of",
     "is_relative",
+    "rule_file_schema",
 ]
 
 EntityKind = Literal["keyword", "product_target", "target", "ad_group", "campaign", "search_term"]
@@ -194,3 +195,10 @@ class RuleFile(_Model):
     )
 
     rules: list[Rule] = Field(default_factory=list)
+
+
+def rule_file_schema() -> dict[str, Any]:
+    """The JSON Schema of a rule file, generated from the models (``bidagent rules schema``)."""
+    schema = RuleFile.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    return schema
