@@ -42,32 +42,31 @@ def _money(text: str | None) -> Decimal | None:
 def change_request(row: ChangeRecord) -> Any:
     """The client request item for one change row (absolute values only)."""
     kind = api_kind(row)
-    payload = row.payload or {}
-    if kind == "create:keyword":
-        return {
-            "campaignId": payload["campaign_id"],
-            "adGroupId": payload["ad_group_id"],
-            "keywordText": payload["keyword_text"],
-            "matchType": str(payload["match_type"]).upper(),
-            "state": "ENABLED",
-            "bid": float(payload["bid"]),
-        }
     if kind.startswith("create:"):
-        item = {
-            "campaignId": payload["campaign_id"],
-            "keywordText": payload["keyword_text"],
-            "matchType": str(payload["match_type"]).upper(),
-            "state": "ENABLED",
-        }
-        if kind == "create:negative_keyword":
-            item["adGroupId"] = payload["ad_group_id"]
-        return item
+        return creation_item(row)
     value = row.new_value
     if row.field in MONEY_FIELDS:
         return EntityUpdate(entity_id=row.entity_id, **{row.field: _money(value)})
     if row.field == "state":
         return EntityUpdate(entity_id=row.entity_id, state=value)
     raise ValueError(f"change {row.id}: unsupported field {row.field!r}")
+
+
+def creation_item(row: ChangeRecord) -> dict[str, Any]:
+    """The create item (the client's spelling) for a ``keyword``/``negative_keyword`` change."""
+    payload = row.payload or {}
+    item: dict[str, Any] = {
+        "campaign_id": str(payload["campaign_id"]),
+        "ad_group_id": None if payload.get("ad_group_id") is None else str(payload["ad_group_id"]),
+        "keyword_text": str(payload["keyword_text"]),
+        "match_type": str(payload["match_type"]).lower(),
+        "state": "enabled",
+    }
+    if row.field == "keyword":
+        item["bid"] = _money(str(payload["bid"]))
+    if api_kind(row) == "create:campaign_negative_keyword":
+        item.pop("ad_group_id")
+    return item
 
 
 def same_value(field: str, left: Any, right: str | None) -> bool:
@@ -90,10 +89,6 @@ class LiveValue:
     matches_new: bool
     matches_old: bool
     remote_id: str | None = None
-
-
-def _norm_text(value: Any) -> str:
-    return " ".join(str(value).lower().split())
 
 
 def live_value(
@@ -124,39 +119,16 @@ def _live_creations(
     client: AdsClient, profile_id: str, kind: str, rows: Sequence[ChangeRecord]
 ) -> list[LiveValue | None]:
     """A creation is applied when an entity with its parent, text and match type exists."""
-    campaign_ids = sorted({(r.payload or {})["campaign_id"] for r in rows})
-    if kind == "keyword":
-        existing = client.list_keywords(profile_id, campaign_ids=campaign_ids)
-    elif kind == "negative_keyword":
-        existing = client.list_negative_keywords(profile_id, campaign_ids=campaign_ids)
-    else:
-        existing = client.list_campaign_negative_keywords(profile_id, campaign_ids=campaign_ids)
-    index: dict[tuple[str, str | None, str, str], str] = {}
-    for entity in existing:
-        record = entity.to_record() if hasattr(entity, "to_record") else dict(entity)
-        key = (
-            str(record["campaign_id"]),
-            None if kind == "campaign_negative_keyword" else str(record.get("ad_group_id")),
-            _norm_text(record["keyword_text"]),
-            str(record["match_type"]).lower(),
-        )
-        index[key] = str(record.get("negative_id") or record.get("target_id") or "")
+    found = client.find_existing(profile_id, kind, [creation_item(r) for r in rows])  # type: ignore[arg-type]
     values: list[LiveValue | None] = []
-    for row in rows:
-        payload = row.payload or {}
-        key = (
-            str(payload["campaign_id"]),
-            None if kind == "campaign_negative_keyword" else str(payload.get("ad_group_id")),
-            _norm_text(payload["keyword_text"]),
-            str(payload["match_type"]).lower(),
-        )
-        remote = index.get(key)
+    for entity in found:
+        remote = None if entity is None else str(entity.get("entity_id") or "") or None
         values.append(
             LiveValue(
-                text="exists" if remote is not None else "absent",
-                matches_new=remote is not None,
-                matches_old=remote is None,
-                remote_id=remote or None,
+                text="exists" if entity is not None else "absent",
+                matches_new=entity is not None,
+                matches_old=entity is None,
+                remote_id=remote,
             )
         )
     return values

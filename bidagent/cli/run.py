@@ -1,0 +1,35 @@
+"""``bidagent run``: start the daemon (the Docker entrypoint and ``make run``)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from bidagent.agent.daemon import Daemon
+from bidagent.cli.context import load_cli_settings
+from bidagent.errors import BidAgentError
+
+__all__ = ["register", "run_command"]
+
+
+def run_command(
+    ctx: typer.Context,
+    days: Annotated[
+        int | None,
+        typer.Option("--days", help="Sandbox only: stop after this many simulated days."),
+    ] = None,
+) -> None:
+    """Run the agent as a service: cycles on schedule, rule reloads, notifications."""
+    settings = load_cli_settings(ctx)
+    try:
+        code = Daemon(settings).run(max_ticks=days)
+    except BidAgentError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    raise typer.Exit(code)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``run`` to the root app."""
+    app.command("run")(run_command)

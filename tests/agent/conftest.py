@@ -1,0 +1,74 @@
+"""Fixtures for agent tests: a settings object on a temporary database and sandbox, the starter
+rule pack, and an :class:`AgentContext` talking to the sandbox's fake Ads API through the real
+httpx client."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bidagent.agent.context import AgentContext
+from bidagent.engine import RuleSet, load_rule_set
+from bidagent.settings import Settings, load_settings
+
+REPO = Path(__file__).resolve().parents[2]
+STARTER_RULES = REPO / "rules"
+
+
+def write_config(tmp_path: Path, extra: str = "", rules_dir: Path = STARTER_RULES) -> Path:
+    """A configuration file on tmp_path: SQLite ledger, a small sandbox, the given rules."""
+    path = tmp_path / "bidagent.toml"
+    path.write_text(
+        f"""
+rules_dir = "{rules_dir}"
+[database]
+url = "sqlite:///{tmp_path}/ledger.db"
+[sandbox]
+targets = 120
+seed = 11
+state_path = "{tmp_path}/sandbox.db"
+{extra}
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.fixture
+def settings_factory(tmp_path: Path) -> Callable[..., Settings]:
+    def make(extra: str = "", rules_dir: Path = STARTER_RULES) -> Settings:
+        return load_settings(write_config(tmp_path, extra, rules_dir))
+
+    return make
+
+
+@pytest.fixture
+def settings(settings_factory: Callable[..., Settings]) -> Settings:
+    return settings_factory()
+
+
+@pytest.fixture
+def rule_set(settings: Settings) -> RuleSet:
+    return load_rule_set([settings.rules_dir])
+
+
+@pytest.fixture
+def agent_factory() -> Iterator[Callable[..., AgentContext]]:
+    opened: list[AgentContext] = []
+
+    def make(settings: Settings, **kwargs: Any) -> AgentContext:
+        ctx = AgentContext.open(settings, **kwargs)
+        opened.append(ctx)
+        return ctx
+
+    yield make
+    for ctx in opened:
+        ctx.close()
+
+
+@pytest.fixture
+def agent(settings: Settings, agent_factory: Callable[..., AgentContext]) -> AgentContext:
+    return agent_factory(settings)

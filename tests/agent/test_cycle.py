@@ -1,0 +1,148 @@
+"""The cycle end to end on the sandbox: plan, apply, log, idempotence, kill switch, revert."""
+
+from __future__ import annotations
+
+from collections import Counter
+from decimal import Decimal
+
+from sqlmodel import Session, select
+
+from bidagent.agent.context import AgentContext
+from bidagent.agent.control import pause, resume
+from bidagent.agent.cycle import plan_profile, run_cycle
+from bidagent.agent.profiles import profile_ids
+from bidagent.agent.revert import apply_revert, plan_revert, select_changes
+from bidagent.engine import RuleSet
+from bidagent.store import ChangeRecord, CycleRecord
+
+
+def _changes(agent: AgentContext) -> list[ChangeRecord]:
+    with Session(agent.engine) as session:
+        return list(session.exec(select(ChangeRecord).order_by(ChangeRecord.id)))  # type: ignore[arg-type]
+
+
+def _live(agent: AgentContext, row: ChangeRecord) -> object:
+    current = agent.client.get_current(row.profile_id, row.entity_kind, [row.entity_id])
+    return current[row.entity_id][row.field]
+
+
+def _same(field: str, live: object, text: str | None) -> bool:
+    if field in ("bid", "budget", "default_bid"):
+        return text is not None and Decimal(str(live)) == Decimal(text)
+    return str(live).lower() == str(text).lower()
+
+
+def test_cycle_applies_rule_changes_to_the_sandbox(agent: AgentContext, rule_set: RuleSet) -> None:
+    """A first cycle applies changes; each applied row's new value is live in the sandbox."""
+    (profile_id,) = profile_ids(agent)
+    result = run_cycle(agent, profile_id, rule_set)
+    assert result.outcome == "succeeded"
+    rows = _changes(agent)
+    applied = [r for r in rows if r.status == "applied"]
+    assert applied, Counter(r.status for r in rows)
+    assert result.counts["applied"] == len(applied)
+    for row in applied:
+        assert row.rule_name and row.rule_hash and row.evidence
+        if row.field in ("bid", "budget", "state", "default_bid"):
+            assert _same(row.field, _live(agent, row), row.new_value), row
+    writes = agent.sandbox.write_log() if agent.sandbox else []
+    applied_updates = [r for r in applied if r.field in ("bid", "budget", "state", "default_bid")]
+    assert len(writes) >= len(applied_updates)
+
+
+def test_second_cycle_on_the_same_day_does_nothing(agent: AgentContext, rule_set: RuleSet) -> None:
+    """A double fire finds the finished cycle: no new cycle record, no new change."""
+    (profile_id,) = profile_ids(agent)
+    first = run_cycle(agent, profile_id, rule_set)
+    before = len(_changes(agent))
+    second = run_cycle(agent, profile_id, rule_set)
+    assert (first.outcome, second.outcome) == ("succeeded", "skipped")
+    assert len(_changes(agent)) == before
+    with Session(agent.engine) as session:
+        assert len(session.exec(select(CycleRecord)).all()) == 1
+
+
+def test_plan_writes_nothing_and_is_repeatable(agent: AgentContext, rule_set: RuleSet) -> None:
+    """`plan` proposes with evidence and records nothing; planning twice gives the same plan."""
+    (profile_id,) = profile_ids(agent)
+    _, first = plan_profile(agent, profile_id, rule_set)
+    _, second = plan_profile(agent, profile_id, rule_set)
+    assert first.proposals
+    assert all(p.evidence for p in first.proposals)
+    key = [(p.entity_id, p.field, p.new_value, p.rule_name) for p in first.proposals]
+    assert key == [(p.entity_id, p.field, p.new_value, p.rule_name) for p in second.proposals]
+    assert _changes(agent) == []
+    assert agent.sandbox is not None and agent.sandbox.write_log() == []
+
+
+def test_kill_switch_stops_every_send(agent: AgentContext, rule_set: RuleSet) -> None:
+    """With the switch engaged the cycle plans but sends nothing; the sandbox sees no write."""
+    (profile_id,) = profile_ids(agent)
+    pause(agent.engine, reason="test", by="pytest", now=agent.now())
+    result = run_cycle(agent, profile_id, rule_set)
+    assert result.outcome == "succeeded"
+    statuses = Counter(r.status for r in _changes(agent))
+    assert statuses["planned"] > 0 and statuses["applied"] == 0
+    assert agent.sandbox is not None and agent.sandbox.write_log() == []
+    resume(agent.engine, by="pytest", now=agent.now())
+    agent.sandbox.advance(days=1)
+    run_cycle(agent, profile_id, rule_set)
+    leftovers = [r for r in _changes(agent) if r.cycle_id == result.cycle_id]
+    assert {r.status for r in leftovers} <= {"superseded", "held", "dry_run"}
+
+
+def test_dry_run_records_without_sending(agent: AgentContext, rule_set: RuleSet) -> None:
+    """A dry-run cycle records every change as dry_run and the sandbox sees no write."""
+    (profile_id,) = profile_ids(agent)
+    run_cycle(agent, profile_id, rule_set, dry_run=True)
+    statuses = {r.status for r in _changes(agent)}
+    assert "dry_run" in statuses and "applied" not in statuses and "planned" not in statuses
+    assert agent.sandbox is not None and agent.sandbox.write_log() == []
+
+
+def test_revert_cycle_restores_old_values(agent: AgentContext, rule_set: RuleSet) -> None:
+    """Reverting a cycle writes revert changes and the sandbox holds the old values again."""
+    (profile_id,) = profile_ids(agent)
+    result = run_cycle(agent, profile_id, rule_set)
+    with Session(agent.engine) as session:
+        originals = select_changes(session, cycle_id=result.cycle_id)
+    items = plan_revert(agent, originals)
+    todo = [i for i in items if i.skip_reason is None]
+    assert todo
+    outcomes = apply_revert(agent, todo, by="pytest")
+    assert {o.status for o in outcomes} == {"applied"}
+    rows = {r.id: r for r in _changes(agent)}
+    for item in todo:
+        original = rows[item.original.id]
+        assert original.status == "reverted"
+        assert _same(original.field, _live(agent, original), original.old_value)
+    reverts = [r for r in rows.values() if r.actor == "revert"]
+    assert len(reverts) == len(todo)
+    assert all(r.reverts_change_id for r in reverts)
+
+
+def test_external_edit_is_recorded_and_cools_the_field(
+    agent: AgentContext, rule_set: RuleSet
+) -> None:
+    """A bid changed behind our back is logged as an external change at the next sync."""
+    from bidagent.ads import EntityUpdate
+
+    (profile_id,) = profile_ids(agent)
+    run_cycle(agent, profile_id, rule_set)
+    row = next(r for r in _changes(agent) if r.status == "applied" and r.field == "bid")
+    agent.client.update(
+        profile_id, row.entity_kind, [EntityUpdate(entity_id=row.entity_id, bid=Decimal("3.33"))]
+    )  # type: ignore[arg-type]
+    assert agent.sandbox is not None
+    agent.sandbox.advance(days=1)
+    run_cycle(agent, profile_id, rule_set)
+    external = [r for r in _changes(agent) if r.actor == "external"]
+    assert [(r.entity_id, r.field, r.old_value, Decimal(r.new_value or "0")) for r in external] == [
+        (row.entity_id, "bid", row.new_value, Decimal("3.33"))
+    ]
+    later = [
+        r
+        for r in _changes(agent)
+        if r.entity_id == row.entity_id and r.field == "bid" and (r.id or 0) > (external[0].id or 0)
+    ]
+    assert later == []
