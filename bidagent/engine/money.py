@@ -87,6 +87,12 @@ def limit_step(
             # Round toward the old value so rounding never pushes the step over the cap.
             rounding = ROUND_FLOOR if value > old else ROUND_CEILING
     rounded = _q(value, money_step, rounding)
+    if (
+        rounding != ROUND_HALF_EVEN
+        and old is not None
+        and (float(rounded) - old) * (value - old) < 0
+    ):
+        rounded = _q(old, money_step, ROUND_HALF_EVEN)  # no grid point within the step: stay
     if rounded < Decimal(repr(bounds.low)):
         rounded = _q(bounds.low, money_step, ROUND_CEILING)
     if rounded > Decimal(repr(bounds.high)):
