@@ -211,7 +211,7 @@ def _record(
             row.status, row.sent_at, row.last_error = "sent", now, None
             session.add(row)
             log.info(
-                "notification_sent", notification_id=due.id, webhook=due.webhook, event=row.event
+                "notification_sent", notification_id=due.id, webhook=due.webhook, kind=row.event
             )
             return "sent"
         row.last_error = error

@@ -64,15 +64,17 @@ SYSTEM_ACTOR = "bidagent"
 _MAX_KEY = 512  # ReviewItemRecord.dedupe_key's column width
 
 # The stable JSON shape of an item and of a change (docs/review.md; a test pins the keys).
-ITEM_KEYS = tuple(
-    "id kind severity status profile_id entity_kind entity_id entity_name rule_name summary"
-    " evidence occurrences first_seen_at last_seen_at expires_at decided_by decided_at note"
-    " change_count".split()
+# fmt: off
+ITEM_KEYS = (
+    "id", "kind", "severity", "status", "profile_id", "entity_kind", "entity_id", "entity_name",
+    "rule_name", "summary", "evidence", "occurrences", "first_seen_at", "last_seen_at",
+    "expires_at", "decided_by", "decided_at", "note", "change_count",
 )
-CHANGE_KEYS = tuple(
-    "id profile_id entity_kind entity_id entity_name field old_value new_value rule_name status"
-    " reason".split()
+CHANGE_KEYS = (
+    "id", "profile_id", "entity_kind", "entity_id", "entity_name", "field", "old_value",
+    "new_value", "rule_name", "status", "reason",
 )
+# fmt: on
 
 
 class ApplyOutcome(Protocol):

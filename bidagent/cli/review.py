@@ -29,9 +29,10 @@ from bidagent.agent.review import (
     item_json,
     list_items,
 )
+from bidagent.cli.context import fail, load_cli_settings
 from bidagent.cli.render import OutputFormat, console, err_console, render_rows
 from bidagent.errors import BidAgentError
-from bidagent.settings import Settings, load_settings
+from bidagent.settings import Settings
 from bidagent.store import REVIEW_STATUSES, make_engine, session_scope, upgrade_database
 from bidagent.store.types import utcnow
 
@@ -74,25 +75,21 @@ RuleOption = Annotated[
 ]
 
 
-def _fail(message: str) -> typer.Exit:
-    err_console.print(f"[red]error:[/red] {message}", highlight=False)
-    return typer.Exit(1)
-
-
 @contextmanager
 def _database(ctx: typer.Context) -> Iterator[tuple[Settings, Engine]]:
+    settings = load_cli_settings(ctx)
     try:
-        settings = load_settings((ctx.obj or {}).get("config_path"))
         engine = make_engine(
             settings.database.url, busy_timeout_ms=settings.database.busy_timeout_ms
         )
         upgrade_database(engine)
     except BidAgentError as exc:
-        raise _fail(str(exc)) from None
+        fail(str(exc))
+        raise  # unreachable: fail() exits
     try:
         yield settings, engine
     except BidAgentError as exc:
-        raise _fail(str(exc)) from None
+        fail(str(exc))
     finally:
         engine.dispose()
 
@@ -217,7 +214,7 @@ def _decide(
             with Session(engine) as session:
                 found = [i.id for i in list_items(session, status="open", rule=rule)]
             if not found:
-                raise _fail(f"no open review items for rule {rule!r}")
+                fail(f"no open review items for rule {rule!r}")
             chosen += [i for i in found if i is not None and i not in chosen]
         if decision == "approve":
             with open_applier(settings, engine) as applier:
