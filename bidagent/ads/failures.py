@@ -25,6 +25,13 @@ __all__ = [
 
 # 401 messages that mean "this token may not act for this profile": refreshing cannot help.
 _SCOPE_MARKERS = ("scope", "advertiser", "not authorized to access", "region")
+# The reason to report when an item error names only its selector.
+_SELECTOR_CODES = {
+    "entityNotFoundError": "ENTITY_NOT_FOUND",
+    "duplicateValueError": "DUPLICATE_VALUE",
+    "throttledError": "THROTTLED",
+    "internalServerError": "INTERNAL_ERROR",
+}
 
 
 class ErrorBody:
@@ -76,8 +83,8 @@ def parse_error_body(content: bytes) -> ErrorBody:
 def _describe(error: Any) -> str:
     if not isinstance(error, dict):
         return ""
-    reason, message, _ = _selector_fields(error)
-    return " ".join(filter(None, (reason, message)))
+    reason, message, fields = _selector_fields(error)
+    return " ".join(filter(None, (reason or fields.get("selector"), message)))
 
 
 def _selector_fields(error: dict[str, Any]) -> tuple[str | None, str | None, dict[str, Any]]:
@@ -94,7 +101,7 @@ def _selector_fields(error: dict[str, Any]) -> tuple[str | None, str | None, dic
     message = fields.get("message")
     fields["selector"] = selector
     return (
-        str(reason) if reason is not None else (str(selector) if selector else None),
+        None if reason is None else str(reason),
         None if message is None else str(message),
         fields,
     )
@@ -111,10 +118,9 @@ def item_error(item: dict[str, Any]) -> tuple[str | None, str | None, dict[str, 
     if not isinstance(errors, list) or not errors or not isinstance(errors[0], dict):
         return None, "error item without errors", {}
     code, message, details = _selector_fields(errors[0])
-    if code is None and details.get("selector") == "entityNotFoundError":
-        code = "ENTITY_NOT_FOUND"
-    if code is None and details.get("selector") == "duplicateValueError":
-        code = "DUPLICATE_VALUE"
+    if code is None:
+        selector = details.get("selector")
+        code = _SELECTOR_CODES.get(str(selector), None if selector is None else str(selector))
     if len(errors) > 1:
         details["more_errors"] = errors[1:]
     return code, message, details

@@ -249,7 +249,7 @@ def parse_report(
     frame = _read(bytes(raw), context)
     _check(frame, context)
     facts = _facts(frame, context)
-    duplicated = facts.select(_KEYS[report_type]).is_duplicated()
+    duplicated = ~facts.select(pl.struct(_KEYS[report_type]).is_first_distinct()).to_series()
     index = _first(facts, duplicated)
     if index is not None:
         key = ", ".join(str(facts[c][index]) for c in _KEYS[report_type])
