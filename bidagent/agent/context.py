@@ -67,7 +67,8 @@ class AgentContext:
         clock: Callable[[], datetime] = _wall_clock
         in_process = settings.ads.source == "sandbox" and settings.ads.base_url is None
         if sandbox is None and in_process and transport is None:
-            from bidagent.sandbox import FaultConfig, Sandbox
+            from bidagent.sandbox import Sandbox
+            from bidagent.sandbox.faults import FaultConfig
 
             sandbox = Sandbox.from_settings(settings)
             owned.append(sandbox)

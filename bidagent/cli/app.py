@@ -11,6 +11,13 @@ from typing import Annotated
 import typer
 
 from bidagent import __version__
+from bidagent.cli.sandbox import sandbox_app
+from bidagent.cli import agent as agent_commands
+from bidagent.cli import changes as change_commands
+from bidagent.cli import run as run_commands
+from bidagent.cli.config import config_app
+from bidagent.cli.db import db_app
+from bidagent.cli.health import health_command
 from bidagent.cli.review import review_app
 from bidagent.cli.rules import rules_app
 
@@ -24,8 +31,17 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+run_commands.register(app)
+agent_commands.register(app)
+change_commands.register(app)
 app.add_typer(review_app)
 app.add_typer(rules_app)
+app.add_typer(db_app)
+app.add_typer(config_app)
+app.command("health")(health_command)
+
+
+app.add_typer(sandbox_app, name="sandbox")
 
 
 def _print_version(value: bool) -> None:

@@ -38,6 +38,16 @@ state_path = "{tmp_path}/sandbox.db"
 
 
 @pytest.fixture
+def config_writer(tmp_path: Path) -> Callable[..., Path]:
+    """Write a configuration file on tmp_path (see :func:`write_config`); return its path."""
+
+    def write(extra: str = "", rules_dir: Path = STARTER_RULES) -> Path:
+        return write_config(tmp_path, extra, rules_dir)
+
+    return write
+
+
+@pytest.fixture
 def settings_factory(tmp_path: Path) -> Callable[..., Settings]:
     def make(extra: str = "", rules_dir: Path = STARTER_RULES) -> Settings:
         return load_settings(write_config(tmp_path, extra, rules_dir))

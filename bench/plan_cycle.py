@@ -1,0 +1,146 @@
+"""Benchmark: ``plan`` for one large profile on SQLite, phase by phase.
+
+200,000 targets in 2,000 ad groups and 200 campaigns, 60 days of sparse daily facts (about 3M
+rows: each target is active on a quarter of the days), the starter rule pack. Phases: load the
+engine inputs from SQLite (windows are computed inside evaluate), evaluate (rules, conflicts,
+guardrails), write the plan to the intent log. Prints seconds per phase, rows per second, peak
+memory, and the ratio of the plan phases to a baseline measured in the same run: one plain
+``SELECT COUNT(*), SUM(cost)`` scan over the same facts table (the floor any load must pay).
+
+    python -m bench.plan_cycle [--targets 200000] [--days 60]
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import tempfile
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import polars as pl
+
+from bidagent.agent.inputs import read_engine_inputs
+from bidagent.agent.planlog import write_plan
+from bidagent.engine import EngineSettings, evaluate, load_rule_set
+from bidagent.marketplaces import marketplace_for
+from bidagent.settings import Settings
+from bidagent.store import (
+    AdGroupRecord,
+    CampaignRecord,
+    ProfileRecord,
+    TargetFactRecord,
+    TargetRecord,
+    make_engine,
+    session_scope,
+    upgrade_database,
+    upsert_rows,
+)
+
+PROFILE = "1000000000000001"
+TODAY = date(2026, 6, 1)
+RULES = Path(__file__).resolve().parents[1] / "rules"
+
+
+def _populate(url: str, targets: int, days: int) -> int:
+    engine = make_engine(url)
+    upgrade_database(engine)
+    now = datetime(2026, 6, 1, 12, tzinfo=UTC)
+    with session_scope(engine) as session:
+        session.add(
+            ProfileRecord(profile_id=PROFILE, country_code="US", currency_code="USD",
+                          timezone="America/Los_Angeles", synced_at=now)
+        )  # fmt: skip
+    campaigns = 200
+    groups = 2_000
+    upsert_rows(engine, CampaignRecord, pl.DataFrame({
+        "campaign_id": [f"{10_000 + c}" for c in range(campaigns)],
+        "profile_id": PROFILE, "name": [f"SP Campaign {c}" for c in range(campaigns)],
+        "state": "enabled", "targeting_type": "manual", "budget": "50.00", "budget_type": "daily",
+        "synced_at": now,
+    }))  # fmt: skip
+    upsert_rows(engine, AdGroupRecord, pl.DataFrame({
+        "ad_group_id": [f"{20_000 + g}" for g in range(groups)],
+        "profile_id": PROFILE, "campaign_id": [f"{10_000 + g % campaigns}" for g in range(groups)],
+        "name": [f"Ad group {g}" for g in range(groups)], "state": "enabled",
+        "default_bid": "0.75", "synced_at": now,
+    }))  # fmt: skip
+    index = pl.int_range(0, targets, eager=True)
+    target_frame = pl.DataFrame({
+        "kind": "keyword", "target_id": (index + 1_000_000).cast(pl.Utf8), "profile_id": PROFILE,
+        "campaign_id": ((index % groups) % campaigns + 10_000).cast(pl.Utf8),
+        "ad_group_id": (index % groups + 20_000).cast(pl.Utf8), "state": "enabled",
+        "bid": ((index % 150) / 100 + 0.2).round(2).cast(pl.Utf8),
+        "match_type": "exact", "keyword_text": "keyword " + index.cast(pl.Utf8), "synced_at": now,
+    })  # fmt: skip
+    upsert_rows(engine, TargetRecord, target_frame)
+    rows = 0
+    for day in range(days):
+        active = index.filter((index * 7 + day) % 4 == 0)
+        clicks = (active * 13 + day) % 9
+        orders = ((active + day) % 11 == 0).cast(pl.Int64) * (clicks > 3).cast(pl.Int64)
+        facts = pl.DataFrame({
+            "entity_kind": "keyword", "entity_id": (active + 1_000_000).cast(pl.Utf8),
+            "date": TODAY - timedelta(days=day + 1), "profile_id": PROFILE,
+            "impressions": clicks * 40 + 10, "clicks": clicks, "cost": clicks * 0.63,
+            "orders": orders, "sales": orders * 24.0, "units": orders,
+        })  # fmt: skip
+        rows += upsert_rows(engine, TargetFactRecord, facts)
+    return rows
+
+
+def main() -> None:
+    """Build the profile, then time each phase of ``plan``."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--targets", type=int, default=200_000)
+    parser.add_argument("--days", type=int, default=60)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        url = f"sqlite:///{folder}/bench.db"
+        start = time.perf_counter()
+        facts = _populate(url, args.targets, args.days)
+        print(
+            f"setup: {args.targets:,} targets, {facts:,} fact rows in {time.perf_counter() - start:.1f}s"
+        )
+        engine = make_engine(url)
+        rule_set = load_rule_set([RULES])
+        settings = EngineSettings.from_settings(Settings(), PROFILE, "US", "America/Los_Angeles")
+        settings = EngineSettings(
+            profile_id=PROFILE, timezone="America/Los_Angeles", marketplace=marketplace_for("US"),
+            mode="apply", target_acos=0.3, guardrails=settings.guardrails,
+        )  # fmt: skip
+        now = datetime(2026, 6, 1, 15, tzinfo=UTC)
+
+        start = time.perf_counter()
+        with engine.connect() as connection:
+            baseline_rows = connection.exec_driver_sql(
+                "SELECT COUNT(*), SUM(cost) FROM target_facts"
+            ).one()[0]
+        baseline = time.perf_counter() - start
+
+        phases: dict[str, float] = {}
+        start = time.perf_counter()
+        with engine.connect() as connection:
+            inputs = read_engine_inputs(connection, PROFILE, TODAY)
+        phases["load inputs"] = time.perf_counter() - start
+        start = time.perf_counter()
+        plan = evaluate(rule_set, inputs, settings, now)
+        phases["evaluate (windows, rules, conflicts, guardrails)"] = time.perf_counter() - start
+        start = time.perf_counter()
+        with session_scope(engine) as session:
+            write_plan(session, None, plan, now=now, hold_expiry=timedelta(days=3))
+        phases["write the plan"] = time.perf_counter() - start
+
+    total = sum(phases.values())
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"baseline scan of {baseline_rows:,} fact rows: {baseline:.3f}s")
+    for name, seconds in phases.items():
+        print(f"{name:52s} {seconds:7.3f}s  ({seconds / baseline:6.1f}x baseline)")
+    print(f"{'total':52s} {total:7.3f}s  ({total / baseline:6.1f}x baseline)")
+    print(f"proposals {len(plan.proposals):,}, review items {len(plan.reviews):,}")
+    print(f"peak memory {peak_mb:,.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
