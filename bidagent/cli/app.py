@@ -11,7 +11,6 @@ from typing import Annotated
 import typer
 
 from bidagent import __version__
-from bidagent.cli.sandbox import sandbox_app
 from bidagent.cli import agent as agent_commands
 from bidagent.cli import changes as change_commands
 from bidagent.cli import run as run_commands
@@ -20,6 +19,7 @@ from bidagent.cli.db import db_app
 from bidagent.cli.health import health_command
 from bidagent.cli.review import review_app
 from bidagent.cli.rules import rules_app
+from bidagent.cli.sandbox import sandbox_app
 
 __all__ = ["app", "main"]
 
@@ -36,12 +36,10 @@ agent_commands.register(app)
 change_commands.register(app)
 app.add_typer(review_app)
 app.add_typer(rules_app)
+app.add_typer(sandbox_app)
 app.add_typer(db_app)
 app.add_typer(config_app)
 app.command("health")(health_command)
-
-
-app.add_typer(sandbox_app, name="sandbox")
 
 
 def _print_version(value: bool) -> None:

@@ -1,0 +1,297 @@
+"""The rows of a reporting-v3 file: spTargeting, spSearchTerm and spCampaigns, built with polars.
+
+Owns the column vocabulary per report type, the restatement of conversions (a day's purchases
+grow as the report is pulled later), the split of a target's clicks over its search terms, and the
+row format (ids as JSON numbers, only rows with activity, null ratios without a denominator). It
+must not validate requests or manage report status (:mod:`bidagent.sandbox.reporting`).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+import polars as pl
+
+from bidagent.marketplaces import marketplace_for
+from bidagent.sandbox.market import EPOCH, load_targets, term_factors
+from bidagent.sandbox.traffic import uniform, visible_fraction
+
+if TYPE_CHECKING:
+    from bidagent.sandbox.sandbox import Sandbox
+
+__all__ = ["COLUMNS", "GROUP_BYS", "build_report"]
+
+_WINDOWS = ("1d", "7d", "14d", "30d")
+METRICS = {
+    "impressions", "clicks", "cost", "costPerClick", "clickThroughRate", "salesOtherSku7d",
+    "unitsSoldOtherSku7d", "acosClicks7d", "acosClicks14d", "roasClicks7d", "roasClicks14d",
+    "topOfSearchImpressionShare",
+    *(f"{m}{w}" for w in _WINDOWS for m in ("purchases", "purchasesSameSku", "unitsSoldClicks",
+                                            "unitsSoldSameSku", "sales", "attributedSalesSameSku")),
+}  # fmt: skip
+_CAMPAIGN_DIMS = {
+    "date", "startDate", "endDate", "campaignId", "campaignName", "campaignStatus",
+    "campaignBudgetAmount", "campaignBudgetType", "campaignBudgetCurrencyCode", "portfolioId",
+}  # fmt: skip
+_TARGET_DIMS = _CAMPAIGN_DIMS | {
+    "adGroupId", "adGroupName", "keywordId", "keyword", "targeting", "matchType", "keywordType",
+    "keywordBid", "adKeywordStatus",
+}  # fmt: skip
+COLUMNS: dict[str, set[str]] = {
+    "spTargeting": _TARGET_DIMS | METRICS,
+    "spSearchTerm": _TARGET_DIMS | METRICS | {"searchTerm"},
+    "spCampaigns": _CAMPAIGN_DIMS | METRICS | {"spend", "campaignBiddingStrategy", "adGroupId",
+                                               "adGroupName", "adStatus"},
+}  # fmt: skip
+GROUP_BYS = {
+    "spTargeting": ({"targeting"},),
+    "spSearchTerm": ({"searchTerm"},),
+    "spCampaigns": ({"campaign"}, {"adGroup"}, {"campaign", "adGroup"}),
+}
+FILTERS = {
+    "targeting": {"adKeywordStatus", "keywordType"},
+    "searchTerm": {"keywordType"},
+    "campaign": {"campaignStatus"},
+    "adGroup": {"adStatus"},
+}
+_AUTO_LABELS = {
+    "QUERY_HIGH_REL_MATCHES": "close-match", "QUERY_BROAD_REL_MATCHES": "loose-match",
+    "ASIN_ACCESSORY_RELATED": "complements", "ASIN_SUBSTITUTE_RELATED": "substitutes",
+}  # fmt: skip
+_EXPR_LABELS = {"ASIN_SAME_AS": "asin", "ASIN_CATEGORY_SAME_AS": "category",
+                "ASIN_EXPANDED_FROM": "asin-expanded", "ASIN_BRAND_SAME_AS": "brand"}  # fmt: skip
+
+
+def _targeting_text(kind: str, text: str | None, expression: str | None) -> str:
+    if kind == "keyword":
+        return text or ""
+    parts = json.loads(expression or "[]")
+    rendered = []
+    for part in parts:
+        kind_ = part.get("type", "")
+        if kind_ in _AUTO_LABELS:
+            rendered.append(_AUTO_LABELS[kind_])
+        else:
+            label = _EXPR_LABELS.get(kind_, kind_.lower().replace("_", "-"))
+            rendered.append(f'{label}="{part.get("value", "")}"')
+    return " ".join(rendered)
+
+
+def _entities(sandbox: Sandbox, profile_id: str) -> pl.DataFrame:
+    """Targets with everything a report row can name."""
+    targets = load_targets(sandbox.store, profile_id)
+    extra = sandbox.store.frame(
+        "SELECT sim_key, text, match_type, expression, expression_type FROM entities "
+        "WHERE profile_id = ? AND kind IN ('keyword', 'target')",
+        (profile_id,),
+        schema={"sim_key": pl.Int64, "text": pl.String, "match_type": pl.String,
+                "expression": pl.String, "expression_type": pl.String},
+    )  # fmt: skip
+    names = sandbox.store.frame(
+        "SELECT kind, entity_id, name, state FROM entities WHERE profile_id = ? "
+        "AND kind IN ('campaign', 'ad_group')",
+        (profile_id,),
+        schema={"kind": pl.String, "entity_id": pl.String, "name": pl.String, "state": pl.String},
+    )
+    campaigns = names.filter(pl.col("kind") == "campaign").select(
+        campaign_id="entity_id", campaignName="name"
+    )
+    groups = names.filter(pl.col("kind") == "ad_group").select(
+        ad_group_id="entity_id", adGroupName="name"
+    )
+    frame = targets.join(extra, on="sim_key").join(campaigns, on="campaign_id", how="left")
+    frame = frame.join(groups, on="ad_group_id", how="left")
+    keyword_type = (
+        pl.when(pl.col("kind") == "keyword")
+        .then(pl.col("match_type"))
+        .when(pl.col("expression_type") == "AUTO")
+        .then(pl.lit("TARGETING_EXPRESSION_PREDEFINED"))
+        .otherwise(pl.lit("TARGETING_EXPRESSION"))
+    )
+    labels = [
+        _targeting_text(k, t, e)
+        for k, t, e in frame.select("kind", "text", "expression").iter_rows()
+    ]
+    return frame.with_columns(
+        keywordType=keyword_type, targeting=pl.Series(labels, dtype=pl.String)
+    )
+
+
+def _facts(sandbox: Sandbox, entities: pl.DataFrame, first: int, last: int) -> pl.DataFrame:
+    facts = sandbox.store.frame(
+        "SELECT sim_key, day, impressions, clicks, cost, orders, bid AS day_bid FROM facts "
+        "WHERE day BETWEEN ? AND ?",
+        (first, last),
+        schema={"sim_key": pl.Int64, "day": pl.Int64, "impressions": pl.Int64,
+                "clicks": pl.Int64, "cost": pl.Float64, "orders": pl.Int64,
+                "day_bid": pl.Float64},
+    )  # fmt: skip
+    return facts.join(entities, on="sim_key")
+
+
+def _split_terms(frame: pl.DataFrame, terms: pl.DataFrame) -> pl.DataFrame:
+    """Spread each target-day's clicks and orders over its search terms (largest remainder)."""
+    active = terms.filter(~pl.col("negated")).select("sim_key", "term", "weight", "cvr_mult")
+    # Sorted so the largest-remainder tie-breaks (ordinal rank) are the same on every run.
+    rows = (
+        frame.filter(pl.col("clicks") > 0).join(active, on="sim_key").sort("sim_key", "day", "term")
+    )
+    rows = rows.with_columns(share=pl.col("weight") / pl.col("weight").sum().over("sim_key", "day"))
+    for column, weight in (("clicks", "share"), ("impressions", "share")):
+        exact = pl.col(column) * pl.col(weight)
+        rows = rows.with_columns(_base=exact.floor(), _rem=exact - exact.floor()).with_columns(
+            _rank=pl.col("_rem").rank("ordinal", descending=True).over("sim_key", "day"),
+            _left=pl.col(column) - pl.col("_base").sum().over("sim_key", "day"),
+        )
+        rows = rows.with_columns(
+            (pl.col("_base") + (pl.col("_rank") <= pl.col("_left")).cast(pl.Float64))
+            .cast(pl.Int64)
+            .alias(f"term_{column}")
+        )
+    rows = rows.with_columns(
+        _w=(pl.col("term_clicks") * pl.col("cvr_mult")),
+        term_cost=pl.col("cost") * pl.col("term_clicks") / pl.col("clicks"),
+    ).with_columns(
+        _exact=pl.col("orders") * pl.col("_w") / pl.col("_w").sum().over("sim_key", "day"),
+    )
+    orders = pl.col("_exact").fill_nan(0.0).fill_null(0.0)
+    rows = rows.with_columns(term_orders=orders.round().cast(pl.Int64))
+    return (
+        rows.filter(pl.col("term_clicks") > 0)
+        .drop("clicks", "impressions", "cost", "orders")
+        .rename({"term_clicks": "clicks", "term_impressions": "impressions",
+                 "term_cost": "cost", "term_orders": "orders", "term": "searchTerm"})
+        .with_columns(pl.col("cost").round(2), pl.max_horizontal("impressions", "clicks").alias(
+            "impressions"))
+    )  # fmt: skip
+
+
+def _conversions(frame: pl.DataFrame, today: int, seed: int) -> pl.DataFrame:
+    """Conversions as visible today: restated upward for days after the click."""
+    age = pl.lit(today) - pl.col("day") - 1
+    u = uniform(seed, 40, "sim_key", "day")
+    seven = pl.min_horizontal(
+        pl.col("orders"), (pl.col("orders") * visible_fraction(age) + u).floor()
+    )
+    one = pl.min_horizontal(
+        seven,
+        (pl.col("orders") * pl.min_horizontal(visible_fraction(age), pl.lit(0.7)) + u).floor(),
+    )
+    frame = frame.with_columns(p7=seven.cast(pl.Int64), p1=one.cast(pl.Int64))
+    values: dict[str, Any] = {}
+    for window in _WINDOWS:
+        count = pl.col("p1") if window == "1d" else pl.col("p7")
+        same = (count * 0.9 + u).floor().cast(pl.Int64)
+        values |= {
+            f"purchases{window}": count, f"unitsSoldClicks{window}": count,
+            f"purchasesSameSku{window}": same, f"unitsSoldSameSku{window}": same,
+            f"sales{window}": count * pl.col("price"),
+            f"attributedSalesSameSku{window}": same * pl.col("price"),
+        }  # fmt: skip
+    values["salesOtherSku7d"] = (pl.col("p7") - (pl.col("p7") * 0.9 + u).floor()) * pl.col("price")
+    values["unitsSoldOtherSku7d"] = (pl.col("p7") - (pl.col("p7") * 0.9 + u).floor()).cast(pl.Int64)
+    return frame.with_columns(**values)
+
+
+def build_report(
+    sandbox: Sandbox, profile_id: str, configuration: dict[str, Any], start: date, end: date
+) -> bytes:
+    """The gzip JSON array of one report, as of the sandbox's current simulated time."""
+    report_type = configuration["reportTypeId"]
+    group_by = set(configuration["groupBy"])
+    columns: list[str] = list(configuration["columns"])
+    summary = configuration.get("timeUnit") == "SUMMARY"
+    country = next(p["country"] for p in sandbox.profile_rows() if p["profile_id"] == profile_id)
+    market = marketplace_for(country)
+    entities = _entities(sandbox, profile_id)
+    today = (sandbox.today(profile_id) - EPOCH).days
+    # Amazon accepts 95-day-old dates but keeps only the last 65 days of SP data.
+    first = max((start - EPOCH).days, today - 65)
+    frame = _facts(sandbox, entities, first, (end - EPOCH).days)
+    if report_type == "spSearchTerm":
+        _, terms = term_factors(sandbox.store, profile_id, entities)
+        frame = _split_terms(frame, terms)
+    frame = _conversions(frame, today, sandbox.seed)
+    frame = _apply_filters(frame, configuration.get("filters") or [])
+    if report_type == "spCampaigns":
+        keys = ["campaign_id"] + (["ad_group_id"] if "adGroup" in group_by else [])
+    elif report_type == "spSearchTerm":
+        keys = ["sim_key", "searchTerm"]
+    else:
+        keys = ["sim_key"]
+    frame = _aggregate(frame, keys if summary else [*keys, "day"])
+    frame = frame.filter(pl.col("clicks") > 0 if report_type == "spSearchTerm" else pl.col(
+        "impressions") > 0)  # fmt: skip
+    frame = _dimensions(frame, entities, keys, market.currency_code, start, end)
+    frame = _ratios(frame).select(columns)
+    return gzip.compress(frame.write_json().encode(), compresslevel=5)
+
+
+def _apply_filters(frame: pl.DataFrame, filters: list[dict[str, Any]]) -> pl.DataFrame:
+    for item in filters:
+        field, values = item["field"], [str(v) for v in item["values"]]
+        column = {
+            "keywordType": "keywordType", "adKeywordStatus": "state",
+            "campaignStatus": "campaign_state", "adStatus": "group_state",
+        }[field]  # fmt: skip
+        frame = frame.filter(pl.col(column).is_in(values))
+    return frame
+
+
+_SUMS = ["impressions", "clicks", "cost", *sorted(m for m in METRICS if m[-2:] in ("1d", "7d")
+                                                  or m[-3:] in ("14d", "30d"))]  # fmt: skip
+
+
+def _aggregate(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
+    sums = [c for c in _SUMS if c in frame.columns and not c.startswith(("acos", "roas"))]
+    return frame.group_by(keys).agg(
+        *(pl.col(c).sum() for c in sums), day_bid=pl.col("day_bid").last()
+        if "day" in keys else pl.col("day_bid").max()
+    )  # fmt: skip
+
+
+def _dimensions(frame: pl.DataFrame, entities: pl.DataFrame, keys: list[str], currency: str,
+                start: date, end: date) -> pl.DataFrame:  # fmt: skip
+    if "sim_key" in keys:
+        frame = frame.join(entities, on="sim_key", how="left")
+    else:
+        names = entities.group_by(keys).agg(pl.all().first())
+        frame = frame.join(names, on=keys, how="left")
+    as_int = pl.Int64
+    out = frame.with_columns(
+        campaignId=pl.col("campaign_id").cast(as_int), adGroupId=pl.col("ad_group_id").cast(as_int),
+        keywordId=pl.col("entity_id").cast(as_int), keyword=pl.col("targeting"),
+        matchType=pl.col("keywordType"), keywordBid=pl.col("day_bid"),
+        adKeywordStatus=pl.col("state"), campaignStatus=pl.col("campaign_state"),
+        adStatus=pl.col("group_state"), campaignBudgetAmount=pl.col("budget"),
+        campaignBudgetType=pl.lit("DAILY_BUDGET"), campaignBudgetCurrencyCode=pl.lit(currency),
+        campaignBiddingStrategy=pl.lit("legacyForSales"), portfolioId=pl.lit(None, as_int),
+        startDate=pl.lit(start.isoformat()), endDate=pl.lit(end.isoformat()),
+        spend=pl.col("cost"),
+    )  # fmt: skip
+    if "day" in frame.columns:
+        out = out.with_columns(
+            date=(pl.lit(EPOCH) + pl.duration(days=pl.col("day"))).dt.strftime("%Y-%m-%d")
+        )
+    return out
+
+
+def _ratios(frame: pl.DataFrame) -> pl.DataFrame:
+    def ratio(num: pl.Expr, den: pl.Expr) -> pl.Expr:
+        return pl.when(den > 0).then(num / den).otherwise(None)
+
+    return frame.with_columns(
+        cost=pl.col("cost").round(2), spend=pl.col("spend").round(2),
+        costPerClick=ratio(pl.col("cost"), pl.col("clicks")).round(2),
+        clickThroughRate=(ratio(pl.col("clicks"), pl.col("impressions")) * 100).round(4),
+        acosClicks7d=(ratio(pl.col("cost"), pl.col("sales7d")) * 100).round(2),
+        acosClicks14d=(ratio(pl.col("cost"), pl.col("sales14d")) * 100).round(2),
+        roasClicks7d=ratio(pl.col("sales7d"), pl.col("cost")).round(4),
+        roasClicks14d=ratio(pl.col("sales14d"), pl.col("cost")).round(4),
+        topOfSearchImpressionShare=pl.lit(None, pl.Float64),
+        **{c: pl.col(c).round(2) for c in frame.columns if c.startswith(("sales",
+                                                                        "attributedSales"))},
+    )  # fmt: skip
