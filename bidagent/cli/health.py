@@ -1,0 +1,65 @@
+"""``bidagent health``: exit 0 when the agent is alive and on time, 1 otherwise (Docker HEALTHCHECK).
+
+The rule is :func:`bidagent.agent.health.check_health`, the same one the daemon's ``/healthz``
+serves, so the two can never disagree:
+
+* the database answers (a missing SQLite file is unhealthy, and is not created by the check);
+* the newest cycle record was written no longer ago than one schedule period plus the misfire
+  grace: one day plus ``schedule.misfire_grace_s`` on Amazon; on the in-process sandbox the period
+  is ``sandbox.seconds_per_day`` (plus a minute, as the daemon's clock is accelerated);
+* before the first cycle, healthy for that same allowance after the first start. This command
+  runs in its own process, so "start" is the start of PID 1: in the container that is the daemon
+  (or the init in front of it), started with the container. Outside a container PID 1 is the
+  system's init, so a machine that booted long ago with no cycle ever recorded is unhealthy,
+  which is the truth. Where /proc is not readable no start time is known, and no cycle means
+  unhealthy.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+import typer
+
+from bidagent.agent.health import check_health
+from bidagent.cli.context import load_cli_settings
+from bidagent.cli.db import missing_sqlite_file
+from bidagent.store import make_engine
+
+__all__ = ["first_start", "health_command"]
+
+
+def first_start(proc: Path = Path("/proc")) -> datetime | None:
+    """When PID 1 started (Linux), or None when that cannot be read."""
+    try:
+        stat = (proc / "1" / "stat").read_text()
+        # Fields after the ")" that closes the command name start at field 3; starttime is 22.
+        ticks = int(stat.rsplit(")", 1)[1].split()[19])
+        boot = next(
+            int(line.split()[1])
+            for line in (proc / "stat").read_text().splitlines()
+            if line.startswith("btime ")
+        )
+        return datetime.fromtimestamp(boot + ticks / os.sysconf("SC_CLK_TCK"), UTC)
+    except (OSError, ValueError, IndexError, StopIteration):
+        return None
+
+
+def health_command(ctx: typer.Context) -> None:
+    """Exit 0 when the database answers and the last cycle is on time; 1 with the reason otherwise."""
+    settings = load_cli_settings(ctx, logging=False)
+    missing = missing_sqlite_file(settings)
+    if missing is not None:
+        typer.echo(f"unhealthy: database file {missing} does not exist", err=True)
+        raise typer.Exit(1)
+    engine = make_engine(settings.database.url, busy_timeout_ms=settings.database.busy_timeout_ms)
+    try:
+        healthy, reason = check_health(settings, engine, started=first_start())
+    finally:
+        engine.dispose()
+    if not healthy:
+        typer.echo(f"unhealthy: {reason}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"healthy: {reason}")
