@@ -17,9 +17,6 @@ from bidagent.cli import run as run_commands
 from bidagent.cli.config import config_app
 from bidagent.cli.db import db_app
 from bidagent.cli.health import health_command
-from bidagent.cli.config import config_app
-from bidagent.cli.db import db_app
-from bidagent.cli.health import health_command
 from bidagent.cli.review import review_app
 from bidagent.cli.rules import rules_app
 from bidagent.cli.sandbox import sandbox_app
@@ -39,9 +36,6 @@ agent_commands.register(app)
 change_commands.register(app)
 app.add_typer(review_app)
 app.add_typer(rules_app)
-app.add_typer(db_app)
-app.add_typer(config_app)
-app.command("health")(health_command)
 app.add_typer(sandbox_app)
 app.add_typer(db_app)
 app.add_typer(config_app)
