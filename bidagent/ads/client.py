@@ -12,7 +12,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Sequence
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
@@ -120,7 +120,7 @@ class AdsClient:
             deadline_s=report_deadline_s,
             sleep=sleep,
             monotonic=monotonic,
-            today=today or (lambda: datetime.now(UTC).date()),
+            today=today,
         )
 
     @classmethod

@@ -140,7 +140,7 @@ class ReportRunner:
         deadline_s: float,
         sleep: Callable[[float], None],
         monotonic: Callable[[], float],
-        today: Callable[[], date],
+        today: Callable[[], date] | None,
     ) -> None:
         self._session = session
         self._poll_interval_s = poll_interval_s
@@ -155,7 +155,10 @@ class ReportRunner:
         """The requests covering ``start..end`` within the look-back, 31 days at most each."""
         if report_type not in REPORT_COLUMNS:
             raise ValueError(f"unknown report type {report_type!r}")
-        earliest = self._today() - timedelta(days=LOOKBACK_DAYS - 1)
+        # Without a clock of the account's own (the sandbox runs a simulated one), measure the
+        # look-back from ``end``: callers ask for ranges ending yesterday.
+        reference = self._today() if self._today is not None else end
+        earliest = reference - timedelta(days=LOOKBACK_DAYS - 1)
         if start < earliest:
             log.warning("report_range_clamped", report_type=report_type, profile_id=profile_id,
                         requested_start=start.isoformat(), start=earliest.isoformat())  # fmt: skip

@@ -3,7 +3,9 @@
 Owns request bodies for writes (absolute values only), batching at Amazon's 1,000 items, and the
 mapping of each batch's answer to one :class:`ItemResult` per item by ``index``. An ambiguous
 answer (timeout, reset, 5xx) marks every item of that batch ``unknown``; nothing is resent
-blindly. It must not read entities back (that is the reconciler's call, via ``get_current``).
+blindly. A refusal of the whole request (429 past the retry budget, 400, 401, 403) raises when it
+hits the first batch, so an exception always means "nothing of this call was applied"; on a later
+batch it becomes ``failed`` items instead, so the earlier batches' results are not lost. It must not read entities back (that is the reconciler's call, via ``get_current``).
 """
 
 from __future__ import annotations
@@ -217,7 +219,10 @@ class EntityWriter:
             )
             return every("unknown", error, {"status": error.status})
         except ThrottledError as error:
-            # Nothing was applied; the caller may resend these items later, unchanged.
+            # Nothing of this batch was applied. When nothing of the whole call was either, the
+            # caller gets the exception (and requeues everything); else per-item THROTTLED.
+            if offset == 0:
+                raise
             return [
                 ItemResult(
                     offset + i,
@@ -231,6 +236,8 @@ class EntityWriter:
             ]
         except AdsError as error:
             # A whole-request refusal (400, 401 after refresh, 403, 415): nothing was applied.
+            if offset == 0:
+                raise
             return every("failed", error, {"status": error.status})
         try:
             data = response.json()

@@ -167,6 +167,14 @@ def test_start_is_clamped_to_the_95_day_lookback(make_client):
     assert server.created[0]["startDate"] == "2024-02-28"  # 2024-06-01 minus 94 days
 
 
+def test_lookback_without_a_clock_is_measured_from_end(make_client):
+    """Without ``today`` (e.g. a simulated account clock), 95 days back from ``end`` is the limit."""
+    server = ReportServer(rows=[], statuses=("COMPLETED",))
+    client, _ = make_client(server)
+    client.fetch_report("1", "spCampaigns", date(2024, 1, 1), date(2024, 6, 1))
+    assert server.created[0]["startDate"] == "2024-02-28"
+
+
 def test_split_range_edges():
     """split_range covers every day once: one day, exactly 31, and 32."""
     d = date(2024, 1, 1)

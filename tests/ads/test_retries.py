@@ -136,11 +136,25 @@ def test_write_connect_error_is_retried(make_client):
     assert len(api.requests) == 2
 
 
-def test_write_throttled_past_budget_is_failed_throttled(make_client):
-    """429s beyond the budget leave the item failed with code THROTTLED (nothing applied)."""
-    client, _ = make_client(lambda r: reply(429, {}, {"Retry-After": "2"}), max_attempts=2)
-    [result] = _update(client)
-    assert (result.outcome, result.code, result.details) == (
+def test_write_throttled_past_budget_raises_when_nothing_was_sent(make_client):
+    """429s beyond the budget on the first batch raise ThrottledError: nothing was applied."""
+    client, api = make_client(lambda r: reply(429, {}, {"Retry-After": "2"}), max_attempts=2)
+    with pytest.raises(ThrottledError) as caught:
+        _update(client)
+    assert caught.value.retry_after_s == 2.0
+    assert len(api.requests) == 2
+
+
+def test_write_throttled_on_a_later_batch_is_failed_throttled(make_client):
+    """When batch 2 is throttled past the budget, batch 1 keeps its results and batch 2 fails."""
+    answers = [_applied(None)] + [reply(429, {}, {"Retry-After": "2"})] * 2
+    client, _ = make_client(_sequence(*answers), max_attempts=2)
+    items = [EntityUpdate("11", bid=Decimal("0.5"))] + [
+        EntityUpdate(str(i), bid=Decimal("0.5")) for i in range(100, 1100)
+    ]
+    results = client.update("1", "keyword", items)
+    assert results[0] == ItemResult(0, "applied", "11")
+    assert (results[1000].outcome, results[1000].code, results[1000].details) == (
         "failed",
         "THROTTLED",
         {"status": 429, "retry_after_s": 2.0},

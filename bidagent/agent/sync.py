@@ -1,0 +1,181 @@
+"""Sync: copy one profile's entities and daily reports from the Ads API into the store.
+
+Owns steps 1-2 of the cycle (DESIGN §2): list every entity and upsert it, marking the ones that
+disappeared as archived (never deleting: the ledger and facts still point at them); fetch the three
+reports for a date range, validate them all, then upsert. HTTP happens first and the database
+second, so no transaction is held open across a call. A malformed report raises ``ReportFailed``
+before anything of it is written, so what is stored stays as it was. It must not decide what a
+rejected report means for the cycle (the caller opens the review item).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import polars as pl
+import structlog
+from sqlalchemy import Table, select, update
+from sqlalchemy.engine import Connection, Engine
+from sqlmodel import SQLModel
+
+from bidagent.ads import AdsClient
+from bidagent.ads.client import ReportType
+from bidagent.errors import ApiError
+from bidagent.store import (
+    AdGroupRecord,
+    CampaignFactRecord,
+    CampaignRecord,
+    NegativeRecord,
+    ProfileRecord,
+    SearchTermFactRecord,
+    TargetFactRecord,
+    TargetRecord,
+    upsert_rows,
+)
+
+__all__ = ["REPORT_TABLES", "SyncCounts", "sync_entities", "sync_reports"]
+
+log = structlog.get_logger(__name__)
+
+REPORT_TABLES: dict[str, type[SQLModel]] = {
+    "spTargeting": TargetFactRecord,
+    "spSearchTerm": SearchTermFactRecord,
+    "spCampaigns": CampaignFactRecord,
+}
+_CHUNK = 500  # ids per UPDATE ... IN (...) statement, well under SQLite's variable limit
+
+
+@dataclass
+class SyncCounts:
+    """Rows written by one sync, by kind (``archived``: entities no longer listed)."""
+
+    profiles: int = 0
+    campaigns: int = 0
+    ad_groups: int = 0
+    targets: int = 0
+    negatives: int = 0
+    archived: int = 0
+    orphans: int = 0
+    target_facts: int = 0
+    search_term_facts: int = 0
+    campaign_facts: int = 0
+
+
+def sync_entities(
+    client: AdsClient, engine: Engine, profile_id: str, *, now: datetime
+) -> SyncCounts:
+    """List every entity of ``profile_id`` and store it in one transaction.
+
+    An entity whose parent was not listed (the API's paging is not snapshot-consistent) is skipped
+    and counted as an orphan; the next sync picks it up.
+    """
+    profiles = [p for p in client.list_profiles() if p.profile_id == profile_id]
+    if not profiles:
+        raise ApiError(f"profile {profile_id} is not among the profiles this login can manage")
+    campaigns = client.list_campaigns(profile_id)
+    ad_groups = client.list_ad_groups(profile_id)
+    targets = [*client.list_keywords(profile_id), *client.list_targets(profile_id)]
+    negatives = [
+        *client.list_negative_keywords(profile_id),
+        *client.list_campaign_negative_keywords(profile_id),
+    ]
+
+    campaign_ids = {c.campaign_id for c in campaigns}
+    kept_groups = [g for g in ad_groups if g.campaign_id in campaign_ids]
+    group_ids = {g.ad_group_id for g in kept_groups}
+    kept_targets = [t for t in targets if t.ad_group_id in group_ids]
+    counts = SyncCounts(
+        profiles=1,
+        campaigns=len(campaigns),
+        ad_groups=len(kept_groups),
+        targets=len(kept_targets),
+        negatives=len(negatives),
+        orphans=len(ad_groups) - len(kept_groups) + len(targets) - len(kept_targets),
+    )
+    with engine.begin() as conn:
+        upsert_rows(conn, ProfileRecord, [profiles[0].to_record(now)])
+        _write(conn, CampaignRecord, [c.to_record(profile_id, now) for c in campaigns])
+        _write(conn, AdGroupRecord, [g.to_record(profile_id, now) for g in kept_groups])
+        _write(conn, TargetRecord, [t.to_record(profile_id, now) for t in kept_targets])
+        _write(conn, NegativeRecord, [n.to_record(profile_id, now) for n in negatives])
+        counts.archived = (
+            _archive_missing(conn, CampaignRecord, profile_id, {(c.campaign_id,) for c in campaigns}, now)
+            + _archive_missing(conn, AdGroupRecord, profile_id, {(g.ad_group_id,) for g in kept_groups}, now)
+            + _archive_missing(conn, TargetRecord, profile_id, {(t.kind, t.target_id) for t in kept_targets}, now)
+            + _archive_missing(conn, NegativeRecord, profile_id, {(n.kind, n.negative_id) for n in negatives}, now)
+        )  # fmt: skip
+    log.info("entities_synced", profile_id=profile_id, **vars(counts))
+    return counts
+
+
+def _write(conn: Connection, model: type[SQLModel], rows: Sequence[dict[str, Any]]) -> None:
+    if rows:
+        upsert_rows(conn, model, rows)
+
+
+def _archive_missing(
+    conn: Connection,
+    model: type[SQLModel],
+    profile_id: str,
+    seen: set[tuple[str, ...]],
+    now: datetime,
+) -> int:
+    """Mark rows of ``profile_id`` that the API no longer lists as archived; return how many."""
+    table: Table = model.__table__  # type: ignore[attr-defined]
+    keys = list(table.primary_key.columns)
+    live = table.c.state != "archived"
+    stored = conn.execute(select(*keys).where(table.c.profile_id == profile_id, live)).all()
+    gone = [tuple(row) for row in stored if tuple(row) not in seen]
+    archived = {"state": "archived", "synced_at": now}
+    for chunk in _chunks(gone, _CHUNK):
+        if len(keys) == 1:
+            conn.execute(update(table).where(keys[0].in_([k[0] for k in chunk])).values(archived))
+            continue
+        # Composite keys (kind, id): one statement per kind keeps it a plain IN.
+        by_kind: dict[str, list[str]] = {}
+        for kind, entity_id in chunk:
+            by_kind.setdefault(kind, []).append(entity_id)
+        for kind, ids in by_kind.items():
+            match = (keys[0] == kind) & keys[1].in_(ids)
+            conn.execute(update(table).where(match).values(archived))
+    if gone:
+        log.info("entities_archived", table=table.name, profile_id=profile_id, count=len(gone))
+    return len(gone)
+
+
+def _chunks(items: list[tuple[Any, ...]], size: int) -> Iterable[list[tuple[Any, ...]]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def sync_reports(
+    client: AdsClient, engine: Engine, profile_id: str, *, start: date, end: date
+) -> SyncCounts:
+    """Fetch and validate the targeting, search-term and campaign reports of ``start..end``,
+    then upsert each into its table in one transaction.
+
+    Every report is parsed in full before anything is written: a ``ReportFailed`` (carrying
+    ``report_type``, ``profile_id``, ``start``, ``end``) leaves the store exactly as it was.
+    Re-pulled days overwrite their earlier rows (attribution restates conversions).
+    """
+    frames: dict[str, pl.DataFrame] = {}
+    report_types: tuple[ReportType, ...] = ("spTargeting", "spSearchTerm", "spCampaigns")
+    for report_type in report_types:
+        frames[report_type] = client.fetch_facts(profile_id, report_type, start, end)
+    counts = SyncCounts()
+    for name, model in REPORT_TABLES.items():
+        frame = frames[name]
+        if frame.height:
+            with engine.begin() as conn:
+                upsert_rows(conn, model, frame)
+    counts.target_facts = frames["spTargeting"].height
+    counts.search_term_facts = frames["spSearchTerm"].height
+    counts.campaign_facts = frames["spCampaigns"].height
+    log.info("reports_synced", profile_id=profile_id, start=start.isoformat(),
+             end=end.isoformat(), target_facts=counts.target_facts,
+             search_term_facts=counts.search_term_facts,
+             campaign_facts=counts.campaign_facts)  # fmt: skip
+    return counts
