@@ -218,40 +218,31 @@ def _decide(
         raise typer.Exit(1)
 
 
-@review_app.command("approve")
-def approve_command(
-    ctx: typer.Context,
-    ids: IdsArgument = None,
-    rule: RuleOption = None,
-    note: NoteOption = None,
-    by: ByOption = None,
-) -> None:
-    """Apply the held changes, each only if its entity still has the old value."""
-    _decide(ctx, "approve", ids, rule, note, by)
+_DECISION_HELP = {
+    "approve": "Apply the held changes, each only if its entity still has the old value.",
+    "reject": "Reject the held changes; the rule will not propose them again within its cooldown.",
+    "resolve": "Close items that hold no changes (alerts, data and API problems) once dealt with.",
+}
 
 
-@review_app.command("reject")
-def reject_command(
-    ctx: typer.Context,
-    ids: IdsArgument = None,
-    rule: RuleOption = None,
-    note: NoteOption = None,
-    by: ByOption = None,
-) -> None:
-    """Reject the held changes; the rule will not propose them again within its cooldown."""
-    _decide(ctx, "reject", ids, rule, note, by)
+def _decision_command(decision: Literal["approve", "reject", "resolve"]) -> None:
+    """Register one decision command; the three differ only in the decision they make."""
+
+    def command(
+        ctx: typer.Context,
+        ids: IdsArgument = None,
+        rule: RuleOption = None,
+        note: NoteOption = None,
+        by: ByOption = None,
+    ) -> None:
+        _decide(ctx, decision, ids, rule, note, by)
+
+    review_app.command(decision, help=_DECISION_HELP[decision])(command)
 
 
-@review_app.command("resolve")
-def resolve_command(
-    ctx: typer.Context,
-    ids: IdsArgument = None,
-    rule: RuleOption = None,
-    note: NoteOption = None,
-    by: ByOption = None,
-) -> None:
-    """Close items that hold no changes (alerts, data and API problems) once dealt with."""
-    _decide(ctx, "resolve", ids, rule, note, by)
+_decision_command("approve")
+_decision_command("reject")
+_decision_command("resolve")
 
 
 @review_app.command("expire")
