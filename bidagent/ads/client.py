@@ -79,6 +79,7 @@ class AdsClient:
         sleep: Callable[[float], None] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,
         today: Callable[[], date] | None = None,
+        page_size: int | None = None,
     ) -> None:
         if region not in API_HOSTS:
             raise ValueError(f"region must be one of {sorted(API_HOSTS)}: {region!r}")
@@ -112,7 +113,7 @@ class AdsClient:
             sleep=sleep,
             monotonic=monotonic,
         )
-        self._reader = EntityReader(self._session)
+        self._reader = EntityReader(self._session, page_size=page_size)
         self._writer = EntityWriter(self._session)
         self._reports = ReportRunner(
             self._session,

@@ -36,8 +36,9 @@ def _chunks(values: Sequence[str] | None, size: int) -> list[list[str] | None]:
 class EntityReader:
     """List calls for one session."""
 
-    def __init__(self, session: AdsSession) -> None:
+    def __init__(self, session: AdsSession, *, page_size: int | None = None) -> None:
         self._session = session
+        self._page_size = page_size
 
     def profiles(self) -> list[Profile]:
         """``GET /v2/profiles`` (no scope header): the profiles of this region."""
@@ -55,6 +56,8 @@ class EntityReader:
         token: str | None = None
         for page in range(_MAX_PAGES):
             request = dict(body)
+            if self._page_size is not None:
+                request["maxResults"] = self._page_size
             if token:
                 request["nextToken"] = token
             response = self._session.read(
