@@ -73,6 +73,15 @@ def _tuples(
                 pl.col(c).cast(pl.Utf8) for c, t in frame.schema.items() if t == pl.Date
             )
         plain: Iterable[tuple[Any, ...]] = frame.iter_rows()
+        native = all(
+            t in (pl.Utf8, pl.Boolean, pl.Null)
+            or (t.is_numeric() and not isinstance(t, pl.Decimal))
+            for t in frame.schema.values()
+        )
+        if native and not json_columns:
+            # Every value is one the driver binds as is: skip the per-value Python pass, which
+            # otherwise costs more than the INSERT itself on SQLite.
+            return plain
     else:
         plain = (tuple(r.get(c) for c in columns) for r in rows)
     if not json_columns and dialect != "sqlite":
