@@ -17,7 +17,7 @@ from typing import Any
 import polars as pl
 
 from bidagent.engine.inputs import EngineInputs, EngineSettings
-from bidagent.engine.money import bounds_for, limit_step
+from bidagent.engine.money import Bounds, bounds_for, limit_step
 from bidagent.engine.plan import Proposal, ReviewRequest, Skip
 from bidagent.engine.ruleset import LoadedRule
 
@@ -55,13 +55,14 @@ def current_column(rule: LoadedRule) -> str:
 def match_frame(rule: LoadedRule, frame: pl.DataFrame) -> tuple[pl.DataFrame, int]:
     """Rows where filter and ``when`` hold, with ``__new`` holding the action value; plus population."""
     filt = rule.filter.expr if rule.filter is not None else pl.lit(value=True)
-    frame = frame.with_columns(filt.fill_null(value=False).alias("__filter"))
-    population = int(frame["__filter"].sum())
-    mask = pl.col("__filter") & rule.when.expr.fill_null(value=False)
-    matched = frame.filter(mask)
+    lazy = frame.lazy().with_columns(filt.fill_null(value=False).alias("__filter"))
+    matched = lazy.filter(pl.col("__filter") & rule.when.expr.fill_null(value=False))
     value = _value_expr(rule, current_column(rule))
     if value is not None:
         matched = matched.with_columns(value.cast(pl.Float64).alias("__new"))
+    counted, found = pl.collect_all([lazy.select(pl.col("__filter").sum()), matched])
+    population = int(counted.item())
+    matched = found
     return matched, population
 
 
@@ -89,6 +90,7 @@ def rule_candidates(
     out = Candidates(population=population)
     names = rule.names
     action = rule.action
+    limits = _limits(rule, settings)
     for row in matched.select(
         [
             c
@@ -100,7 +102,7 @@ def rule_candidates(
         if action == "review":
             _alert(rule, row, evidence, settings, out)
             continue
-        proposal = _proposal(rule, row, evidence, settings, inputs, out)
+        proposal = _proposal(rule, row, evidence, settings, inputs, out, limits)
         if proposal is not None:
             out.proposals.append(proposal)
     return out
@@ -159,6 +161,19 @@ def _alert(
     )
 
 
+Limits = tuple[Bounds, float, float | None]
+
+
+def _limits(rule: LoadedRule, settings: EngineSettings) -> Limits | None:
+    """Bounds, max step and approval threshold of a money rule: the same for all its rows."""
+    if rule.field not in ("bid", "default_bid", "budget"):
+        return None
+    bounds = bounds_for(rule.field, settings.marketplace, settings.guardrails, rule.rule.limits)
+    steps = (settings.guardrails.max_step, rule.rule.limits.max_step)
+    over = rule.rule.approval.over if rule.rule.approval else None
+    return bounds, min(x for x in steps if x is not None), over
+
+
 def _proposal(
     rule: LoadedRule,
     row: dict[str, Any],
@@ -166,6 +181,7 @@ def _proposal(
     settings: EngineSettings,
     inputs: EngineInputs,
     out: Candidates,
+    limits: Limits | None,
 ) -> Proposal | None:
     field_ = rule.field
     assert field_ is not None
@@ -194,11 +210,8 @@ def _proposal(
         out.skips.append(_skip(rule, row, "null_action", f"{field_} expression gave null", field_))
         return None
     old = row.get(current_column(rule))
-    bounds = bounds_for(field_, settings.marketplace, settings.guardrails, rule.rule.limits)
-    max_step = min(
-        x for x in (settings.guardrails.max_step, rule.rule.limits.max_step) if x is not None
-    )
-    over = rule.rule.approval.over if rule.rule.approval else None
+    assert limits is not None
+    bounds, max_step, over = limits
     stepped = limit_step(old, raw, bounds, max_step, over, settings.marketplace.step)
     old_money = Decimal(repr(old)).quantize(settings.marketplace.step) if old is not None else None
     if old_money is not None and stepped.value == old_money:

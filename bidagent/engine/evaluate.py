@@ -124,7 +124,7 @@ def evaluate(
     pending: dict[int, BaseBidUpdate] = {}
     for rule in rules:
         if rule.rule.entity not in entities:
-            entities[rule.rule.entity] = entity_frame(rule.rule.entity, inputs)
+            entities[rule.rule.entity] = _prepared(rule.rule.entity, inputs, sums, entities)
         active = rule.schedule is None or cron.is_active(rule.schedule, rule.until, local_now)  # type: ignore[arg-type]
         problem = fresh.problem(rule, ranges[rule.name]) if active else None
         if problem is not None:
@@ -171,6 +171,17 @@ def evaluate(
         if update is not None and (update.action == "clear" or p.status in ("planned", "held")):
             plan.base_bid_updates.append(update)
     return plan
+
+
+def _prepared(
+    entity: str, inputs: EngineInputs, sums: WindowSums, cache: dict[str, pl.DataFrame]
+) -> pl.DataFrame:
+    """The entity frame joined once with every window sum (targets share one join)."""
+    if entity in ("keyword", "product_target"):
+        if "target" not in cache:
+            cache["target"] = _prepared("target", inputs, sums, cache)
+        return cache["target"].filter(pl.col("entity_kind") == entity)
+    return entity_frame(entity, inputs).join(sums.frame(entity), on="entity_id", how="left")
 
 
 def _remember_bases(

@@ -97,7 +97,11 @@ class WindowSums:
             pl.col("entity_kind").is_in(FACT_KINDS[source]) & date.is_between(low, high)
         )
         aggs = [
-            pl.col(m).filter(date.is_between(r[0], r[1])).sum().alias(_col(m, r))
+            pl.when(date.is_between(r[0], r[1]))
+            .then(pl.col(m))
+            .otherwise(0)
+            .sum()
+            .alias(_col(m, r))
             for r in ranges
             for m in COUNT_METRICS
         ]
@@ -166,7 +170,8 @@ def rule_frame(
     frame = entities
     extra: list[pl.Expr] = []
     if ranges:
-        frame = frame.join(sums.frame(rule.rule.entity), on="entity_id", how="left")
+        if not any("@" in c for c in frame.columns):
+            frame = frame.join(sums.frame(rule.rule.entity), on="entity_id", how="left")
         extra.extend(_metric_expr(rule.specs[n], r).alias(n) for n, r in ranges.items())
     if "target_acos" in rule.specs or "campaign_id" in frame.columns:
         extra.append(_target_acos(settings).alias("target_acos"))

@@ -11,6 +11,7 @@ import string
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import cached_property
 from typing import Any
 
 from bidagent.engine import cron
@@ -66,17 +67,17 @@ class LoadedRule:
     schedule: cron.Cron | None = None
     until: cron.Cron | timedelta | None = None
 
-    @property
+    @cached_property
     def name(self) -> str:
         """The rule's unique name."""
         return self.rule.name
 
-    @property
+    @cached_property
     def action(self) -> str:
         """The action kind (bid, budget, state, negate, harvest, review)."""
         return self.rule.then.kind
 
-    @property
+    @cached_property
     def field(self) -> str | None:
         """The entity field this rule changes (None for review rules)."""
         kind = self.action
@@ -86,12 +87,12 @@ class LoadedRule:
             kind, "keyword" if kind == "harvest" else None
         )
 
-    @property
+    @cached_property
     def window_days(self) -> int:
         """Days in the rule's own window."""
         return days_of(self.rule.window)
 
-    @property
+    @cached_property
     def names(self) -> list[str]:
         """Every name the rule reads, in order, without repeats."""
         return list(self.specs)
