@@ -331,7 +331,7 @@ def _build_target(
         scale = mult / mean_mult if mean_mult > 0 else 1.0
         b.catalog.terms.append((sim_key, term, weight / total, scale))
     share = effective**3 / (effective**3 + comp_bid**3)
-    return volume * share * ctr * min(0.95 * effective, comp_bid)
+    return volume * share * ctr * min(0.95 * effective, 0.55 * comp_bid + 0.4 * effective)
 
 
 def _mult(rng: random.Random) -> float:

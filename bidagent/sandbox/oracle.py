@@ -108,10 +108,7 @@ class Oracle:
             .with_columns(
                 profit=pl.col("share")
                 * pl.col("ctr")
-                * (
-                    pl.col("value_per_click")
-                    - cpc_expr(pl.col("candidate"), pl.col("comp"), pl.col("share"))
-                )
+                * (pl.col("value_per_click") - cpc_expr(pl.col("candidate"), pl.col("comp")))
             )
         )
         best = candidates.sort("profit", descending=True).group_by("sim_key").first()

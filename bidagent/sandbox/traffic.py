@@ -96,9 +96,10 @@ def share_expr(bid: pl.Expr, comp_bid: pl.Expr) -> pl.Expr:
     return 1.0 / (1.0 + ratio)
 
 
-def cpc_expr(bid: pl.Expr, comp_bid: pl.Expr, share: pl.Expr) -> pl.Expr:
-    """Cost per click: about the price needed to win, never above 95% of the bid."""
-    return pl.min_horizontal(bid * 0.95, comp_bid * (0.7 + 0.35 * share))
+def cpc_expr(bid: pl.Expr, comp_bid: pl.Expr) -> pl.Expr:
+    """Cost per click: rises with the bid (outbidding stronger rivals costs more), never above
+    95% of the bid; about 95% of competitors' bid when bidding level with them."""
+    return pl.min_horizontal(bid * 0.95, comp_bid * 0.55 + bid * 0.4)
 
 
 def _count(mean: pl.Expr, u1: pl.Expr, u2: pl.Expr) -> pl.Expr:
@@ -149,7 +150,7 @@ def simulate(
             * (0.6 + 0.8 * pl.col("u0"))
             * mass
             * pl.col("share"),
-            cpc=cpc_expr(pl.col("bid"), pl.col("comp"), pl.col("share")),
+            cpc=cpc_expr(pl.col("bid"), pl.col("comp")),
         )
         .with_columns(impressions=_count(pl.col("mean_imps"), *_us(1, 2)))
         .with_columns(

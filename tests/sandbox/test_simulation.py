@@ -81,7 +81,7 @@ def test_impression_share_and_cpc_rise_with_bid() -> None:
     """Share rises with the bid (one half at the competitors' bid); CPC stays under the bid."""
     bids = pl.DataFrame({"bid": [0.1, 0.5, 1.0, 2.0, 8.0], "comp": [1.0] * 5})
     out = bids.with_columns(share=share_expr(pl.col("bid"), pl.col("comp"))).with_columns(
-        cpc=cpc_expr(pl.col("bid"), pl.col("comp"), pl.col("share"))
+        cpc=cpc_expr(pl.col("bid"), pl.col("comp"))
     )
     shares = out["share"].to_list()
     assert shares == sorted(shares) and shares[2] == 0.5
