@@ -56,14 +56,12 @@ def match_frame(rule: LoadedRule, frame: pl.DataFrame) -> tuple[pl.DataFrame, in
     """Rows where filter and ``when`` hold, with ``__new`` holding the action value; plus population."""
     filt = rule.filter.expr if rule.filter is not None else pl.lit(value=True)
     lazy = frame.lazy().with_columns(filt.fill_null(value=False).alias("__filter"))
-    matched = lazy.filter(pl.col("__filter") & rule.when.expr.fill_null(value=False))
+    selected = lazy.filter(pl.col("__filter") & rule.when.expr.fill_null(value=False))
     value = _value_expr(rule, current_column(rule))
     if value is not None:
-        matched = matched.with_columns(value.cast(pl.Float64).alias("__new"))
-    counted, found = pl.collect_all([lazy.select(pl.col("__filter").sum()), matched])
-    population = int(counted.item())
-    matched = found
-    return matched, population
+        selected = selected.with_columns(value.cast(pl.Float64).alias("__new"))
+    counted, matched = pl.collect_all([lazy.select(pl.col("__filter").sum()), selected])
+    return matched, int(counted.item())
 
 
 class _Blank(string.Formatter):

@@ -195,9 +195,8 @@ def _remember_bases(
     for p in found.proposals:
         p.notes.insert(0, f"dayparting: base bid {stored.get(p.entity_id, p.old_value)}")
         if p.entity_id not in stored:
-            pending[id(p)] = BaseBidUpdate(
-                p.entity_kind, p.entity_id, rule.name, "set", p.old_value
-            )  # type: ignore[arg-type]
+            base = p.old_value if isinstance(p.old_value, Decimal) else None
+            pending[id(p)] = BaseBidUpdate(p.entity_kind, p.entity_id, rule.name, "set", base)
 
 
 def _restore(

@@ -186,7 +186,7 @@ class _Compiler:
             item_kind = "text" if isinstance(item.value, str) else "num"
             if item_kind != kind:
                 raise ExpressionError(f"'in' list item is {item_kind}, not {kind}", item.col_offset)
-            values.append(float(item.value) if item_kind == "num" else item.value)
+            values.append(float(item.value) if isinstance(item.value, int | float) else item.value)
         dtype = pl.Float64 if kind == "num" else pl.Utf8
         member = left.cast(dtype).is_in(pl.lit(pl.Series(values, dtype=dtype)).implode())
         if isinstance(op, ast.NotIn):

@@ -23,7 +23,7 @@ This module must not compute anything: it only defines shapes and builds setting
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
@@ -48,40 +48,41 @@ __all__ = [
     "frame",
 ]
 
+Schema = dict[str, Any]  # column -> polars dtype
 S, F, N = pl.Utf8, pl.Float64, pl.Int64
-TARGETS_SCHEMA: dict[str, pl.DataType] = {
+TARGETS_SCHEMA: Schema = {
     "entity_kind": S, "entity_id": S, "profile_id": S, "campaign_id": S, "campaign_name": S,
     "ad_group_id": S, "ad_group_name": S, "state": S, "bid": F, "default_bid": F, "match_type": S,
     "keyword_text": S, "targeting": S, "portfolio": S, "budget": F,
 }  # fmt: skip
-AD_GROUPS_SCHEMA: dict[str, pl.DataType] = {
+AD_GROUPS_SCHEMA: Schema = {
     "entity_kind": S, "entity_id": S, "profile_id": S, "campaign_id": S, "campaign_name": S,
     "ad_group_name": S, "state": S, "default_bid": F, "portfolio": S, "budget": F,
 }  # fmt: skip
-CAMPAIGNS_SCHEMA: dict[str, pl.DataType] = {
+CAMPAIGNS_SCHEMA: Schema = {
     "entity_kind": S, "entity_id": S, "profile_id": S, "campaign_id": S, "campaign_name": S,
     "state": S, "budget": F, "portfolio": S, "targeting_type": S,
 }  # fmt: skip
-SEARCH_TERMS_SCHEMA: dict[str, pl.DataType] = {
+SEARCH_TERMS_SCHEMA: Schema = {
     "entity_kind": S, "entity_id": S, "profile_id": S, "campaign_id": S, "campaign_name": S,
     "ad_group_id": S, "ad_group_name": S, "search_term": S, "source_kind": S, "source_id": S,
     "keyword_text": S, "match_type": S,
 }  # fmt: skip
-NEGATIVES_SCHEMA: dict[str, pl.DataType] = {
+NEGATIVES_SCHEMA: Schema = {
     "campaign_id": S, "ad_group_id": S, "keyword_text": S, "match_type": S,
 }  # fmt: skip
-FACTS_SCHEMA: dict[str, pl.DataType] = {
+FACTS_SCHEMA: Schema = {
     "entity_kind": S, "entity_id": S, "date": pl.Date, "impressions": N, "clicks": N, "cost": F,
     "orders": N, "sales": F, "units": N,
 }  # fmt: skip
-HISTORY_SCHEMA: dict[str, pl.DataType] = {
+HISTORY_SCHEMA: Schema = {
     "entity_kind": S, "entity_id": S, "field": S, "changed_at": pl.Datetime("us", "UTC"),
     "actor": S, "rule_name": S, "status": S,
 }  # fmt: skip
-BASE_BIDS_SCHEMA: dict[str, pl.DataType] = {
+BASE_BIDS_SCHEMA: Schema = {
     "entity_kind": S, "entity_id": S, "rule_name": S, "base_bid": F,
 }  # fmt: skip
-REPORT_DATES_SCHEMA: dict[str, pl.DataType] = {"source": S, "date": pl.Date}
+REPORT_DATES_SCHEMA: Schema = {"source": S, "date": pl.Date}
 
 _SCHEMAS = {
     "targets": TARGETS_SCHEMA,
@@ -125,7 +126,7 @@ class EngineInputs:
 
     def conformed(self) -> EngineInputs:
         """A copy whose frames have exactly the documented columns and dtypes (extra columns dropped)."""
-        out = {}
+        out: dict[str, Any] = {}
         for f in fields(self):
             value = getattr(self, f.name)
             schema = _SCHEMAS.get(f.name, REPORT_DATES_SCHEMA)

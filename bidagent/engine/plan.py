@@ -6,7 +6,8 @@ Owns the record shapes the agent writes to the ledger. It must not decide anythi
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -32,10 +33,10 @@ class Proposal:
     rule_file: str
     rule_hash: str
     priority: int
-    evidence: dict[str, Any] = field(default_factory=dict)
+    evidence: dict[str, Any] = dc_field(default_factory=dict)
     payload: dict[str, Any] | None = None
     status: Status = "planned"
-    notes: list[str] = field(default_factory=list)
+    notes: list[str] = dc_field(default_factory=list)
     superseded_by: str | None = None
     review_key: str | None = None
 
@@ -64,8 +65,8 @@ class ReviewRequest:
     entity_kind: str | None = None
     entity_id: str | None = None
     entity_name: str | None = None
-    evidence: dict[str, Any] = field(default_factory=dict)
-    held: list[Proposal] = field(default_factory=list)
+    evidence: dict[str, Any] = dc_field(default_factory=dict)
+    held: list[Proposal] = dc_field(default_factory=list)
 
 
 @dataclass
@@ -96,10 +97,10 @@ class Plan:
     """The result of one evaluation."""
 
     rule_set_hash: str
-    proposals: list[Proposal] = field(default_factory=list)
-    reviews: list[ReviewRequest] = field(default_factory=list)
-    skips: list[Skip] = field(default_factory=list)
-    base_bid_updates: list[BaseBidUpdate] = field(default_factory=list)
+    proposals: list[Proposal] = dc_field(default_factory=list)
+    reviews: list[ReviewRequest] = dc_field(default_factory=list)
+    skips: list[Skip] = dc_field(default_factory=list)
+    base_bid_updates: list[BaseBidUpdate] = dc_field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         """Proposals by status, plus reviews and skips: the cycle record's counts."""

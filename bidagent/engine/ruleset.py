@@ -149,7 +149,7 @@ def compile_rule(
         return out, problems  # pydantic reports the bad entity
     scheduled = raw.get("schedule") is not None
     resolve = _resolver(entity, _window_days(raw), scheduled)
-    then = raw.get("then") if isinstance(raw.get("then"), dict) else {}
+    then: dict[str, Any] = raw["then"] if isinstance(raw.get("then"), dict) else {}
 
     def one(path: tuple[Any, ...], source: Any, expect: str | None) -> Compiled | None:
         if isinstance(source, bool) or not isinstance(source, str | int | float):
@@ -238,7 +238,7 @@ def _check_schedule(
 
 
 def _check_limits(raw: dict[str, Any], kind: str | None, problems: list[SemanticProblem]) -> None:
-    limits = raw.get("limits") if isinstance(raw.get("limits"), dict) else {}
+    limits: dict[str, Any] = raw["limits"] if isinstance(raw.get("limits"), dict) else {}
     money = {
         "bid": ("min_bid", "max_bid"),
         "harvest": ("min_bid", "max_bid"),
