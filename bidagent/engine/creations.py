@@ -29,11 +29,13 @@ class _Lookups:
     ad_groups: dict[str, tuple[str, str]]  # id or name -> (ad group id, campaign id)
 
 
-_cache: dict[tuple[int, int, int], _Lookups] = {}
+# One entry, holding the frames themselves so an id can never be reused for other frames.
+_cache: dict[tuple[int, int, int], tuple[tuple[object, ...], _Lookups]] = {}
 
 
 def _lookups(inputs: EngineInputs) -> _Lookups:
-    key = (id(inputs.negatives), id(inputs.targets), id(inputs.ad_groups))
+    frames = (inputs.negatives, inputs.targets, inputs.ad_groups)
+    key = (id(frames[0]), id(frames[1]), id(frames[2]))
     if key not in _cache:
         _cache.clear()
         negatives = {
@@ -57,8 +59,8 @@ def _lookups(inputs: EngineInputs) -> _Lookups:
             groups.setdefault(r["entity_id"], (r["entity_id"], r["campaign_id"]))
             if r["ad_group_name"]:
                 groups.setdefault(r["ad_group_name"], (r["entity_id"], r["campaign_id"]))
-        _cache[key] = _Lookups(negatives, keywords, groups)
-    return _cache[key]
+        _cache[key] = (frames, _Lookups(negatives, keywords, groups))
+    return _cache[key][1]
 
 
 def creation(
