@@ -82,8 +82,10 @@ class FakeAdsApi:
             return Reply(response, delay)
         if outcome in ("error_500", "error_503"):
             status = 500 if outcome == "error_500" else 503
-            return Reply(api.error(status, "Service Error" if status == 500 else
-                                   "Service Unavailable"), delay)  # fmt: skip
+            return Reply(
+                api.error(status, "Service Error" if status == 500 else "Service Unavailable"),
+                delay,
+            )
         if outcome == "unauthorized":
             return Reply(json_response(401, {"message": "Unauthorized"}, api.request_id), delay)
         return Reply(self.handle(request), delay, timeout=outcome == "timeout_after_apply")
@@ -143,14 +145,22 @@ class FakeAdsApi:
             market = marketplace_for(profile["country"])
             if region is not None and market.region != region:
                 continue  # each host lists the profiles of its own region only
-            answer.append({
-                "profileId": int(profile["profile_id"]), "countryCode": market.country_code,
-                "currencyCode": market.currency_code, "dailyBudget": 999999999.0,
-                "timezone": market.timezone,
-                "accountInfo": {"marketplaceStringId": market.marketplace_id,
-                                "id": profile["seller_id"], "type": "seller",
-                                "name": profile["name"], "validPaymentMethod": True},
-            })  # fmt: skip
+            answer.append(
+                {
+                    "profileId": int(profile["profile_id"]),
+                    "countryCode": market.country_code,
+                    "currencyCode": market.currency_code,
+                    "dailyBudget": 999999999.0,
+                    "timezone": market.timezone,
+                    "accountInfo": {
+                        "marketplaceStringId": market.marketplace_id,
+                        "id": profile["seller_id"],
+                        "type": "seller",
+                        "name": profile["name"],
+                        "validPaymentMethod": True,
+                    },
+                }
+            )
         return json_response(200, answer, api.request_id)
 
 
@@ -167,5 +177,6 @@ def _check_media(api: ApiRequest, spec: EntitySpec, method: str) -> None:
         )
     accepted = {_media(part) for part in (api.header("accept") or "").split(",")}
     if not accepted & {"", "*/*", wanted}:
-        raise RequestRejected(415, f"Unsupported Accept '{api.header('accept')}'; use "
-                                   f"{spec.media_type}")  # fmt: skip
+        raise RequestRejected(
+            415, f"Unsupported Accept '{api.header('accept')}'; use {spec.media_type}"
+        )

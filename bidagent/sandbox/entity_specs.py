@@ -225,9 +225,7 @@ SPECS: tuple[EntitySpec, ...] = (
 SPECS_BY_PATH = {spec.path: spec for spec in SPECS}
 
 
-def render_entity(
-    spec: EntitySpec, row: Mapping[str, Any], *, extended: bool = False
-) -> dict[str, Any]:
+def render_entity(spec: EntitySpec, row: Any, *, extended: bool = False) -> dict[str, Any]:
     """The JSON object Amazon returns for one stored entity (ids as strings)."""
     data = json.loads(row["data"] or "{}")
     body: dict[str, Any] = {spec.id_field: row["entity_id"]}

@@ -32,9 +32,15 @@ __all__ = [
 ]
 
 OUTCOMES = (
-    "ok", "throttle", "throttle_no_retry_after", "error_500", "error_503", "unauthorized",
-    "delay", "timeout_after_apply",
-)  # fmt: skip
+    "ok",
+    "throttle",
+    "throttle_no_retry_after",
+    "error_500",
+    "error_503",
+    "unauthorized",
+    "delay",
+    "timeout_after_apply",
+)
 REPORT_OUTCOMES = ("ok", "fail", "hang")
 
 

@@ -26,26 +26,61 @@ __all__ = ["COLUMNS", "GROUP_BYS", "build_report"]
 
 _WINDOWS = ("1d", "7d", "14d", "30d")
 METRICS = {
-    "impressions", "clicks", "cost", "costPerClick", "clickThroughRate", "salesOtherSku7d",
-    "unitsSoldOtherSku7d", "acosClicks7d", "acosClicks14d", "roasClicks7d", "roasClicks14d",
+    "impressions",
+    "clicks",
+    "cost",
+    "costPerClick",
+    "clickThroughRate",
+    "salesOtherSku7d",
+    "unitsSoldOtherSku7d",
+    "acosClicks7d",
+    "acosClicks14d",
+    "roasClicks7d",
+    "roasClicks14d",
     "topOfSearchImpressionShare",
-    *(f"{m}{w}" for w in _WINDOWS for m in ("purchases", "purchasesSameSku", "unitsSoldClicks",
-                                            "unitsSoldSameSku", "sales", "attributedSalesSameSku")),
-}  # fmt: skip
+    *(
+        f"{m}{w}"
+        for w in _WINDOWS
+        for m in (
+            "purchases",
+            "purchasesSameSku",
+            "unitsSoldClicks",
+            "unitsSoldSameSku",
+            "sales",
+            "attributedSalesSameSku",
+        )
+    ),
+}
 _CAMPAIGN_DIMS = {
-    "date", "startDate", "endDate", "campaignId", "campaignName", "campaignStatus",
-    "campaignBudgetAmount", "campaignBudgetType", "campaignBudgetCurrencyCode", "portfolioId",
-}  # fmt: skip
+    "date",
+    "startDate",
+    "endDate",
+    "campaignId",
+    "campaignName",
+    "campaignStatus",
+    "campaignBudgetAmount",
+    "campaignBudgetType",
+    "campaignBudgetCurrencyCode",
+    "portfolioId",
+}
 _TARGET_DIMS = _CAMPAIGN_DIMS | {
-    "adGroupId", "adGroupName", "keywordId", "keyword", "targeting", "matchType", "keywordType",
-    "keywordBid", "adKeywordStatus",
-}  # fmt: skip
+    "adGroupId",
+    "adGroupName",
+    "keywordId",
+    "keyword",
+    "targeting",
+    "matchType",
+    "keywordType",
+    "keywordBid",
+    "adKeywordStatus",
+}
 COLUMNS: dict[str, set[str]] = {
     "spTargeting": _TARGET_DIMS | METRICS,
     "spSearchTerm": _TARGET_DIMS | METRICS | {"searchTerm"},
-    "spCampaigns": _CAMPAIGN_DIMS | METRICS | {"spend", "campaignBiddingStrategy", "adGroupId",
-                                               "adGroupName", "adStatus"},
-}  # fmt: skip
+    "spCampaigns": _CAMPAIGN_DIMS
+    | METRICS
+    | {"spend", "campaignBiddingStrategy", "adGroupId", "adGroupName", "adStatus"},
+}
 GROUP_BYS = {
     "spTargeting": ({"targeting"},),
     "spSearchTerm": ({"searchTerm"},),
@@ -58,11 +93,17 @@ FILTERS = {
     "adGroup": {"adStatus"},
 }
 _AUTO_LABELS = {
-    "QUERY_HIGH_REL_MATCHES": "close-match", "QUERY_BROAD_REL_MATCHES": "loose-match",
-    "ASIN_ACCESSORY_RELATED": "complements", "ASIN_SUBSTITUTE_RELATED": "substitutes",
-}  # fmt: skip
-_EXPR_LABELS = {"ASIN_SAME_AS": "asin", "ASIN_CATEGORY_SAME_AS": "category",
-                "ASIN_EXPANDED_FROM": "asin-expanded", "ASIN_BRAND_SAME_AS": "brand"}  # fmt: skip
+    "QUERY_HIGH_REL_MATCHES": "close-match",
+    "QUERY_BROAD_REL_MATCHES": "loose-match",
+    "ASIN_ACCESSORY_RELATED": "complements",
+    "ASIN_SUBSTITUTE_RELATED": "substitutes",
+}
+_EXPR_LABELS = {
+    "ASIN_SAME_AS": "asin",
+    "ASIN_CATEGORY_SAME_AS": "category",
+    "ASIN_EXPANDED_FROM": "asin-expanded",
+    "ASIN_BRAND_SAME_AS": "brand",
+}
 
 
 def _targeting_text(kind: str, text: str | None, expression: str | None) -> str:
@@ -87,9 +128,14 @@ def _entities(sandbox: Sandbox, profile_id: str) -> pl.DataFrame:
         "SELECT sim_key, text, match_type, expression, expression_type FROM entities "
         "WHERE profile_id = ? AND kind IN ('keyword', 'target')",
         (profile_id,),
-        schema={"sim_key": pl.Int64, "text": pl.String, "match_type": pl.String,
-                "expression": pl.String, "expression_type": pl.String},
-    )  # fmt: skip
+        schema={
+            "sim_key": pl.Int64,
+            "text": pl.String,
+            "match_type": pl.String,
+            "expression": pl.String,
+            "expression_type": pl.String,
+        },
+    )
     names = sandbox.store.frame(
         "SELECT kind, entity_id, name, state FROM entities WHERE profile_id = ? "
         "AND kind IN ('campaign', 'ad_group')",
@@ -125,10 +171,16 @@ def _facts(sandbox: Sandbox, entities: pl.DataFrame, first: int, last: int) -> p
         "SELECT sim_key, day, impressions, clicks, cost, orders, bid AS day_bid FROM facts "
         "WHERE day BETWEEN ? AND ?",
         (first, last),
-        schema={"sim_key": pl.Int64, "day": pl.Int64, "impressions": pl.Int64,
-                "clicks": pl.Int64, "cost": pl.Float64, "orders": pl.Int64,
-                "day_bid": pl.Float64},
-    )  # fmt: skip
+        schema={
+            "sim_key": pl.Int64,
+            "day": pl.Int64,
+            "impressions": pl.Int64,
+            "clicks": pl.Int64,
+            "cost": pl.Float64,
+            "orders": pl.Int64,
+            "day_bid": pl.Float64,
+        },
+    )
     return facts.join(entities, on="sim_key")
 
 
@@ -162,11 +214,19 @@ def _split_terms(frame: pl.DataFrame, terms: pl.DataFrame) -> pl.DataFrame:
     return (
         rows.filter(pl.col("term_clicks") > 0)
         .drop("clicks", "impressions", "cost", "orders")
-        .rename({"term_clicks": "clicks", "term_impressions": "impressions",
-                 "term_cost": "cost", "term_orders": "orders", "term": "searchTerm"})
-        .with_columns(pl.col("cost").round(2), pl.max_horizontal("impressions", "clicks").alias(
-            "impressions"))
-    )  # fmt: skip
+        .rename(
+            {
+                "term_clicks": "clicks",
+                "term_impressions": "impressions",
+                "term_cost": "cost",
+                "term_orders": "orders",
+                "term": "searchTerm",
+            }
+        )
+        .with_columns(
+            pl.col("cost").round(2), pl.max_horizontal("impressions", "clicks").alias("impressions")
+        )
+    )
 
 
 def _conversions(frame: pl.DataFrame, today: int, seed: int) -> pl.DataFrame:
@@ -186,11 +246,13 @@ def _conversions(frame: pl.DataFrame, today: int, seed: int) -> pl.DataFrame:
         count = pl.col("p1") if window == "1d" else pl.col("p7")
         same = (count * 0.9 + u).floor().cast(pl.Int64)
         values |= {
-            f"purchases{window}": count, f"unitsSoldClicks{window}": count,
-            f"purchasesSameSku{window}": same, f"unitsSoldSameSku{window}": same,
+            f"purchases{window}": count,
+            f"unitsSoldClicks{window}": count,
+            f"purchasesSameSku{window}": same,
+            f"unitsSoldSameSku{window}": same,
             f"sales{window}": count * pl.col("price"),
             f"attributedSalesSameSku{window}": same * pl.col("price"),
-        }  # fmt: skip
+        }
     values["salesOtherSku7d"] = (pl.col("p7") - (pl.col("p7") * 0.9 + u).floor()) * pl.col("price")
     values["unitsSoldOtherSku7d"] = (pl.col("p7") - (pl.col("p7") * 0.9 + u).floor()).cast(pl.Int64)
     return frame.with_columns(**values)
@@ -223,8 +285,9 @@ def build_report(
     else:
         keys = ["sim_key"]
     frame = _aggregate(frame, keys if summary else [*keys, "day"])
-    frame = frame.filter(pl.col("clicks") > 0 if report_type == "spSearchTerm" else pl.col(
-        "impressions") > 0)  # fmt: skip
+    frame = frame.filter(
+        pl.col("clicks") > 0 if report_type == "spSearchTerm" else pl.col("impressions") > 0
+    )
     frame = _dimensions(frame, entities, keys, market.currency_code, start, end)
     frame = _ratios(frame).select(columns)
     return gzip.compress(frame.write_json().encode(), compresslevel=5)
@@ -234,27 +297,39 @@ def _apply_filters(frame: pl.DataFrame, filters: list[dict[str, Any]]) -> pl.Dat
     for item in filters:
         field, values = item["field"], [str(v) for v in item["values"]]
         column = {
-            "keywordType": "keywordType", "adKeywordStatus": "state",
-            "campaignStatus": "campaign_state", "adStatus": "group_state",
-        }[field]  # fmt: skip
+            "keywordType": "keywordType",
+            "adKeywordStatus": "state",
+            "campaignStatus": "campaign_state",
+            "adStatus": "group_state",
+        }[field]
         frame = frame.filter(pl.col(column).is_in(values))
     return frame
 
 
-_SUMS = ["impressions", "clicks", "cost", *sorted(m for m in METRICS if m[-2:] in ("1d", "7d")
-                                                  or m[-3:] in ("14d", "30d"))]  # fmt: skip
+_SUMS = [
+    "impressions",
+    "clicks",
+    "cost",
+    *sorted(m for m in METRICS if m[-2:] in ("1d", "7d") or m[-3:] in ("14d", "30d")),
+]
 
 
 def _aggregate(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
     sums = [c for c in _SUMS if c in frame.columns and not c.startswith(("acos", "roas"))]
     return frame.group_by(keys).agg(
-        *(pl.col(c).sum() for c in sums), day_bid=pl.col("day_bid").last()
-        if "day" in keys else pl.col("day_bid").max()
-    )  # fmt: skip
+        *(pl.col(c).sum() for c in sums),
+        day_bid=pl.col("day_bid").last() if "day" in keys else pl.col("day_bid").max(),
+    )
 
 
-def _dimensions(frame: pl.DataFrame, entities: pl.DataFrame, keys: list[str], currency: str,
-                start: date, end: date) -> pl.DataFrame:  # fmt: skip
+def _dimensions(
+    frame: pl.DataFrame,
+    entities: pl.DataFrame,
+    keys: list[str],
+    currency: str,
+    start: date,
+    end: date,
+) -> pl.DataFrame:
     if "sim_key" in keys:
         frame = frame.join(entities, on="sim_key", how="left")
     else:
@@ -262,16 +337,24 @@ def _dimensions(frame: pl.DataFrame, entities: pl.DataFrame, keys: list[str], cu
         frame = frame.join(names, on=keys, how="left")
     as_int = pl.Int64
     out = frame.with_columns(
-        campaignId=pl.col("campaign_id").cast(as_int), adGroupId=pl.col("ad_group_id").cast(as_int),
-        keywordId=pl.col("entity_id").cast(as_int), keyword=pl.col("targeting"),
-        matchType=pl.col("keywordType"), keywordBid=pl.col("day_bid"),
-        adKeywordStatus=pl.col("state"), campaignStatus=pl.col("campaign_state"),
-        adStatus=pl.col("group_state"), campaignBudgetAmount=pl.col("budget"),
-        campaignBudgetType=pl.lit("DAILY_BUDGET"), campaignBudgetCurrencyCode=pl.lit(currency),
-        campaignBiddingStrategy=pl.lit("legacyForSales"), portfolioId=pl.lit(None, as_int),
-        startDate=pl.lit(start.isoformat()), endDate=pl.lit(end.isoformat()),
+        campaignId=pl.col("campaign_id").cast(as_int),
+        adGroupId=pl.col("ad_group_id").cast(as_int),
+        keywordId=pl.col("entity_id").cast(as_int),
+        keyword=pl.col("targeting"),
+        matchType=pl.col("keywordType"),
+        keywordBid=pl.col("day_bid"),
+        adKeywordStatus=pl.col("state"),
+        campaignStatus=pl.col("campaign_state"),
+        adStatus=pl.col("group_state"),
+        campaignBudgetAmount=pl.col("budget"),
+        campaignBudgetType=pl.lit("DAILY_BUDGET"),
+        campaignBudgetCurrencyCode=pl.lit(currency),
+        campaignBiddingStrategy=pl.lit("legacyForSales"),
+        portfolioId=pl.lit(None, as_int),
+        startDate=pl.lit(start.isoformat()),
+        endDate=pl.lit(end.isoformat()),
         spend=pl.col("cost"),
-    )  # fmt: skip
+    )
     if "day" in frame.columns:
         out = out.with_columns(
             date=(pl.lit(EPOCH) + pl.duration(days=pl.col("day"))).dt.strftime("%Y-%m-%d")
@@ -284,7 +367,8 @@ def _ratios(frame: pl.DataFrame) -> pl.DataFrame:
         return pl.when(den > 0).then(num / den).otherwise(None)
 
     return frame.with_columns(
-        cost=pl.col("cost").round(2), spend=pl.col("spend").round(2),
+        cost=pl.col("cost").round(2),
+        spend=pl.col("spend").round(2),
         costPerClick=ratio(pl.col("cost"), pl.col("clicks")).round(2),
         clickThroughRate=(ratio(pl.col("clicks"), pl.col("impressions")) * 100).round(4),
         acosClicks7d=(ratio(pl.col("cost"), pl.col("sales7d")) * 100).round(2),
@@ -292,6 +376,9 @@ def _ratios(frame: pl.DataFrame) -> pl.DataFrame:
         roasClicks7d=ratio(pl.col("sales7d"), pl.col("cost")).round(4),
         roasClicks14d=ratio(pl.col("sales14d"), pl.col("cost")).round(4),
         topOfSearchImpressionShare=pl.lit(None, pl.Float64),
-        **{c: pl.col(c).round(2) for c in frame.columns if c.startswith(("sales",
-                                                                        "attributedSales"))},
-    )  # fmt: skip
+        **{
+            c: pl.col(c).round(2)
+            for c in frame.columns
+            if c.startswith(("sales", "attributedSales"))
+        },
+    )

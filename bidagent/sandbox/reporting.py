@@ -58,8 +58,10 @@ def _validate(sandbox: Sandbox, profile_id: str, body: Any) -> tuple[date, date,
     if (end - start).days + 1 > MAX_DAYS:
         raise RequestRejected(400, f"Report date range must be {MAX_DAYS} days or fewer")
     if start < today - timedelta(days=LOOKBACK_DAYS):
-        raise RequestRejected(400, "Report date is too far in the past. "
-                                   f"Reports are retained for {LOOKBACK_DAYS} days")  # fmt: skip
+        raise RequestRejected(
+            400,
+            f"Report date is too far in the past. Reports are retained for {LOOKBACK_DAYS} days",
+        )
     if end > today:
         raise RequestRejected(400, "endDate cannot be in the future")
     config = body["configuration"]
@@ -67,13 +69,16 @@ def _validate(sandbox: Sandbox, profile_id: str, body: Any) -> tuple[date, date,
         raise RequestRejected(400, "configuration adProduct must be SPONSORED_PRODUCTS here")
     report_type = config.get("reportTypeId")
     if report_type not in COLUMNS:
-        raise RequestRejected(400, f"Invalid reportTypeId {report_type!r}; supported: "
-                                   + ", ".join(sorted(COLUMNS)))  # fmt: skip
+        raise RequestRejected(
+            400, f"Invalid reportTypeId {report_type!r}; supported: " + ", ".join(sorted(COLUMNS))
+        )
     group_by = config.get("groupBy")
     if not isinstance(group_by, list) or set(group_by) not in GROUP_BYS[report_type]:
         allowed = " | ".join(str(sorted(g)) for g in GROUP_BYS[report_type])
-        raise RequestRejected(400, f"configuration groupBy {group_by} is invalid for "
-                                   f"{report_type}; allowed: {allowed}")  # fmt: skip
+        raise RequestRejected(
+            400,
+            f"configuration groupBy {group_by} is invalid for {report_type}; allowed: {allowed}",
+        )
     columns = config.get("columns")
     if not isinstance(columns, list) or not columns:
         raise RequestRejected(400, "configuration columns must be a non-empty list")
@@ -87,8 +92,11 @@ def _validate(sandbox: Sandbox, profile_id: str, body: Any) -> tuple[date, date,
     if time_unit == "SUMMARY" and "date" in columns:
         bad.append("date")
     if bad:
-        raise RequestRejected(400, f"configuration columns includes invalid values: ({', '.join(bad)})"
-                                   f" for {report_type} with timeUnit {time_unit}")  # fmt: skip
+        raise RequestRejected(
+            400,
+            f"configuration columns includes invalid values: ({', '.join(bad)})"
+            f" for {report_type} with timeUnit {time_unit}",
+        )
     if config.get("format") != "GZIP_JSON":
         raise RequestRejected(400, "configuration format must be GZIP_JSON")
     allowed_filters = set.intersection(*(FILTERS[g] for g in group_by))
@@ -96,17 +104,25 @@ def _validate(sandbox: Sandbox, profile_id: str, body: Any) -> tuple[date, date,
         if not isinstance(item, dict) or item.get("field") not in allowed_filters:
             field = item.get("field") if isinstance(item, dict) else item
             raise RequestRejected(
-                400, f"configuration filters includes fields: ({field}) which are invalid for "
+                400,
+                f"configuration filters includes fields: ({field}) which are invalid for "
                 f"groupBys: {', '.join(group_by)}. Allowed filters: {sorted(allowed_filters)}",
-            )  # fmt: skip
+            )
     return start, end, config
 
 
 def _dedup_key(profile_id: str, body: dict[str, Any]) -> str:
     config = body["configuration"]
     # Amazon's duplicate check seems to ignore name and timeUnit (digest §3.4).
-    key = [profile_id, body["startDate"], body["endDate"], config["reportTypeId"],
-           sorted(config["groupBy"]), sorted(config["columns"]), config.get("filters")]  # fmt: skip
+    key = [
+        profile_id,
+        body["startDate"],
+        body["endDate"],
+        config["reportTypeId"],
+        sorted(config["groupBy"]),
+        sorted(config["columns"]),
+        config.get("filters"),
+    ]
     return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()
 
 
@@ -143,13 +159,20 @@ def _render(sandbox: Sandbox, row: Any, url: tuple[str, str] | None) -> dict[str
     body = json.loads(row["body"])
     configuration = {"filters": None, **body["configuration"]}
     return {
-        "reportId": row["report_id"], "name": body.get("name"), "status": row["status"],
-        "configuration": configuration, "startDate": body["startDate"],
-        "endDate": body["endDate"], "createdAt": row["created_at"],
-        "updatedAt": row["updated_at"], "generatedAt": row["generated_at"],
-        "fileSize": row["file_size"], "url": url[0] if url else None,
-        "urlExpiresAt": url[1] if url else None, "failureReason": row["failure_reason"],
-    }  # fmt: skip
+        "reportId": row["report_id"],
+        "name": body.get("name"),
+        "status": row["status"],
+        "configuration": configuration,
+        "startDate": body["startDate"],
+        "endDate": body["endDate"],
+        "createdAt": row["created_at"],
+        "updatedAt": row["updated_at"],
+        "generatedAt": row["generated_at"],
+        "fileSize": row["file_size"],
+        "url": url[0] if url else None,
+        "urlExpiresAt": url[1] if url else None,
+        "failureReason": row["failure_reason"],
+    }
 
 
 def _own_report(sandbox: Sandbox, api: ApiRequest, report_id: str) -> Any:
@@ -159,8 +182,9 @@ def _own_report(sandbox: Sandbox, api: ApiRequest, report_id: str) -> Any:
     return rows[0]
 
 
-def report_status(sandbox: Sandbox, api: ApiRequest, report_id: str, faults: FaultInjector,
-                  download_base: str) -> httpx.Response:  # fmt: skip
+def report_status(
+    sandbox: Sandbox, api: ApiRequest, report_id: str, faults: FaultInjector, download_base: str
+) -> httpx.Response:
     """``GET /reporting/reports/{reportId}``: each poll moves the report one step on."""
     row = _own_report(sandbox, api, report_id)
     config = faults.config
@@ -168,22 +192,37 @@ def report_status(sandbox: Sandbox, api: ApiRequest, report_id: str, faults: Fau
         polls = row["polls"] + 1
         status = "PENDING" if polls <= config.report_pending_polls else "PROCESSING"
         final = polls > config.report_pending_polls + config.report_processing_polls
-        values: dict[str, Any] = {"polls": polls, "status": status,
-                                  "updated_at": _stamp(sandbox.now)}  # fmt: skip
+        values: dict[str, Any] = {
+            "polls": polls,
+            "status": status,
+            "updated_at": _stamp(sandbox.now),
+        }
         if final and row["outcome"] == "fail":
-            values |= {"status": "FAILED", "failure_reason": "Report generation failed due to an "
-                       "internal error. Please retry"}  # fmt: skip
+            values |= {
+                "status": "FAILED",
+                "failure_reason": "Report generation failed due to an internal error. Please retry",
+            }
         elif final and row["outcome"] == "ok":
             body = json.loads(row["body"])
-            content = build_report(sandbox, row["profile_id"], body["configuration"],
-                                   date.fromisoformat(body["startDate"]),
-                                   date.fromisoformat(body["endDate"]))  # fmt: skip
-            values |= {"status": "COMPLETED", "file": content, "file_size": len(content),
-                       "generated_at": _stamp(sandbox.now)}  # fmt: skip
+            content = build_report(
+                sandbox,
+                row["profile_id"],
+                body["configuration"],
+                date.fromisoformat(body["startDate"]),
+                date.fromisoformat(body["endDate"]),
+            )
+            values |= {
+                "status": "COMPLETED",
+                "file": content,
+                "file_size": len(content),
+                "generated_at": _stamp(sandbox.now),
+            }
         with sandbox.store.transaction() as conn:
             assignments = ", ".join(f"{name} = ?" for name in values)
-            conn.execute(f"UPDATE reports SET {assignments} WHERE report_id = ?",
-                         (*values.values(), report_id))  # fmt: skip
+            conn.execute(
+                f"UPDATE reports SET {assignments} WHERE report_id = ?",
+                (*values.values(), report_id),
+            )
         row = _own_report(sandbox, api, report_id)
     url = _presign(sandbox, row, download_base) if row["status"] == "COMPLETED" else None
     return json_response(200, _render(sandbox, row, url), api.request_id, media_type=STATUS_ANSWER)
@@ -199,12 +238,17 @@ def _presign(sandbox: Sandbox, row: Any, base: str) -> tuple[str, str]:
     expires = _stamp(sandbox.now + URL_LIFETIME)
     report_id = row["report_id"]
     stamp = int(sandbox.now.timestamp() * 1000)
-    query = httpx.QueryParams({
-        "X-Amz-Algorithm": "AWS4-HMAC-SHA256", "X-Amz-Date": sandbox.now.strftime("%Y%m%dT%H%M%SZ"),
-        "X-Amz-Expires": "3599", "X-Amz-SignedHeaders": "host", "X-Amz-Credential": "SANDBOX",
-        "X-Sandbox-Expires-At": expires,
-        "X-Amz-Signature": _signature(sandbox, report_id, expires),
-    })  # fmt: skip
+    query = httpx.QueryParams(
+        {
+            "X-Amz-Algorithm": "AWS4-HMAC-SHA256",
+            "X-Amz-Date": sandbox.now.strftime("%Y%m%dT%H%M%SZ"),
+            "X-Amz-Expires": "3599",
+            "X-Amz-SignedHeaders": "host",
+            "X-Amz-Credential": "SANDBOX",
+            "X-Sandbox-Expires-At": expires,
+            "X-Amz-Signature": _signature(sandbox, report_id, expires),
+        }
+    )
     path = f"/{report_id}-{stamp}/report-{report_id}-{stamp}.json.gz"
     return f"{base}{path}?{query}", expires
 
@@ -213,8 +257,9 @@ def cancel_report(sandbox: Sandbox, api: ApiRequest, report_id: str) -> httpx.Re
     """``DELETE /reporting/reports/{reportId}``: only a PENDING report can be cancelled."""
     row = _own_report(sandbox, api, report_id)
     if row["status"] != "PENDING":
-        raise RequestRejected(400, f"Report {report_id} is {row['status']}; only PENDING reports "
-                                   "can be deleted")  # fmt: skip
+        raise RequestRejected(
+            400, f"Report {report_id} is {row['status']}; only PENDING reports can be deleted"
+        )
     with sandbox.store.transaction() as conn:
         conn.execute("UPDATE reports SET status = 'CANCELLED' WHERE report_id = ?", (report_id,))
     body = {"code": 200, "detail": "Report deleted", "reportId": report_id}
@@ -222,24 +267,33 @@ def cancel_report(sandbox: Sandbox, api: ApiRequest, report_id: str) -> httpx.Re
 
 
 def _s3_error(status: int, code: str, message: str) -> httpx.Response:
-    xml = (f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{code}</Code>'
-           f"<Message>{message}</Message><RequestId>SANDBOX</RequestId></Error>")  # fmt: skip
+    xml = (
+        f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{code}</Code>'
+        f"<Message>{message}</Message><RequestId>SANDBOX</RequestId></Error>"
+    )
     return httpx.Response(status, headers={"content-type": "application/xml"}, content=xml.encode())
 
 
 def download_report(sandbox: Sandbox, request: httpx.Request) -> httpx.Response:
     """``GET <presigned url>``: the gzip file; S3's errors for auth headers, bad or old links."""
     if "authorization" in request.headers:
-        return _s3_error(400, "InvalidArgument", "Only one auth mechanism allowed; only the "
-                         "X-Amz-Algorithm query parameter, Signature query string parameter or "
-                         "the Authorization header should be specified")  # fmt: skip
+        return _s3_error(
+            400,
+            "InvalidArgument",
+            "Only one auth mechanism allowed; only the "
+            "X-Amz-Algorithm query parameter, Signature query string parameter or "
+            "the Authorization header should be specified",
+        )
     name = request.url.path.rsplit("/", 1)[-1]
     report_id = name.removeprefix("report-").rsplit("-", 1)[0]
     expires = request.url.params.get("X-Sandbox-Expires-At", "")
     signature = request.url.params.get("X-Amz-Signature", "")
     if not hmac.compare_digest(signature, _signature(sandbox, report_id, expires)):
-        return _s3_error(403, "SignatureDoesNotMatch", "The request signature we calculated "
-                         "does not match the signature you provided")  # fmt: skip
+        return _s3_error(
+            403,
+            "SignatureDoesNotMatch",
+            "The request signature we calculated does not match the signature you provided",
+        )
     if _stamp(sandbox.now) > expires:
         return _s3_error(403, "AccessDenied", "Request has expired")
     rows = sandbox.store.query("SELECT file FROM reports WHERE report_id = ?", (report_id,))

@@ -61,7 +61,8 @@ class ApiRequest:
 
     def header(self, name: str) -> str | None:
         """A request header, or ``None``."""
-        return self.request.headers.get(name)
+        value = self.request.headers.get(name)
+        return None if value is None else str(value)
 
     def error(self, status: int, message: str, **extra: Any) -> httpx.Response:
         """An error in this request's API family shape."""

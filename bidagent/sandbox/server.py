@@ -62,13 +62,17 @@ class SandboxServer(ThreadingHTTPServer):
     daemon_threads = True
 
     def __init__(
-        self, sandbox: Sandbox, host: str = "127.0.0.1", port: int = 0,
+        self,
+        sandbox: Sandbox,
+        host: str = "127.0.0.1",
+        port: int = 0,
         faults: FaultConfig | None = None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         super().__init__((host, port), _Handler)
         self.stopping = threading.Event()
         bound_host, bound_port = self.server_address[:2]
-        self.authority = f"{bound_host}:{bound_port}"
+        host_text = bound_host.decode() if isinstance(bound_host, bytes) else str(bound_host)
+        self.authority = f"{host_text}:{bound_port}"
         self.base_url = f"http://{self.authority}"
         self.api = FakeAdsApi(sandbox, faults, download_base=self.base_url)
 
