@@ -70,8 +70,11 @@ class FaultConfig:
     seed: int = 0
     endpoints: Mapping[str, EndpointFaults] = field(default_factory=dict)
     retry_after_s: int = 1
-    report_pending_polls: int = 1  # status polls answered PENDING
-    report_processing_polls: int = 1  # then PROCESSING, then COMPLETED (or the scripted end)
+    # Status polls answered PENDING, then PROCESSING, before COMPLETED (or the scripted end).
+    # Zero by default: the client sleeps real seconds between polls, and the in-process demo
+    # must stay fast; tests of the lifecycle set them.
+    report_pending_polls: int = 0
+    report_processing_polls: int = 0
     report_failure: float = 0.0  # probability a new report ends FAILED
     report_hang: float = 0.0  # probability a new report never completes
     report_script: tuple[str, ...] = ()  # "ok" | "fail" | "hang" for the next reports, in order

@@ -74,7 +74,10 @@ def sandbox(tmp_path: Path) -> Iterator[Sandbox]:
     box.close()
 
 
-def make_calls(sandbox: Sandbox, faults: FaultConfig | None = None) -> AmazonCalls:
+LIFECYCLE = FaultConfig(report_pending_polls=1, report_processing_polls=1)
+
+
+def make_calls(sandbox: Sandbox, faults: FaultConfig = LIFECYCLE) -> AmazonCalls:
     client = httpx.Client(transport=sandbox.transport(faults))
     return AmazonCalls(client, sandbox, sandbox.base_url, sandbox.token_url)
 

@@ -23,6 +23,8 @@ def server(sandbox: Sandbox) -> Iterator[SandboxServer]:
     faults = FaultConfig(
         endpoints={"PUT /sp/keywords": EndpointFaults(script=("ok", "timeout_after_apply"))},
         timeout_sleep_s=5.0,
+        report_pending_polls=1,
+        report_processing_polls=1,
     )
     running = SandboxServer(sandbox, port=0, faults=faults)
     running.start()

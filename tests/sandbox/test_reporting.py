@@ -142,9 +142,23 @@ def test_campaign_report_matches_targeting_totals(amazon: AmazonCalls) -> None:
     )
 
 
+def test_reports_complete_on_the_first_poll_by_default(sandbox: Sandbox) -> None:
+    """Without report settings the first status poll already answers COMPLETED (fast demo)."""
+    amazon = make_calls(sandbox, FaultConfig())
+    report_id = amazon.create_report(targeting_report("2025-05-01", "2025-05-01")).json()[
+        "reportId"
+    ]
+    assert amazon.poll(report_id).json()["status"] == "COMPLETED"
+
+
 def test_reports_can_fail_or_hang(sandbox: Sandbox) -> None:
     """Scripted report outcomes: the first FAILED with a reason, the second never completes."""
-    amazon = make_calls(sandbox, FaultConfig(report_script=("fail", "hang")))
+    amazon = make_calls(
+        sandbox,
+        FaultConfig(
+            report_script=("fail", "hang"), report_pending_polls=1, report_processing_polls=1
+        ),
+    )
     failed = amazon.create_report(targeting_report("2025-05-01", "2025-05-01")).json()["reportId"]
     hung = amazon.create_report(targeting_report("2025-05-02", "2025-05-02")).json()["reportId"]
     fail_status = [amazon.poll(failed).json() for _ in range(3)][-1]
