@@ -26,6 +26,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     SecretStr,
     ValidationError,
     field_validator,
@@ -64,7 +65,13 @@ SECRETS_DIR_ENV = "BIDAGENT_SECRETS_DIR"
 DEFAULT_CONFIG_NAME = "bidagent.toml"
 DEFAULT_SECRETS_DIR = Path("/run/secrets")
 # Environment variables that steer loading itself rather than naming a setting.
-_LOADER_ENV = {CONFIG_ENV, SECRETS_DIR_ENV}
+_LOADER_ENV = {
+    CONFIG_ENV,
+    SECRETS_DIR_ENV,
+    "BIDAGENT_REQUIRE_POSTGRES",
+    "BIDAGENT_FAILPOINTS",
+    "BIDAGENT_FAILPOINTS_SEED",
+}
 
 Mode = Literal["dry_run", "review", "apply"]
 
@@ -198,7 +205,8 @@ class SandboxSettings(_Section):
         default=5.0, gt=0, description="Daemon: one simulated day per this many real seconds."
     )
     state_path: Path | None = Field(
-        default=None, description="Default: beside the SQLite database, <db>.sandbox.json."
+        default=None,
+        description="Default: beside the SQLite database, <db>.sandbox (a SQLite file).",
     )
     targets: int = Field(default=300, ge=1, description="Targets in a fresh sandbox account.")
     history_days: int = Field(default=60, ge=0)
@@ -272,7 +280,12 @@ class Settings(BaseSettings):
     logging: LoggingSettings = LoggingSettings()
     http: HttpSettings = HttpSettings()
 
-    config_file: Path | None = Field(default=None, exclude=True, description="Set by the loader.")
+    _config_file: Path | None = PrivateAttr(default=None)
+
+    @property
+    def config_file(self) -> Path | None:
+        """The file this configuration was read from (None: built-in defaults)."""
+        return self._config_file
 
     @classmethod
     def settings_customise_sources(
@@ -335,8 +348,8 @@ class Settings(BaseSettings):
         url = self.database.url
         if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
             db_path = Path(url.removeprefix("sqlite:///"))
-            return db_path.with_name(db_path.name + ".sandbox.json")
-        return Path("bidagent.sandbox.json")
+            return db_path.with_name(db_path.name + ".sandbox")
+        return Path("bidagent.sandbox")
 
     def duration(self, value: str) -> timedelta:
         """Parse one of this configuration's duration strings."""
@@ -470,4 +483,5 @@ def load_settings(
         if saved_environ is not None:
             os.environ.clear()
             os.environ.update(saved_environ)
-    return settings.model_copy(update={"config_file": path})
+    settings._config_file = path
+    return settings

@@ -133,7 +133,7 @@ def test_cli_serve_subprocess(tmp_path: Path) -> None:
                 },
             )
         assert profiles.status_code == 200 and len(profiles.json()) == 1
-        assert (tmp_path / "agent.db.sandbox.json").exists()
+        assert (tmp_path / "agent.db.sandbox").exists()
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=10)
