@@ -23,11 +23,26 @@ if TYPE_CHECKING:
     from bidagent.ads import AdsClient
     from bidagent.sandbox import Sandbox
 
-__all__ = ["AgentContext"]
+__all__ = ["AgentContext", "agent_now"]
 
 
 def _wall_clock() -> datetime:
     return datetime.now(UTC)
+
+
+def agent_now(settings: Settings) -> datetime:
+    """Now on the agent's clock without opening a client: the in-process sandbox's simulated
+    time, else the wall clock. Commands that read or decide on the ledger (``changes --since``,
+    review decisions and expiry) must use the same clock the cycles stamped it with."""
+    if settings.ads.source == "sandbox" and settings.ads.base_url is None:
+        from bidagent.sandbox import Sandbox
+
+        box = Sandbox.from_settings(settings)
+        try:
+            return box.now
+        finally:
+            box.close()
+    return _wall_clock()
 
 
 @dataclass

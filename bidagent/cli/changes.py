@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import datetime
 from typing import Annotated, Any
 
 import typer
 from sqlmodel import Session, col, select
 
-from bidagent.agent.context import AgentContext
+from bidagent.agent.context import AgentContext, agent_now
 from bidagent.agent.revert import apply_revert, plan_revert, select_changes
 from bidagent.cli.context import load_cli_settings
 from bidagent.cli.render import OutputFormat, console, render_rows, to_jsonable
@@ -62,21 +61,6 @@ def _engine(settings: Settings) -> Any:
     return engine
 
 
-def _clock(settings: Settings) -> datetime:
-    """Now on the clock the changes were stamped with (the sandbox's, when it is the source)."""
-    if settings.ads.source == "sandbox" and settings.ads.base_url is None:
-        from bidagent.sandbox import Sandbox
-
-        box = Sandbox.from_settings(settings)
-        try:
-            return box.now
-        finally:
-            box.close()
-    from bidagent.store.types import utcnow
-
-    return utcnow()
-
-
 @changes_app.callback()
 def list_changes(
     ctx: typer.Context,
@@ -99,7 +83,7 @@ def list_changes(
         except ValueError as exc:
             typer.echo(f"error: --since: {exc}", err=True)
             raise typer.Exit(2) from None
-        query = query.where(col(ChangeRecord.updated_at) >= _clock(settings) - window)
+        query = query.where(col(ChangeRecord.updated_at) >= agent_now(settings) - window)
     if rule is not None:
         query = query.where(ChangeRecord.rule_name == rule)
     if entity is not None:

@@ -18,6 +18,7 @@ import typer
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from bidagent.agent.context import agent_now
 from bidagent.agent.review import (
     ITEM_KEYS,
     Applier,
@@ -34,7 +35,6 @@ from bidagent.cli.render import OutputFormat, console, err_console, render_rows
 from bidagent.errors import BidAgentError
 from bidagent.settings import Settings
 from bidagent.store import REVIEW_STATUSES, make_engine, session_scope, upgrade_database
-from bidagent.store.types import utcnow
 
 __all__ = ["open_applier", "review_app"]
 
@@ -208,10 +208,16 @@ def _decide(
         if decision == "approve":
             with open_applier(settings, engine) as applier:
                 made = decide(
-                    engine, chosen, decision, by=_by(by), note=note, now=utcnow(), applier=applier
+                    engine,
+                    chosen,
+                    decision,
+                    by=_by(by),
+                    note=note,
+                    now=agent_now(settings),
+                    applier=applier,
                 )
         else:
-            made = decide(engine, chosen, decision, by=_by(by), note=note, now=utcnow())
+            made = decide(engine, chosen, decision, by=_by(by), note=note, now=agent_now(settings))
     for one in made:
         _print_decision(one)
     if any(one.refused for one in made):
@@ -248,6 +254,6 @@ _decision_command("resolve")
 @review_app.command("expire")
 def expire_command(ctx: typer.Context) -> None:
     """Expire open items whose held changes are past their expiry, now."""
-    with _database(ctx) as (_, engine), session_scope(engine) as session:
-        count = expire_items(session, utcnow())
+    with _database(ctx) as (settings, engine), session_scope(engine) as session:
+        count = expire_items(session, agent_now(settings))
     console.print(f"expired {count} review item(s)", highlight=False)

@@ -21,7 +21,7 @@ from bidagent.cli.app import app
 from bidagent.settings import Settings
 from bidagent.store import ChangeRecord, make_engine, session_scope, upgrade_database
 
-NOW = datetime.now(UTC)  # the CLI decides on the wall clock, so items are seeded relative to it
+NOW = datetime.now(UTC)  # the agent's clock, pinned below so items are seeded relative to it
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,9 @@ class Outcome:
 
 
 @pytest.fixture
-def setup(tmp_path: Path) -> tuple[Path, Engine]:
+def setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Engine]:
+    # The CLI decides on the agent's clock (the sandbox's, by default); pin it to NOW.
+    monkeypatch.setattr(review_cli, "agent_now", lambda _settings: NOW)
     config = tmp_path / "bidagent.toml"
     config.write_text(f'[database]\nurl = "sqlite:///{tmp_path}/x.db"\n')
     engine = make_engine(f"sqlite:///{tmp_path}/x.db")
