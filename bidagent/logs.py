@@ -96,7 +96,9 @@ _registered: set[str] = set()
 _registered_pattern: re.Pattern[str] | None = None
 
 _HANDLER_NAME = "bidagent"
-_QUIET_LOGGERS = ("httpx", "httpcore")
+# httpx logs full URLs at INFO (pre-signed report links); httpcore logs headers at DEBUG;
+# alembic narrates every migration check and APScheduler every successful job run.
+_QUIET_LOGGERS = ("httpx", "httpcore", "alembic", "apscheduler.executors")
 
 
 def register_secret(value: str | SecretStr | None) -> None:
@@ -281,7 +283,6 @@ def configure_logging(
     root.addHandler(handler)
     root.setLevel(settings.level)
     for name in _QUIET_LOGGERS:
-        # httpx logs full URLs at INFO (pre-signed report links); httpcore logs headers at DEBUG.
         logging.getLogger(name).setLevel(logging.WARNING)
 
     structlog.configure(

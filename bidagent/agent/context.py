@@ -96,8 +96,12 @@ class AgentContext:
             clock = lambda: box.now  # noqa: E731
         from bidagent.agent.metrics import CountingTransport
 
+        # The in-process fake API moves reports along per poll, not per second: poll briskly.
+        overrides = {"report_poll_interval_s": 0.01} if sandbox is not None else {}
         client = AdsClient.from_settings(
-            settings, transport=CountingTransport(transport or httpx.HTTPTransport(retries=0))
+            settings,
+            transport=CountingTransport(transport or httpx.HTTPTransport(retries=0)),
+            **overrides,
         )
         owned.append(client)
         return cls(

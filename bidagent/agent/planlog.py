@@ -107,9 +107,12 @@ def write_plan(
             now=now,
             hold_expiry=hold_expiry if by_key.get(request.dedupe_key) else None,
         )
-        for row in by_key.get(request.dedupe_key, []):
+        fresh = by_key.get(request.dedupe_key, [])
+        for row in fresh:
             row.review_item_id = item.id
             session.add(row)
+        if fresh:
+            _supersede_older_holds(session, item.id or 0, fresh, cycle_id, now)
     for update in plan.base_bid_updates:
         key = (update.entity_kind, update.entity_id, update.rule_name)
         existing = session.get(BaseBidRecord, key)
@@ -127,6 +130,26 @@ def write_plan(
             record.set_at = now
             session.add(record)
     return rows
+
+
+def _supersede_older_holds(
+    session: Session, item_id: int, fresh: list[ChangeRecord], cycle_id: int | None, now: datetime
+) -> None:
+    """An open item holds the current proposal only: changes it held from earlier cycles were
+    planned on older data, so they end ``superseded`` rather than pile up for approval."""
+    keep = {row.id for row in fresh}
+    older = session.exec(
+        select(ChangeRecord).where(
+            ChangeRecord.review_item_id == item_id, ChangeRecord.status == "held"
+        )
+    ).all()
+    for row in older:
+        if row.id in keep:
+            continue
+        row.status = "superseded"
+        row.reason = f"replaced by a fresher proposal in cycle {cycle_id}"
+        row.updated_at = now
+        session.add(row)
 
 
 def cycle_change_ids(session: Session, cycle_id: int, status: str = "planned") -> list[int]:

@@ -104,10 +104,24 @@ def _by(by: str | None) -> str:
 
 
 @review_app.callback()
-def _default(ctx: typer.Context) -> None:
-    """Work the review queue; without a command, list the open items."""
+def _default(
+    ctx: typer.Context,
+    status: Annotated[
+        str, typer.Option("--status", "-s", help="open approved rejected resolved expired, or all.")
+    ] = "open",
+    kind: Annotated[str | None, typer.Option("--kind", "-k", help="Only this kind.")] = None,
+    severity: Annotated[str | None, typer.Option("--severity", help="Only this severity.")] = None,
+    rule: Annotated[
+        str | None, typer.Option("--rule", "-r", help="Only this rule's items.")
+    ] = None,
+    profile: Annotated[str | None, typer.Option("--profile", help="Only this profile.")] = None,
+    fmt: FormatOption = OutputFormat.table,
+) -> None:
+    """Work the review queue; without a command, list items (`bidagent review --format json`)."""
     if ctx.invoked_subcommand is None:
-        list_command(ctx, status="open", kind=None, severity=None, rule=None, profile=None)
+        list_command(
+            ctx, status=status, kind=kind, severity=severity, rule=rule, profile=profile, fmt=fmt
+        )
 
 
 @review_app.command("list")

@@ -119,7 +119,7 @@ def apply_guardrails(
         approval_ids |= found.approval
         _blast_radius(plan, rule, kept, found.population, settings)
         survivors.extend(kept)
-    _resolve_conflicts(survivors)
+    _resolve_conflicts(survivors, plan, settings)
     planned = [p for p in survivors if p.status == "planned"]
     if len(planned) > guard.max_changes_per_cycle:
         key = f"circuit_breaker:{settings.profile_id}"
@@ -217,7 +217,21 @@ def _blast_radius(
     )
 
 
-def _resolve_conflicts(proposals: list[Proposal]) -> None:
+def _direction(p: Proposal) -> int:
+    """+1 raises the value, -1 lowers it (pausing counts as lowering), 0 otherwise."""
+    old, new = p.old_value, p.new_value
+    if isinstance(old, Decimal) and isinstance(new, Decimal):
+        return (new > old) - (new < old)
+    if p.field == "state" and old != new:
+        return -1 if new == "paused" else 1
+    return 0
+
+
+def _resolve_conflicts(proposals: list[Proposal], plan: Plan, settings: EngineSettings) -> None:
+    """One change per entity field: higher priority wins, a tie goes to the safer value. A tie
+    between opposite directions is settled safely but still reported as one ``conflict`` item
+    per rule pair: two rules of equal priority pulling apart means the rule set needs a decision."""
+    ties: dict[tuple[str, str, str], list[Proposal]] = defaultdict(list)
     groups: dict[tuple[str, ...], list[Proposal]] = defaultdict(list)
     for p in proposals:
         groups[p.key].append(p)
@@ -226,6 +240,9 @@ def _resolve_conflicts(proposals: list[Proposal]) -> None:
             continue
         group.sort(key=lambda p: (-p.priority, _safer(p), p.rule_name, p.entity_id))
         winner = group[0]
+        for rival in group[1:]:
+            if rival.priority == winner.priority and _direction(rival) * _direction(winner) < 0:
+                ties[(winner.rule_name, rival.rule_name, winner.field)].append(winner)
         for loser in group[1:]:
             loser.status, loser.superseded_by, loser.review_key = (
                 "superseded",
@@ -236,3 +253,17 @@ def _resolve_conflicts(proposals: list[Proposal]) -> None:
                 f"superseded by rule '{winner.rule_name}' (priority {winner.priority} vs {loser.priority}, "
                 f"{winner.new_value if winner.payload is None else 'same creation'})"
             )
+    for (winner_rule, loser_rule, field), entities in sorted(ties.items()):
+        sample = sorted({p.entity_name or p.entity_id for p in entities})
+        plan.reviews.append(
+            ReviewRequest(
+                "conflict",
+                "info",
+                f"conflict:{settings.profile_id}:{winner_rule}|{loser_rule}:{field}",
+                f"rules '{winner_rule}' and '{loser_rule}' (same priority) pull {field} in opposite "
+                f"directions on {len(entities)} entities; the safer value won. Give them distinct "
+                "priorities.",
+                rule_name=loser_rule,
+                evidence={"entities": len(entities), "sample": sample[:10], "winner": winner_rule},
+            )
+        )

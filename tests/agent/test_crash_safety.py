@@ -110,13 +110,26 @@ def test_random_kills_never_lose_or_double_a_change(config_writer: Callable[...,
         writes = box.write_log()
     finally:
         box.close()
+    updates = [w for w in writes if w.field != "created"]
     applied = Counter(
         (r.entity_id, r.field, _value(r.new_value))
         for r in rows
-        if r.status in ("applied", "reverted") and r.actor != "external"
+        if r.status in ("applied", "reverted")
+        and r.actor != "external"
+        and r.field in ("bid", "budget", "state", "default_bid")
     )
-    written = Counter((w.entity_id, w.field, _value(w.new)) for w in writes)
+    written = Counter((w.entity_id, w.field, _value(w.new)) for w in updates)
     doubled = {k: n for k, n in written.items() if n > applied.get(k, 0)}
     assert doubled == {}, f"applied more often than recorded: {doubled}"
     missing = {k for k in written if k not in applied}
     assert missing == set(), f"sandbox values without a change row: {missing}"
+    # A creation sent twice would leave a second entity with no change row naming it.
+    created = Counter(w.entity_id for w in writes if w.field == "created")
+    rows_by_remote = Counter(
+        r.remote_id
+        for r in rows
+        if r.status == "applied" and r.field in ("keyword", "negative_keyword")
+    )
+    assert created, "the rounds created no keyword or negative"
+    assert {k for k, n in created.items() if n > 1} == set()
+    assert {k for k in created if rows_by_remote.get(k) != 1} == set()

@@ -146,3 +146,28 @@ def test_external_edit_is_recorded_and_cools_the_field(
         if r.entity_id == row.entity_id and r.field == "bid" and (r.id or 0) > (external[0].id or 0)
     ]
     assert later == []
+
+
+def test_a_recurring_hold_keeps_one_item_with_only_the_fresh_changes(
+    agent: AgentContext, rule_set: RuleSet
+) -> None:
+    """Day two re-holds the same batch: the item is bumped, and day one's holds are superseded."""
+    from bidagent.store import ReviewItemRecord
+
+    (profile_id,) = profile_ids(agent)
+    first = run_cycle(agent, profile_id, rule_set)
+    assert agent.sandbox is not None
+    agent.sandbox.advance(days=1)
+    second = run_cycle(agent, profile_id, rule_set)
+    with Session(agent.engine) as session:
+        items = session.exec(select(ReviewItemRecord)).all()
+    rows = _changes(agent)
+    assert items
+    assert any(i.occurrences == 2 for i in items)
+    assert len({i.dedupe_key for i in items}) == len(items)
+    for item in (i for i in items if i.occurrences == 2):
+        mine = [r for r in rows if r.review_item_id == item.id]
+        held = [r for r in mine if r.status == "held"]
+        assert {r.cycle_id for r in held} <= {second.cycle_id}
+        day_one = [r.status for r in mine if r.cycle_id == first.cycle_id]
+        assert set(day_one) <= {"superseded"}

@@ -61,6 +61,28 @@ def test_tie_goes_to_the_safer_value(tmp_path: Path) -> None:
     assert got == [("down", "planned"), ("tie", "superseded")]
 
 
+RAISE_TIE = (
+    "  - {name: raise, entity: keyword, when: clicks >= 15, then: {bid: '+10%'}, priority: 1}\n"
+)
+
+
+def test_equal_priority_opposite_directions_raise_one_conflict_item(tmp_path: Path) -> None:
+    """A tie between a cut and a raise goes to the cut, and one conflict item names the pair."""
+    plan = _plan(tmp_path, DOWN + RAISE_TIE, _keywords(3))
+    assert sorted({(p.rule_name, p.status) for p in plan.proposals}) == [
+        ("down", "planned"),
+        ("raise", "superseded"),
+    ]
+    conflicts = [(r.kind, r.dedupe_key, r.evidence["entities"]) for r in plan.reviews]
+    assert conflicts == [("conflict", "conflict:test-profile:down|raise:bid", 3)]
+
+
+def test_same_direction_tie_is_not_a_conflict(tmp_path: Path) -> None:
+    """Two cuts of equal priority are settled without a review item."""
+    plan = _plan(tmp_path, DOWN + TIE, _keywords(2))
+    assert [r.kind for r in plan.reviews] == []
+
+
 def test_max_changes_holds_the_whole_batch(tmp_path: Path) -> None:
     """More selected than max_changes holds every change in one review item, never the first N."""
     rule = "  - {name: down, entity: keyword, when: clicks >= 15, then: {bid: '-20%'}, limits: {max_changes: 2}}\n"
