@@ -30,6 +30,20 @@ def _wall_clock() -> datetime:
     return datetime.now(UTC)
 
 
+def _remote_sandbox_clock(
+    base_url: str, transport: httpx.BaseTransport | None
+) -> Callable[[], datetime]:
+    """The clock of a sandbox served elsewhere (``bidagent sandbox serve``): its simulated time
+    read once from ``/_sandbox/state``, then moving with the wall clock. A sandbox advanced by
+    another process meanwhile is seen at the next start."""
+    with httpx.Client(transport=transport, timeout=10.0) as http:
+        response = http.get(base_url.rstrip("/") + "/_sandbox/state")
+        response.raise_for_status()
+        remote = datetime.fromisoformat(response.json()["now"])
+    offset = remote - _wall_clock()
+    return lambda: _wall_clock() + offset
+
+
 def agent_now(settings: Settings) -> datetime:
     """Now on the agent's clock without opening a client: the in-process sandbox's simulated
     time, else the wall clock. Commands that read or decide on the ledger (``changes --since``,
@@ -42,6 +56,8 @@ def agent_now(settings: Settings) -> datetime:
             return box.now
         finally:
             box.close()
+    if settings.ads.source == "sandbox" and settings.ads.base_url is not None:
+        return _remote_sandbox_clock(settings.ads.base_url, None)()
     return _wall_clock()
 
 
@@ -94,6 +110,8 @@ class AgentContext:
         if sandbox is not None:
             box = sandbox
             clock = lambda: box.now  # noqa: E731
+        elif settings.ads.source == "sandbox" and settings.ads.base_url is not None:
+            clock = _remote_sandbox_clock(settings.ads.base_url, transport)
         from bidagent.agent.metrics import CountingTransport
 
         # The in-process fake API moves reports along per poll, not per second: poll briskly.
