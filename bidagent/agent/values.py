@@ -45,8 +45,12 @@ def change_request(row: ChangeRecord) -> Any:
     if kind.startswith("create:"):
         return creation_item(row)
     value = row.new_value
-    if row.field in MONEY_FIELDS:
-        return EntityUpdate(entity_id=row.entity_id, **{row.field: _money(value)})
+    if row.field == "bid":
+        return EntityUpdate(entity_id=row.entity_id, bid=_money(value))
+    if row.field == "budget":
+        return EntityUpdate(entity_id=row.entity_id, budget=_money(value))
+    if row.field == "default_bid":
+        return EntityUpdate(entity_id=row.entity_id, default_bid=_money(value))
     if row.field == "state":
         return EntityUpdate(entity_id=row.entity_id, state=value)
     raise ValueError(f"change {row.id}: unsupported field {row.field!r}")
