@@ -167,19 +167,11 @@ def _claim(
 ) -> CycleRecord | None:  # fmt: skip
     """The cycle record to run under, or None when this cycle already finished."""
     with session_scope(ctx.engine) as session:
-        existing = session.exec(
-            select(CycleRecord)
-            .where(
-                CycleRecord.profile_id == profile_id,
-                CycleRecord.business_date == today,
-                col(CycleRecord.schedule).startswith(schedule),
-            )
-            .order_by(col(CycleRecord.id).desc())
-        ).first()
+        existing = _latest_cycle(session, profile_id, today, schedule)
         if existing is not None and existing.outcome == "running" and not force:
             log.warning("cycle_resumed", cycle_id=existing.id, phase=existing.phase)
             return existing
-        if existing is not None and not force:
+        if existing is not None and existing.outcome == "succeeded" and not force:
             return None
         key = schedule
         if existing is not None:
@@ -289,18 +281,26 @@ def run_cycle(
                 return CycleResult(profile_id, today, "failed", cycle_id, counts, error=str(exc))
 
 
+def _latest_cycle(
+    session: Session, profile_id: str, today: date, schedule: str
+) -> CycleRecord | None:
+    """The newest cycle record of (profile, business date, schedule), forced re-runs included."""
+    return session.exec(
+        select(CycleRecord)
+        .where(
+            CycleRecord.profile_id == profile_id,
+            CycleRecord.business_date == today,
+            col(CycleRecord.schedule).startswith(schedule),
+        )
+        .order_by(col(CycleRecord.id).desc())
+    ).first()
+
+
 def _finished(ctx: AgentContext, profile_id: str, today: date, schedule: str) -> bool:
+    """Whether this cycle already succeeded; a failed one is run again at the next fire."""
     with Session(ctx.engine) as session:
-        record = session.exec(
-            select(CycleRecord)
-            .where(
-                CycleRecord.profile_id == profile_id,
-                CycleRecord.business_date == today,
-                col(CycleRecord.schedule).startswith(schedule),
-            )
-            .order_by(col(CycleRecord.id).desc())
-        ).first()
-    return record is not None and record.outcome != "running"
+        record = _latest_cycle(session, profile_id, today, schedule)
+    return record is not None and record.outcome == "succeeded"
 
 
 def _run_claimed(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from decimal import Decimal
 
+import pytest
 from sqlmodel import Session, select
 
 from bidagent.agent.context import AgentContext
@@ -171,3 +172,29 @@ def test_a_recurring_hold_keeps_one_item_with_only_the_fresh_changes(
         assert {r.cycle_id for r in held} <= {second.cycle_id}
         day_one = [r.status for r in mine if r.cycle_id == first.cycle_id]
         assert set(day_one) <= {"superseded"}
+
+
+def test_a_failed_cycle_runs_again_at_the_next_fire(
+    agent: AgentContext, rule_set: RuleSet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cycle that failed is recorded as failed and is not mistaken for done the same day."""
+    import bidagent.agent.cycle as cycle_module
+
+    (profile_id,) = profile_ids(agent)
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("engine exploded")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(cycle_module, "evaluate", broken)
+        failed = run_cycle(agent, profile_id, rule_set)
+    retried = run_cycle(agent, profile_id, rule_set)
+    assert (failed.outcome, failed.error) == ("failed", "engine exploded")
+    assert retried.outcome == "succeeded"
+    assert retried.cycle_id != failed.cycle_id
+    with Session(agent.engine) as session:
+        records = session.exec(select(CycleRecord).order_by(CycleRecord.id)).all()  # type: ignore[arg-type]
+    assert [(r.outcome, r.schedule) for r in records] == [
+        ("failed", "daily"),
+        ("succeeded", "daily#2"),
+    ]
