@@ -14,6 +14,7 @@ from bidagent import __version__
 from bidagent.cli import agent as agent_commands
 from bidagent.cli import changes as change_commands
 from bidagent.cli import run as run_commands
+from bidagent.cli.backtest import backtest_command
 from bidagent.cli.config import config_app
 from bidagent.cli.db import db_app
 from bidagent.cli.health import health_command
@@ -40,6 +41,7 @@ app.add_typer(sandbox_app)
 app.add_typer(db_app)
 app.add_typer(config_app)
 app.command("health")(health_command)
+app.command("backtest")(backtest_command)
 
 
 def _print_version(value: bool) -> None:

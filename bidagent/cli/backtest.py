@@ -1,0 +1,154 @@
+"""``bidagent backtest``: replay the sandbox under a rule set and baselines, and compare them.
+
+Thin: parse options, run :func:`bidagent.agent.backtest.run_backtest` with a progress bar on
+stderr, render the comparison (table or JSON on stdout) and, when asked, write the HTML report.
+Exit 0 when the backtest ran, 1 on a bad option, rule set or run.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from bidagent.agent.backtest import BacktestResult, BacktestSpec, arms_for, run_backtest
+from bidagent.agent.backtest_report import write_html_report
+from bidagent.cli.context import fail, load_cli_settings
+from bidagent.cli.render import OutputFormat, console, err_console, render_rows, to_jsonable
+from bidagent.errors import BidAgentError
+from bidagent.logs import configure_logging
+from bidagent.sandbox.scenarios import SCENARIOS
+
+__all__ = ["backtest_command"]
+
+_HEADLINE = ("arm", "profit", "share_of_oracle", "profit_vs_none", "spend", "sales", "orders", "acos", "roas")  # fmt: skip
+_ACTIVITY = ("arm", "impressions", "clicks", "changes_applied", "review_items")
+_PERCENT = ("share_of_oracle", "acos")
+
+
+def _readable(row: dict[str, Any]) -> dict[str, Any]:
+    """Fractions as percentages for people; JSON keeps the fractions."""
+    return {k: f"{v:.1%}" if k in _PERCENT and v is not None else v for k, v in row.items()}
+
+
+def _render_table(result: BacktestResult) -> None:
+    window = result.to_json()["window"]
+    title = (
+        f"backtest {result.spec.scenario} seed {result.spec.seed}, {result.spec.days} days "
+        f"({window['first']} .. {window['last']}), target ACoS {result.target_acos:.0%}"
+    )
+    rows = [_readable(r) for r in result.comparison()]
+    render_rows(rows, _HEADLINE, OutputFormat.table, title=title)
+    render_rows(rows, _ACTIVITY, OutputFormat.table, title="activity")
+    changes = [
+        {"arm": arm.name, "rule": rule, **statuses}
+        for arm in result.arms
+        for rule, statuses in arm.changes_by_rule.items()
+    ]
+    if changes:
+        statuses = sorted({k for r in changes for k in r} - {"arm", "rule"})
+        render_rows(
+            changes, ["arm", "rule", *statuses], OutputFormat.table, title="changes by rule"
+        )
+    for arm in result.arms:
+        if arm.kind != "rules":
+            continue
+        kinds = ", ".join(f"{k} {n}" for k, n in arm.reviews_by_kind.items()) or "none"
+        decided = ", ".join(f"{k} {n}" for k, n in arm.decisions.items()) or "none"
+        console.print(
+            f"{arm.name}: review items by kind: {kinds}; decided "
+            f"(policy {result.spec.review_policy}): {decided}"
+        )
+
+
+def backtest_command(
+    ctx: typer.Context,
+    rules: Annotated[
+        Path | None,
+        typer.Option("--rules", help="Rule folder to test (default: rules_dir from the config)."),
+    ] = None,
+    baseline: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--baseline",
+            help="none, oracle or a rule folder; repeat for several (default: none and oracle).",
+        ),
+    ] = None,
+    days: Annotated[int, typer.Option("--days", min=1, help="Simulated days to run.")] = 60,
+    seed: Annotated[
+        int | None, typer.Option("--seed", help="Sandbox seed (default: [sandbox] seed).")
+    ] = None,
+    scenario: Annotated[
+        str | None,
+        typer.Option(
+            "--scenario", help=f"One of {', '.join(SCENARIOS)} (default: [sandbox] scenario)."
+        ),
+    ] = None,
+    targets: Annotated[
+        int | None,
+        typer.Option("--targets", min=1, help="Targets in the account (default: [sandbox])."),
+    ] = None,
+    review: Annotated[
+        str,
+        typer.Option("--review", help="How review items are decided: approve or reject."),
+    ] = "reject",
+    fmt: Annotated[
+        OutputFormat, typer.Option("--format", "-f", help="table or json.")
+    ] = OutputFormat.table,
+    report: Annotated[
+        Path | None,
+        typer.Option("--report", dir_okay=False, help="Also write a self-contained HTML report."),
+    ] = None,
+) -> None:
+    """Run the sandbox for N days under the rules and the baselines; compare profit and ACoS."""
+    settings = load_cli_settings(ctx, logging=False)
+    # Cycle-level info lines would drown the progress bar: warnings and errors still show.
+    level = "WARNING" if settings.logging.level in ("DEBUG", "INFO") else settings.logging.level
+    configure_logging(settings.logging.model_copy(update={"level": level}))
+    if fmt is OutputFormat.csv:
+        fail("--format csv is not supported here: use table or json")
+    if review not in ("approve", "reject"):
+        fail(f"--review must be approve or reject, not {review!r}")
+    chosen = scenario or settings.sandbox.scenario
+    if chosen not in SCENARIOS:
+        fail(f"unknown scenario {chosen!r}; known: {', '.join(SCENARIOS)}")
+    spec = BacktestSpec(
+        days=days,
+        seed=settings.sandbox.seed if seed is None else seed,
+        scenario=chosen,
+        targets=targets or settings.sandbox.targets,
+        history_days=settings.sandbox.history_days,
+        review_policy=review,  # type: ignore[arg-type]
+    )
+    try:
+        arms = arms_for(rules or settings.rules_dir, baseline or ["none", "oracle"])
+        progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err_console,
+            transient=True,
+        )
+        with progress:
+            task = progress.add_task("backtest", total=days * len(arms))
+
+            def advanced(arm: str, day: int) -> None:
+                progress.update(task, advance=1, description=f"{arm} day {day}/{days}")
+
+            result = run_backtest(settings, spec, arms, on_day=advanced)
+    except BidAgentError as exc:
+        fail(str(exc))
+        return
+    if report is not None:
+        write_html_report(result, report)
+    if fmt is OutputFormat.json:
+        sys.stdout.write(json.dumps(to_jsonable(result.to_json()), indent=2) + "\n")
+    else:
+        _render_table(result)
+        if report is not None:
+            console.print(f"report written to {report}")

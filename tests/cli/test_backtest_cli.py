@@ -1,0 +1,65 @@
+"""``bidagent backtest``: options, JSON on stdout, the table, the HTML report, refusals."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from bidagent.cli.app import app
+
+REPO = Path(__file__).resolve().parents[2]
+SMALL = ["--days", "2", "--targets", "30", "--seed", "3"]
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    path = tmp_path / "bidagent.toml"
+    path.write_text(
+        f'rules_dir = "{REPO / "rules"}"\n[database]\nurl = "sqlite:///{tmp_path}/user.db"\n',
+        encoding="utf-8",
+    )
+    return path
+
+
+def _run(config: Path, *args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, ["--config", str(config), "backtest", *args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_json_gives_all_three_arms_and_writes_the_report(config: Path, tmp_path: Path) -> None:
+    """--format json prints one document with rules, none and oracle; --report writes HTML."""
+    report = tmp_path / "out" / "report.html"
+    code, out, _ = _run(config, *SMALL, "--format", "json", "--report", str(report))
+    assert code == 0
+    payload = json.loads(out)
+    assert [row["arm"] for row in payload["comparison"]] == ["rules", "none", "oracle"]
+    assert payload["spec"] == {
+        "days": 2, "seed": 3, "scenario": "steady", "targets": 30, "history_days": 60,
+        "review_policy": "reject",
+    }  # fmt: skip
+    assert report.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    assert not (tmp_path / "user.db").exists(), "the user's ledger must not be touched"
+
+
+def test_table_names_the_scenario_and_the_review_policy(config: Path) -> None:
+    """The table output has a title with the scenario and a line on review decisions."""
+    code, out, _ = _run(config, *SMALL, "--scenario", "overbid", "--baseline", "none")
+    assert code == 0
+    assert "backtest overbid seed 3, 2 days" in out
+    assert "decided (policy reject)" in out
+    assert "oracle" not in out
+
+
+def test_bad_options_are_refused(config: Path) -> None:
+    """An unknown scenario, review policy or baseline exits 1 with one error line."""
+    cases = [
+        (["--scenario", "moon"], "unknown scenario 'moon'"),
+        (["--review", "maybe"], "--review must be approve or reject"),
+        (["--baseline", "nowhere"], "neither none, oracle nor a rule folder"),
+    ]
+    for args, message in cases:
+        code, _, err = _run(config, *SMALL, *args)
+        assert (code, message in err) == (1, True), err
