@@ -28,6 +28,8 @@ body { font: 14px/1.4 system-ui, sans-serif; margin: 24px; color: #222; max-widt
 table { border-collapse: collapse; margin: 8px 0 24px; }
 th, td { border-bottom: 1px solid #ddd; padding: 4px 10px; text-align: right; }
 th:first-child, td:first-child { text-align: left; }
+table.changes td:nth-child(2), table.changes th:nth-child(2) { text-align: left; }
+table.reviews td:nth-child(2), table.reviews th:nth-child(2) { text-align: left; }
 svg.chart { display: block; margin-bottom: 8px; }
 .legend span { display: inline-block; margin-right: 16px; }
 .legend i { display: inline-block; width: 14px; height: 3px; vertical-align: middle; margin-right: 4px; }
@@ -89,8 +91,9 @@ def _chart(arms: Sequence[ArmResult], metric: str, title: str, unit: str) -> str
     for i in sorted({0, days // 2, days - 1}):
         if i < len(first):
             label = first[i]["date"].isoformat()
+            anchor = "start" if i == 0 else "end" if i == days - 1 else "middle"
             parts.append(
-                f'<text x="{x(i):.1f}" y="{_H - _PAD_B + 16}" text-anchor="middle">{label}</text>'
+                f'<text x="{x(i):.1f}" y="{_H - _PAD_B + 16}" text-anchor="{anchor}">{label}</text>'
             )
     for n, (arm, points) in enumerate(zip(arms, series, strict=True)):
         coords = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(points) if v is not None)
