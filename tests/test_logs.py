@@ -76,7 +76,7 @@ def test_json_lines_carry_bound_cycle_context_for_structlog_and_stdlib() -> None
     configure_logging(LoggingSettings(format="json", level="DEBUG"), stream=stream)
     with bind_cycle(42, "p-1"):
         structlog.get_logger("bidagent.agent").info("cycle_started", rules=3)
-        logging.getLogger("apscheduler.executors").info("Running job %s", "daily")
+        logging.getLogger("apscheduler.scheduler").info("Running job %s", "daily")
     structlog.get_logger("bidagent.agent").info("cycle_outside")
 
     lines = [json.loads(line) for line in stream.getvalue().splitlines()]
@@ -93,7 +93,7 @@ def test_json_lines_carry_bound_cycle_context_for_structlog_and_stdlib() -> None
         {
             "event": "Running job daily",
             "level": "info",
-            "logger": "apscheduler.executors",
+            "logger": "apscheduler.scheduler",
             "cycle_id": 42,
             "profile_id": "p-1",
         },
