@@ -28,6 +28,7 @@ from bidagent.agent.planlog import cycle_change_ids, write_plan
 from bidagent.agent.sync import sync_entities, sync_reports
 from bidagent.durations import parse_duration
 from bidagent.engine import Plan, RuleSet, evaluate
+from bidagent.engine.lookback import facts_lookback_days
 from bidagent.errors import AuthError, ReportFailed, ThrottledError
 from bidagent.store import (
     ChangeRecord,
@@ -142,8 +143,9 @@ def _evaluate(
     if dry_run:
         settings = replace(settings, mode="dry_run")
     today = business_date(now, profile.timezone)
+    lookback = facts_lookback_days(rule_set, settings)
     with ctx.engine.connect() as connection:
-        inputs = read_engine_inputs(connection, profile_id, today)
+        inputs = read_engine_inputs(connection, profile_id, today, facts_lookback_days=lookback)
     return evaluate(rule_set, inputs, settings, now, scope=scope)  # type: ignore[arg-type]
 
 

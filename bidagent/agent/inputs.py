@@ -42,9 +42,37 @@ def search_term_key(source_kind: str, source_id: str, search_term: str) -> str:
 def _frame(
     connection: Connection, sql: str, params: dict[str, Any], schema: dict[str, Any]
 ) -> pl.DataFrame:
-    rows = connection.exec_driver_sql(_paramstyle(connection, sql), _params(connection, params))
-    data = rows.fetchall()
-    return pl.DataFrame(data, schema=list(schema), orient="row").cast(schema, strict=False)
+    """Run ``sql`` on the driver's own cursor and build the frame column by column.
+
+    SQLAlchemy's result rows and polars' row-oriented constructor both cost a Python object per
+    row on top of the driver's tuple; transposing the driver's tuples and building one typed
+    series per column is the cheapest path without an extra dependency.
+    """
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(_paramstyle(connection, sql), _params(connection, params))
+        data = cursor.fetchall()
+    finally:
+        cursor.close()
+    if not data:
+        return pl.DataFrame(schema=schema)
+    columns = list(zip(*data, strict=True))
+    del data
+    return pl.DataFrame(
+        [
+            _series(name, values, dtype)
+            for (name, dtype), values in zip(schema.items(), columns, strict=True)
+        ]
+    )
+
+
+def _series(name: str, values: tuple[Any, ...], dtype: Any) -> pl.Series:
+    try:
+        return pl.Series(name, values, dtype=dtype, strict=True)
+    except (TypeError, pl.exceptions.PolarsError):
+        # Drivers hand back Decimals, dates or numeric text for some columns (PostgreSQL's
+        # NUMERIC, SQLite's type affinity): let polars infer, then convert leniently.
+        return pl.Series(name, values, strict=False).cast(dtype, strict=False)
 
 
 def _paramstyle(connection: Connection, sql: str) -> str:
@@ -137,11 +165,23 @@ def _text(columns: list[str]) -> dict[str, Any]:
 
 
 def read_engine_inputs(
-    connection: Connection, profile_id: str, today: date, *, lookback_days: int = FACT_LOOKBACK_DAYS
+    connection: Connection,
+    profile_id: str,
+    today: date,
+    *,
+    lookback_days: int = FACT_LOOKBACK_DAYS,
+    facts_lookback_days: int | None = None,
 ) -> EngineInputs:
-    """Build :class:`EngineInputs` for one profile from an open connection."""
+    """Build :class:`EngineInputs` for one profile from an open connection.
+
+    ``lookback_days`` bounds the change history (cooldowns); ``facts_lookback_days`` (default:
+    the same) bounds the daily facts. Facts are by far the largest read, so callers that know
+    their rule set pass :func:`bidagent.engine.lookback.facts_lookback_days` and load only the
+    days a window can reach.
+    """
     since = today - timedelta(days=lookback_days)
-    params = {"profile_id": profile_id, "since": since}
+    facts_since = today - timedelta(days=facts_lookback_days or lookback_days)
+    params = {"profile_id": profile_id, "since": facts_since}
     target_cols = [
         "entity_kind", "entity_id", "profile_id", "campaign_id", "campaign_name", "ad_group_id",
         "ad_group_name", "state", "bid", "default_bid", "match_type", "keyword_text", "targeting",

@@ -11,7 +11,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlalchemy import insert, update
+from sqlmodel import Session, col, select
 
 from bidagent.agent.review import raise_review
 from bidagent.engine import Plan, Proposal
@@ -45,31 +46,37 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def _change_row(cycle_id: int | None, proposal: Proposal, now: datetime) -> ChangeRecord:
-    return ChangeRecord(
-        cycle_id=cycle_id,
-        profile_id=proposal.profile_id,
-        entity_kind=proposal.entity_kind,
-        entity_id=proposal.entity_id,
-        entity_name=proposal.entity_name,
-        campaign_id=proposal.campaign_id,
-        ad_group_id=proposal.ad_group_id,
-        field=proposal.field,
-        old_value=value_text(proposal.old_value),
-        new_value=value_text(proposal.new_value),
-        payload=_jsonable(proposal.payload) if proposal.payload is not None else None,
-        rule_name=proposal.rule_name,
-        rule_file=proposal.rule_file,
-        rule_hash=proposal.rule_hash,
-        evidence=_jsonable(proposal.evidence),
-        notes=list(proposal.notes),
-        status=proposal.status,
-        superseded_by=proposal.superseded_by,
-        reason=f"superseded by rule '{proposal.superseded_by}'" if proposal.superseded_by else None,
-        actor="rule",
-        created_at=now,
-        updated_at=now,
-    )
+def _change_row(
+    cycle_id: int | None, proposal: Proposal, now: datetime, review_item_id: int | None
+) -> dict[str, Any]:
+    return {
+        "cycle_id": cycle_id,
+        "profile_id": proposal.profile_id,
+        "entity_kind": proposal.entity_kind,
+        "entity_id": proposal.entity_id,
+        "entity_name": proposal.entity_name,
+        "campaign_id": proposal.campaign_id,
+        "ad_group_id": proposal.ad_group_id,
+        "field": proposal.field,
+        "old_value": value_text(proposal.old_value),
+        "new_value": value_text(proposal.new_value),
+        "payload": _jsonable(proposal.payload) if proposal.payload is not None else None,
+        "rule_name": proposal.rule_name,
+        "rule_file": proposal.rule_file,
+        "rule_hash": proposal.rule_hash,
+        "evidence": _jsonable(proposal.evidence),
+        "notes": list(proposal.notes),
+        "status": proposal.status,
+        "superseded_by": proposal.superseded_by,
+        "reason": (
+            f"superseded by rule '{proposal.superseded_by}'" if proposal.superseded_by else None
+        ),
+        "review_item_id": review_item_id,
+        "actor": "rule",
+        "attempts": 0,
+        "created_at": now,
+        "updated_at": now,
+    }
 
 
 def write_plan(
@@ -79,18 +86,17 @@ def write_plan(
     *,
     now: datetime,
     hold_expiry: timedelta,
-) -> list[ChangeRecord]:
-    """Record every proposal and review request of ``plan``; return the change rows (flushed)."""
+) -> int:
+    """Record every proposal and review request of ``plan``; return the number of change rows.
+
+    Review items are raised first so each held row is inserted already linked to its item, and
+    every change row goes in with one multi-row insert: a large plan (tens of thousands of rows)
+    costs well under a second, where one ORM object per row cost many. Callers that need the
+    rows read them back by cycle (:func:`cycle_change_ids`).
+    """
     cycle_id = cycle.id if cycle is not None else None
-    rows: list[ChangeRecord] = []
-    by_key: dict[str, list[ChangeRecord]] = {}
-    for proposal in plan.proposals:
-        row = _change_row(cycle_id, proposal, now)
-        session.add(row)
-        rows.append(row)
-        if proposal.review_key:
-            by_key.setdefault(proposal.review_key, []).append(row)
-    session.flush()
+    held_keys = {p.review_key for p in plan.proposals if p.review_key}
+    item_ids: dict[str, int] = {}
     for request in plan.reviews:
         item = raise_review(
             session,
@@ -105,51 +111,60 @@ def write_plan(
             rule_name=request.rule_name,
             evidence=_jsonable(request.evidence),
             now=now,
-            hold_expiry=hold_expiry if by_key.get(request.dedupe_key) else None,
+            hold_expiry=hold_expiry if request.dedupe_key in held_keys else None,
         )
-        fresh = by_key.get(request.dedupe_key, [])
-        for row in fresh:
-            row.review_item_id = item.id
-            session.add(row)
-        if fresh:
-            _supersede_older_holds(session, item.id or 0, fresh, cycle_id, now)
-    for update in plan.base_bid_updates:
-        key = (update.entity_kind, update.entity_id, update.rule_name)
+        item_ids[request.dedupe_key] = item.id or 0
+    holding = [item_ids[key] for key in held_keys if key in item_ids]
+    if holding:
+        session.flush()
+        _supersede_older_holds(session, holding, cycle_id, now)
+    rows = [
+        _change_row(cycle_id, p, now, item_ids.get(p.review_key) if p.review_key else None)
+        for p in plan.proposals
+    ]
+    if rows:
+        session.execute(insert(ChangeRecord.__table__), rows)  # type: ignore[attr-defined]
+    _write_base_bids(session, plan, now)
+    return len(rows)
+
+
+def _write_base_bids(session: Session, plan: Plan, now: datetime) -> None:
+    for base in plan.base_bid_updates:
+        key = (base.entity_kind, base.entity_id, base.rule_name)
         existing = session.get(BaseBidRecord, key)
-        if update.action == "clear":
+        if base.action == "clear":
             if existing is not None:
                 session.delete(existing)
-        elif update.base_bid is not None:
+        elif base.base_bid is not None:
             record = existing or BaseBidRecord(
-                entity_kind=update.entity_kind,
-                entity_id=update.entity_id,
-                rule_name=update.rule_name,
-                base_bid=update.base_bid,
+                entity_kind=base.entity_kind,
+                entity_id=base.entity_id,
+                rule_name=base.rule_name,
+                base_bid=base.base_bid,
             )
-            record.base_bid = update.base_bid
+            record.base_bid = base.base_bid
             record.set_at = now
             session.add(record)
-    return rows
 
 
 def _supersede_older_holds(
-    session: Session, item_id: int, fresh: list[ChangeRecord], cycle_id: int | None, now: datetime
+    session: Session, item_ids: list[int], cycle_id: int | None, now: datetime
 ) -> None:
     """An open item holds the current proposal only: changes it held from earlier cycles were
-    planned on older data, so they end ``superseded`` rather than pile up for approval."""
-    keep = {row.id for row in fresh}
-    older = session.exec(
-        select(ChangeRecord).where(
-            ChangeRecord.review_item_id == item_id, ChangeRecord.status == "held"
+    planned on older data, so they end ``superseded`` rather than pile up for approval. Runs
+    before this plan's rows are inserted, so every ``held`` row it finds is an older one."""
+    session.execute(
+        update(ChangeRecord.__table__)  # type: ignore[attr-defined]
+        .where(
+            col(ChangeRecord.review_item_id).in_(item_ids),
+            col(ChangeRecord.status) == "held",
         )
-    ).all()
-    for row in older:
-        if row.id in keep:
-            continue
-        row.status = "superseded"
-        row.reason = f"replaced by a fresher proposal in cycle {cycle_id}"
-        row.updated_at = now
-        session.add(row)
+        .values(
+            status="superseded",
+            reason=f"replaced by a fresher proposal in cycle {cycle_id}",
+            updated_at=now,
+        )
+    )
 
 
 def cycle_change_ids(session: Session, cycle_id: int, status: str = "planned") -> list[int]:
