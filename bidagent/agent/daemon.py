@@ -4,11 +4,20 @@
   persistent stores pickle jobs and lose runs in a crash); what ran and what is owed lives in our
   own cycle records, keyed by (profile, business date), so a missed run is recomputed and a double
   fire is a no-op. Jobs use ``coalesce=True``, ``max_instances=1`` and a generous misfire grace.
-* On Amazon, each profile's daily cycle fires at ``schedule.daily_at`` in the profile's time zone.
-  On the in-process sandbox, one tick every ``sandbox.seconds_per_day`` advances the simulated
-  clock by a day and runs every profile's cycle, so a new user sees the agent work at once.
+* On Amazon, each profile's daily cycle fires at ``schedule.daily_at`` in the profile's time zone
+  (and at start, when today's time has passed: a cycle already finished today is a no-op).
+  Dayparting rules (``schedule``/``until``) add one job per profile and distinct minute at which
+  a period opens or closes; each firing runs the ``daypart`` scope as its own cycle
+  (``daypart@HH:MM``), so it is idempotent like the daily one. The jobs are rebuilt whenever
+  the rule set reloads.
+* On the in-process sandbox, one tick every ``sandbox.seconds_per_day`` advances the simulated
+  clock by a day and runs every profile's daily cycle, so a new user sees the agent work at once.
+  Only daily cycles run there: a simulated day passes in one step, so there is no time of day
+  for a dayparting period to open or close in (``bidagent plan``/``rules test`` show them).
 * Rows left ``sending`` by a crash are reconciled at start. Rule files are polled and reloaded all
-  or nothing. SIGTERM/SIGINT stop the scheduler after the batch in flight; the process exits 0.
+  or nothing; a rejected set keeps the last good one and raises one ``rules`` review item, which
+  a later good set resolves. SIGTERM/SIGINT stop the scheduler after the batch in flight; the
+  process exits 0.
 * One daemon per SQLite database: an exclusive lock on ``<database>.lock``; a second daemon
   refuses to start with a clear message.
 """
@@ -20,15 +29,16 @@ import os
 import signal
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
+from zoneinfo import ZoneInfo
 
 import structlog
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from bidagent.agent.apply import reconcile_sending
 from bidagent.agent.context import AgentContext
@@ -37,11 +47,12 @@ from bidagent.agent.health import check_health
 from bidagent.agent.metrics import METRICS, serve_metrics
 from bidagent.agent.profiles import profile_ids
 from bidagent.agent.rulewatch import RuleWatcher
-from bidagent.errors import DaemonLockedError, RuleSetError
+from bidagent.engine import RuleSet
+from bidagent.errors import AgentError, DaemonLockedError, RuleSetError
 from bidagent.settings import Settings
 from bidagent.store import ProfileRecord, session_scope
 
-__all__ = ["Daemon", "acquire_daemon_lock"]
+__all__ = ["Daemon", "acquire_daemon_lock", "daypart_times"]
 
 log = structlog.get_logger(__name__)
 
@@ -71,6 +82,27 @@ def acquire_daemon_lock(settings: Settings) -> IO[str] | None:
     return handle
 
 
+def daypart_times(rule_set: RuleSet) -> list[tuple[int, int]]:
+    """Local (hour, minute) pairs at which some enabled dayparting period opens or closes.
+
+    Each becomes a daily job: on days a cron does not fire, the run finds nothing to change,
+    which is cheaper and safer than translating day-of-month/weekday fields into triggers.
+    """
+    times: set[tuple[int, int]] = set()
+    for rule in rule_set.rules:
+        if not rule.rule.enabled or rule.schedule is None:
+            continue
+        starts = {(h, m) for h in rule.schedule.hours for m in rule.schedule.minutes}
+        times |= starts
+        if isinstance(rule.until, timedelta):
+            for h, m in starts:
+                end = (h * 60 + m + int(rule.until.total_seconds()) // 60) % (24 * 60)
+                times.add(divmod(end, 60))
+        elif rule.until is not None:
+            times |= {(h, m) for h in rule.until.hours for m in rule.until.minutes}
+    return sorted(times)
+
+
 class Daemon:
     """The service: build the schedule, run until told to stop."""
 
@@ -87,6 +119,7 @@ class Daemon:
         self._days_started = 0
 
     def _on_bad_rules(self, error: RuleSetError, fingerprint: str) -> None:
+        """One open item per rules folder: each further bad edit bumps it with the new problems."""
         from bidagent.agent.review import raise_review
 
         assert self.ctx is not None
@@ -96,59 +129,150 @@ class Daemon:
                 kind="rules",
                 severity="critical",
                 summary=f"rule files rejected ({len(error.problems)} problem(s)); the last good set keeps running",
-                dedupe_key=f"rules:{fingerprint[:16]}",
-                evidence={"problems": [str(p) for p in error.problems]},
+                dedupe_key=f"rules:{self.settings.rules_dir}",
+                evidence={"problems": [str(p) for p in error.problems], "files": fingerprint},
                 now=self.ctx.now(),
             )
 
-    def _cycle_all(self, trigger: str) -> None:
+    def _on_good_rules(self) -> None:
+        """A set that loads cleanly answers an open ``rules`` item: resolve it, say by whom."""
+        from bidagent.store import ReviewItemRecord
+
         assert self.ctx is not None
-        assert self.rules is not None
+        with session_scope(self.ctx.engine) as session:
+            item = session.exec(
+                select(ReviewItemRecord).where(
+                    ReviewItemRecord.dedupe_key == f"rules:{self.settings.rules_dir}",
+                    ReviewItemRecord.status == "open",
+                )
+            ).first()
+            if item is not None:
+                item.status = "resolved"
+                item.decided_by = "daemon"
+                item.decided_at = self.ctx.now()
+                item.note = "a later edit of the rule files loaded cleanly"
+                session.add(item)
+                log.info("review_resolved", review_id=item.id, kind="rules")
+
+    def _cycle_all(self) -> bool:
+        """Every profile's daily cycle; False when a stop cut the round short."""
+        assert self.ctx is not None
         for profile_id in profile_ids(self.ctx):
             if self._stop.is_set():
-                return
-            start = time.perf_counter()
-            result = run_cycle(self.ctx, profile_id, self.rules.current, trigger=trigger)
-            METRICS.cycle(result.outcome, time.perf_counter() - start)
-            log.info("cycle_summary", line=result.summary())
+                return False
+            self._profile_cycle(profile_id)
+        return not self._stop.is_set()
 
     def _sandbox_tick(self) -> None:
-        """One simulated day: move the sandbox clock, then run every profile's cycle."""
+        """One simulated day: move the sandbox clock, then run every profile's cycle. A stop
+        requested before the day starts leaves the clock alone; a day cut short does not count."""
         assert self.ctx is not None
         assert self.ctx.sandbox is not None
+        if self._stop.is_set():
+            return
         if self._days_started:
             self.ctx.sandbox.advance(days=1)
         self._days_started += 1
-        self._cycle_all("daemon")
-        self.ticks += 1
+        if self._cycle_all():
+            self.ticks += 1
 
-    def _profile_cycle(self, profile_id: str) -> None:
+    def _profile_cycle(
+        self, profile_id: str, *, scope: str = "daily", schedule: str = "daily"
+    ) -> None:
         assert self.ctx is not None
         assert self.rules is not None
+        if self._stop.is_set():
+            return
         start = time.perf_counter()
-        result = run_cycle(self.ctx, profile_id, self.rules.current, trigger="daemon")
+        result = run_cycle(
+            self.ctx, profile_id, self.rules.current, trigger="daemon", scope=scope,
+            schedule=schedule,
+        )  # fmt: skip
         METRICS.cycle(result.outcome, time.perf_counter() - start)
-        log.info("cycle_summary", line=result.summary())
+        log.info("cycle_summary", line=result.summary(), schedule=schedule)
 
-    def _guarded(self, job: Any, *args: Any) -> Any:
+    def _guarded(self, job: Any, *args: Any, **kwargs: Any) -> Any:
         def run() -> None:
             try:
-                job(*args)
+                job(*args, **kwargs)
             except Exception:  # a job boundary: log it, keep the scheduler alive
                 log.exception("job_failed", job=getattr(job, "__name__", str(job)))
 
         return run
 
     def _housekeeping(self) -> None:
-        assert self.ctx is not None
-        assert self.rules is not None
-        self.rules.poll()
+        """Reload rules, expire held items, deliver notifications: each step on its own, so a
+        failing one (a file vanishing mid-read, a webhook down) does not starve the others."""
         from bidagent.agent.notify import deliver_pending
         from bidagent.agent.review import expire_items
 
-        with session_scope(self.ctx.engine) as session:
-            expire_items(session, self.ctx.now())
-        deliver_pending(self.ctx.engine, self.settings, now=self.ctx.now())
+        assert self.ctx is not None
+        ctx = self.ctx
+
+        def expire() -> None:
+            with session_scope(ctx.engine) as session:
+                expire_items(session, ctx.now())
+
+        steps = [
+            ("reload_rules", self._reload_rules),
+            ("expire_items", expire),
+            ("deliver_notifications", lambda: deliver_pending(ctx.engine, self.settings, now=ctx.now())),
+        ]  # fmt: skip
+        for name, step in steps:
+            if self._stop.is_set():
+                return
+            try:
+                step()
+            except Exception:  # a job boundary: the next round tries again
+                log.exception("housekeeping_failed", step=name)
+
+    def _reload_rules(self) -> None:
+        assert self.rules is not None
+        if not self.rules.poll():
+            return
+        self._on_good_rules()
+        if self.scheduler is not None and self.ctx is not None and self.ctx.sandbox is None:
+            self._schedule_dayparts(self.scheduler)
+
+    def _timezones(self) -> dict[str, str]:
+        """Each managed profile's time zone: stored by a sync, else as the API lists it."""
+        assert self.ctx is not None
+        ids = profile_ids(self.ctx)
+        zones: dict[str, str] = {}
+        with Session(self.ctx.engine) as session:
+            for profile_id in ids:
+                profile = session.get(ProfileRecord, profile_id)
+                if profile is not None:
+                    zones[profile_id] = profile.timezone
+        if len(zones) < len(ids):
+            listed = {p.profile_id: p.timezone for p in self.ctx.client.list_profiles()}
+            for profile_id in ids:
+                if profile_id not in zones:
+                    if profile_id not in listed:
+                        raise AgentError(
+                            f"profile {profile_id} is not visible to these credentials"
+                        )
+                    zones[profile_id] = listed[profile_id]
+        return zones
+
+    def _schedule_dayparts(self, scheduler: BackgroundScheduler) -> None:
+        """(Re)build the dayparting jobs from the current rule set."""
+        assert self.rules is not None
+        for job in scheduler.get_jobs():
+            if job.id.startswith("daypart-"):
+                job.remove()
+        times = daypart_times(self.rules.current)
+        for profile_id, tz in self._timezones().items():
+            for hour, minute in times:
+                at = f"{hour:02d}:{minute:02d}"
+                scheduler.add_job(
+                    self._guarded(
+                        self._profile_cycle, profile_id, scope="daypart", schedule=f"daypart@{at}"
+                    ),
+                    CronTrigger(hour=hour, minute=minute, timezone=tz),
+                    id=f"daypart-{profile_id}-{at}",
+                )
+        log.info("daypart_jobs_scheduled", times=[f"{h:02d}:{m:02d}" for h, m in times])
 
     def _build_schedule(self) -> BackgroundScheduler:
         assert self.ctx is not None
@@ -165,15 +289,17 @@ class Daemon:
             )  # fmt: skip
         else:
             at = self.settings.schedule.daily_at
-            for profile_id in profile_ids(self.ctx):
-                with Session(self.ctx.engine) as session:
-                    profile = session.get(ProfileRecord, profile_id)
-                tz = profile.timezone if profile else "UTC"
+            for profile_id, tz in self._timezones().items():
+                local = datetime.now(ZoneInfo(tz))
+                owed = (local.hour, local.minute) >= (at.hour, at.minute)
                 scheduler.add_job(
                     self._guarded(self._profile_cycle, profile_id),
                     CronTrigger(hour=at.hour, minute=at.minute, timezone=tz),
                     id=f"cycle-{profile_id}",
+                    # Started after today's time: run now; a cycle that already ran is a no-op.
+                    **({"next_run_time": datetime.now(UTC)} if owed else {}),
                 )
+            self._schedule_dayparts(scheduler)
         scheduler.add_job(
             self._guarded(self._housekeeping),
             IntervalTrigger(seconds=self.settings.schedule.reload_rules_s, timezone=UTC),
@@ -182,27 +308,40 @@ class Daemon:
         return scheduler
 
     def request_stop(self, *_args: Any) -> None:
-        """Signal handler: stop after the batch in flight."""
-        log.info("daemon_stopping")
+        """Stop after the batch in flight. Safe from a signal handler and from any thread: it
+        only sets events (logging from a signal handler can re-enter a half-written line)."""
         self._stop.set()
         if self.ctx is not None:
             self.ctx.stopping.set()
 
+    def _serve_http(self) -> Any:
+        assert self.ctx is not None
+        engine, host, port = self.ctx.engine, self.settings.http.host, self.settings.http.port
+        try:
+            return serve_metrics(
+                host, port, engine,
+                lambda: check_health(self.settings, engine, started=self._started),
+            )  # fmt: skip
+        except OSError as exc:
+            raise AgentError(
+                f"cannot serve /healthz and /metrics on {host}:{port}: {exc}"
+            ) from None
+
     def run(self, *, max_ticks: int | None = None) -> int:
         """Run until SIGTERM/SIGINT (or ``max_ticks`` sandbox days, for tests). Returns 0."""
         self._lock = acquire_daemon_lock(self.settings)
+        if threading.current_thread() is threading.main_thread():
+            # Installed first, so a SIGTERM during start-up (reconcile) also ends cleanly.
+            signal.signal(signal.SIGTERM, self.request_stop)
+            signal.signal(signal.SIGINT, self.request_stop)
         try:
             self.ctx = AgentContext.open(self.settings)
+            if self._stop.is_set():
+                self.ctx.stopping.set()
             self.rules = RuleWatcher(self.settings.rules_dir, self._on_bad_rules)
             reconcile_sending(self.ctx)
-            if threading.current_thread() is threading.main_thread():
-                signal.signal(signal.SIGTERM, self.request_stop)
-                signal.signal(signal.SIGINT, self.request_stop)
             if self.settings.http.port:
-                self._server = serve_metrics(
-                    self.settings.http.host, self.settings.http.port, self.ctx.engine,
-                    lambda: check_health(self.settings, self.ctx.engine, started=self._started),  # type: ignore[union-attr]
-                )  # fmt: skip
+                self._server = self._serve_http()
             self.scheduler = self._build_schedule()
             self.scheduler.start()
             log.info(
@@ -211,12 +350,14 @@ class Daemon:
             while not self._stop.wait(0.2):
                 if max_ticks is not None and self.ticks >= max_ticks:
                     self.request_stop()
+            log.info("daemon_stopping")
             self.scheduler.shutdown(wait=True)
             log.info("daemon_stopped")
             return 0
         finally:
             if self._server is not None:
                 self._server.shutdown()
+                self._server.server_close()
             if self.ctx is not None:
                 self.ctx.close()
             if self._lock is not None:
