@@ -35,8 +35,19 @@ LIST_COLUMNS = [
 ]  # fmt: skip
 
 
+def _created(payload: dict[str, Any] | None) -> str | None:
+    """What a creation (negative keyword, harvested keyword) adds, as the listing's new value."""
+    if not payload or not payload.get("keyword_text"):
+        return None
+    return f"{payload.get('match_type', '')} {payload['keyword_text']!r}".strip()
+
+
 def change_row(row: ChangeRecord) -> dict[str, Any]:
-    """The stable listing shape of one change (the JSON keys are documented in the README)."""
+    """The stable listing shape of one change (the JSON keys are documented in the README).
+
+    A creation has no single new value in the ledger (it is the payload): ``new`` then shows the
+    match type and text it adds, so every row reads as "old → new".
+    """
     return {
         "id": row.id,
         "when": row.finished_at or row.updated_at,
@@ -46,7 +57,7 @@ def change_row(row: ChangeRecord) -> dict[str, Any]:
         "entity_name": row.entity_name,
         "field": row.field,
         "old": row.old_value,
-        "new": row.new_value,
+        "new": row.new_value if row.new_value is not None else _created(row.payload),
         "rule": row.rule_name,
         "status": row.status,
         "actor": row.actor,
@@ -142,10 +153,15 @@ def revert_command(
     if not change_ids and cycle is None and rule is None:
         typer.echo("error: name change ids, --cycle ID, or --rule R [--since 2d]", err=True)
         raise typer.Exit(2)
+    try:
+        window = parse_duration(since) if since else None
+    except ValueError as exc:
+        typer.echo(f"error: --since: {exc}", err=True)
+        raise typer.Exit(2) from None
     settings = load_cli_settings(ctx)
     try:
         with AgentContext.open(settings) as agent:
-            moment = agent.now() - parse_duration(since) if since else None
+            moment = agent.now() - window if window is not None else None
             with Session(agent.engine) as session:
                 originals = select_changes(
                     session, change_ids=change_ids or (), cycle_id=cycle, rule=rule, since=moment

@@ -22,6 +22,14 @@ def run_command(
 ) -> None:
     """Run the agent as a service: cycles on schedule, rule reloads, notifications."""
     settings = load_cli_settings(ctx)
+    if days is not None and not (
+        settings.ads.source == "sandbox" and settings.ads.base_url is None
+    ):
+        # Only the in-process sandbox counts days; elsewhere --days would never stop the daemon.
+        typer.echo(
+            'error: --days needs the in-process sandbox ([ads] source = "sandbox")', err=True
+        )
+        raise typer.Exit(2)
     try:
         code = Daemon(settings).run(max_ticks=days)
     except BidAgentError as exc:

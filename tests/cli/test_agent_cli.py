@@ -1,0 +1,200 @@
+"""``plan``, ``cycle``, ``changes``, ``revert``, ``pause`` and ``resume`` from the command line, on the
+in-process sandbox."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections import Counter
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlmodel import Session, select
+from typer.testing import CliRunner, Result
+
+from bidagent.agent.context import AgentContext
+from bidagent.cli.app import app
+from bidagent.cli.changes import LIST_COLUMNS
+from bidagent.settings import load_settings
+from bidagent.store import ChangeRecord, make_engine
+
+RULES = Path(__file__).resolve().parents[2] / "rules"
+CONFIG = """
+rules_dir = "{rules}"
+[database]
+url = "sqlite:///{tmp}/ledger.db"
+[ads]
+history_days = 36
+[sandbox]
+targets = 40
+seed = 11
+history_days = 36
+state_path = "{tmp}/sandbox.db"
+[logging]
+format = "json"
+"""
+
+
+def _config(folder: Path) -> Path:
+    path = folder / "bidagent.toml"
+    path.write_text(CONFIG.format(rules=RULES, tmp=folder), encoding="utf-8")
+    return path
+
+
+def _invoke(config: Path, *args: str) -> Result:
+    return CliRunner().invoke(app, ["--config", str(config), *args])
+
+
+def _json(result: Result) -> Any:
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def _ledger(config: Path) -> list[ChangeRecord]:
+    engine = make_engine(load_settings(config).database.url)
+    try:
+        with Session(engine) as session:
+            return list(session.exec(select(ChangeRecord).order_by(ChangeRecord.id)))  # type: ignore[arg-type]
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def cycled(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int]:
+    """One `bidagent cycle` on a fresh sandbox, shared by the read-only tests below."""
+    config = _config(tmp_path_factory.mktemp("cycled"))
+    (row,) = _json(_invoke(config, "cycle", "--format", "json"))
+    assert (row["outcome"], row["applied"] > 0) == ("succeeded", True), row
+    return config, row["cycle_id"]
+
+
+def test_plan_json_lists_changes_with_evidence_and_twice_changes_nothing(tmp_path: Path) -> None:
+    """`plan --format json` gives changes with evidence; a second run prints the same and no
+    change row is ever written."""
+    config = _config(tmp_path)
+    first = _invoke(config, "plan", "--format", "json")
+    second = _invoke(config, "plan", "--format", "json")
+    plan = _json(first)
+    assert sorted(plan) == ["changes", "review_items"]
+    assert plan["changes"]
+    assert all(change["evidence"] for change in plan["changes"])
+    assert second.stdout == first.stdout
+    assert _ledger(config) == []
+
+
+def test_changes_json_shows_every_change_of_the_cycle(cycled: tuple[Path, int]) -> None:
+    """`changes --format json` lists every ledger row with entity name, old, new, rule, status."""
+    config, cycle_id = cycled
+    rows = _json(_invoke(config, "changes", "--format", "json"))
+    ledger = _ledger(config)
+    assert [r["id"] for r in rows] == [c.id for c in reversed(ledger)]
+    assert all(list(r) == LIST_COLUMNS for r in rows)
+    assert {r["cycle_id"] for r in rows} == {cycle_id}
+    for row in rows:
+        assert row["rule"] and row["status"] and row["new"] is not None, row
+        assert row["entity_name"], row
+    updates = [r for r in rows if r["entity_kind"] in ("keyword", "product_target", "campaign")]
+    assert updates and all(r["old"] is not None for r in updates)
+
+
+def test_changes_filters_select_the_matching_rows(cycled: tuple[Path, int]) -> None:
+    """--rule, --status, --cycle and --since narrow the listing to exactly the matching rows."""
+    config, cycle_id = cycled
+    ledger = _ledger(config)
+    rule = Counter(c.rule_name for c in ledger).most_common(1)[0][0]
+
+    def ids(*args: str) -> list[int]:
+        return [r["id"] for r in _json(_invoke(config, "changes", "--format", "json", *args))]
+
+    newest_first = [c.id for c in reversed(ledger)]
+    assert ids("--rule", rule) == [c.id for c in reversed(ledger) if c.rule_name == rule]
+    assert ids("--status", "applied") == [c.id for c in reversed(ledger) if c.status == "applied"]
+    assert ids("--cycle", str(cycle_id)) == newest_first
+    assert ids("--cycle", str(cycle_id + 1)) == []
+    assert ids("--since", "1d") == newest_first
+    bad = _invoke(config, "changes", "--since", "yesterday")
+    assert bad.exit_code == 2
+
+
+def test_changes_csv_has_a_header_and_one_line_per_change(cycled: tuple[Path, int]) -> None:
+    """`changes --format csv` starts with the column names, then one record per change."""
+    config, _cycle_id = cycled
+    result = _invoke(config, "changes", "--format", "csv")
+    assert result.exit_code == 0, result.output
+    records = list(csv.reader(io.StringIO(result.stdout)))
+    assert records[0] == LIST_COLUMNS
+    assert len(records) - 1 == len(_ledger(config))
+
+
+def test_changes_show_gives_the_whole_change_with_evidence(cycled: tuple[Path, int]) -> None:
+    """`changes show ID --format json` prints the full row, evidence included."""
+    config, _cycle_id = cycled
+    row = next(c for c in _ledger(config) if c.status == "applied")
+    shown = _json(_invoke(config, "changes", "show", str(row.id), "--format", "json"))
+    assert (shown["id"], shown["rule_name"], shown["old_value"], shown["new_value"]) == (
+        row.id, row.rule_name, row.old_value, row.new_value,
+    )  # fmt: skip
+    assert shown["evidence"] == row.evidence and shown["evidence"]
+    missing = _invoke(config, "changes", "show", "999999")
+    assert (missing.exit_code, missing.stderr) == (1, "error: no change 999999\n")
+
+
+def _live(agent: AgentContext, row: ChangeRecord) -> str:
+    current = agent.client.get_current(row.profile_id, row.entity_kind, [row.entity_id])
+    value = current[row.entity_id][row.field]
+    if row.field in ("bid", "budget", "default_bid"):
+        return format(Decimal(str(value)).quantize(Decimal("0.01")), "f")
+    return str(value).lower()
+
+
+def test_revert_cycle_restores_the_old_values_in_the_sandbox(tmp_path: Path) -> None:
+    """`revert --cycle ID --yes` puts every applied value back and logs reverts of the originals."""
+    config = _config(tmp_path)
+    (cycle,) = _json(_invoke(config, "cycle", "--format", "json"))
+    applied = [
+        c
+        for c in _ledger(config)
+        if c.status == "applied" and c.field in ("bid", "budget", "state", "default_bid")
+    ]
+    assert applied
+    result = _invoke(config, "revert", "--cycle", str(cycle["cycle_id"]), "--yes")
+    assert result.exit_code == 0, result.output
+    assert f"reverted {len(applied)} of {len(applied)}" in result.stdout
+    ledger = {c.id: c for c in _ledger(config)}
+    assert {ledger[c.id].status for c in applied} == {"reverted"}
+    reverts = [c for c in ledger.values() if c.actor == "revert"]
+    assert sorted(c.reverts_change_id or 0 for c in reverts) == sorted(c.id or 0 for c in applied)
+    assert {c.status for c in reverts} == {"applied"}
+    with AgentContext.open(load_settings(config)) as agent:
+        assert [_live(agent, c) for c in applied] == [(c.old_value or "").lower() for c in applied]
+
+
+def test_revert_without_a_selection_is_a_usage_error(tmp_path: Path) -> None:
+    """`revert` with no change ids, --cycle or --rule exits 2 and says what to name."""
+    config = _config(tmp_path)
+    result = _invoke(config, "revert")
+    assert result.exit_code == 2
+    assert result.stderr == "error: name change ids, --cycle ID, or --rule R [--since 2d]\n"
+    bad = _invoke(config, "revert", "--rule", "bleeding-keywords", "--since", "two days")
+    assert (bad.exit_code, bad.stderr.startswith("error: --since: ")) == (2, True)
+
+
+def test_pause_then_cycle_sends_nothing_until_resume(tmp_path: Path) -> None:
+    """While paused, `cycle` records its plan but the sandbox sees no write; `resume` lifts it."""
+    config = _config(tmp_path)
+    paused = _invoke(config, "pause", "--reason", "audit")
+    assert (paused.exit_code, paused.stdout) == (
+        0,
+        "paused all profiles: no change will be sent\n",
+    )
+    (cycle,) = _json(_invoke(config, "cycle", "--format", "json"))
+    assert (cycle["outcome"], cycle["applied"]) == ("succeeded", 0)
+    statuses = Counter(c.status for c in _ledger(config))
+    assert statuses["planned"] > 0 and statuses["applied"] == 0 and statuses["sending"] == 0
+    with AgentContext.open(load_settings(config)) as agent:
+        assert agent.sandbox is not None and agent.sandbox.write_log() == []
+    resumed = _invoke(config, "resume")
+    assert (resumed.exit_code, resumed.stdout) == (0, "resumed all profiles\n")
