@@ -42,6 +42,23 @@ def _money(value: float) -> str:
     return f"{value:+,.0f}"
 
 
+NOTES = """
+## Reading the figures
+
+* A share of the oracle is only meaningful where the oracle earns a profit; `none` and the rules
+  can exceed 100% because the oracle only sets bids, while the rules also negate wasting search
+  terms and harvest converting ones, and the oracle ignores budget caps.
+* `overbid` is the starter pack's weak spot: nearly every target starts far over target ACoS, so
+  `bid-to-target-acos` selects far more than the global `max_changes_pct` (25% of targets per
+  rule and cycle) and its whole batch is held for review, which the default `reject` policy
+  rejects. The rules still beat `none` (bleeding-keywords and the other rules apply), but stay
+  far from the oracle. Approving (`--review approve`) or raising `max_changes_pct` for a first
+  clean-up is the operator's call; the guardrail is deliberately all or nothing.
+* Day-parting rules (`night-dip`) do not act in a backtest: it advances whole days, and the
+  daily cycle leaves scheduled rules alone.
+"""
+
+
 def render(runs: list[dict[str, Any]], days: int, seeds: list[int], command: str) -> str:
     """The Markdown page: a summary per scenario, then every run."""
     lines = [
@@ -100,7 +117,7 @@ def render(runs: list[dict[str, Any]], days: int, seeds: list[int], command: str
             f"| {_pct(rules['share_of_oracle'])} | {_pct(rules['acos'])} "
             f"| {rules['changes_applied']} | {rules['review_items']} |"
         )
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n" + NOTES
 
 
 def main() -> None:
