@@ -35,7 +35,7 @@ from bidagent.store import (
     CycleRecord,
     ProfileRecord,
     ReportDayRecord,
-    TargetFactRecord,
+    ReviewItemRecord,
     session_scope,
     upsert_rows,
 )
@@ -79,9 +79,11 @@ def _profile(ctx: AgentContext, profile_id: str) -> ProfileRecord | None:
         return session.get(ProfileRecord, profile_id)
 
 
-def _has_facts(ctx: AgentContext, profile_id: str) -> bool:
+def _has_coverage(ctx: AgentContext, profile_id: str) -> bool:
+    """Whether reports were ever pulled whole for this profile (else pull the full history,
+    so the freshness check has every day a window needs)."""
     with Session(ctx.engine) as session:
-        query = select(func.count()).where(TargetFactRecord.profile_id == profile_id)
+        query = select(func.count()).where(ReportDayRecord.profile_id == profile_id)
         return bool(session.exec(query).one())
 
 
@@ -95,7 +97,7 @@ def _sync(ctx: AgentContext, profile_id: str, now: datetime) -> date:
         record_external_edits(session, profile_id, now=now)
     days = (
         ctx.settings.ads.restate_days
-        if _has_facts(ctx, profile_id)
+        if _has_coverage(ctx, profile_id)
         else ctx.settings.ads.history_days
     )
     start, end = today - timedelta(days=days), today - timedelta(days=1)
@@ -198,13 +200,26 @@ def _claim(
         return record
 
 
-def _counts(ctx: AgentContext, cycle_id: int, reviews: int) -> dict[str, int]:
+def _counts(ctx: AgentContext, cycle_id: int, since: datetime | None = None) -> dict[str, int]:
+    """Changes by status, and review items opened or seen again since the cycle began (those
+    the engine raised and those the agent raised: a rejected report, a refused change)."""
     with Session(ctx.engine) as session:
         statuses = session.exec(
             select(ChangeRecord.status).where(ChangeRecord.cycle_id == cycle_id)
         )
         counts = dict(Counter(statuses))
-    counts["reviews"] = reviews
+        record = session.get(CycleRecord, cycle_id)
+        moment = since or (record.started_at if record else None)
+        counts["reviews"] = (
+            session.exec(
+                select(func.count()).where(
+                    ReviewItemRecord.profile_id == (record.profile_id if record else None),
+                    col(ReviewItemRecord.last_seen_at) >= moment,
+                )
+            ).one()
+            if moment is not None
+            else 0
+        )
     return counts
 
 
@@ -275,7 +290,7 @@ def run_cycle(
                 )
             except Exception as exc:  # the cycle boundary: record the outcome, keep the daemon up
                 log.exception("cycle_failed", error=str(exc))
-                counts = _counts(ctx, cycle_id, 0)
+                counts = _counts(ctx, cycle_id)
                 _finish(
                     ctx, cycle_id, outcome="failed", counts=counts, timings=timings,
                     error=f"{type(exc).__name__}: {exc}",
@@ -312,7 +327,6 @@ def _run_claimed(
     cycle_id = record.id or 0
     profile_id = record.profile_id
     plan: Plan | None = None
-    reviews = 0
     clock = time.perf_counter()
     if record.phase == "started":
         _supersede_stale(ctx, profile_id, cycle_id, now)
@@ -325,7 +339,6 @@ def _run_claimed(
             assert stored is not None
             stored.phase = "planned"
             session.add(stored)
-        reviews = len(plan.reviews)
         timings["plan_s"] = time.perf_counter() - clock
     with Session(ctx.engine) as session:
         planned = cycle_change_ids(session, cycle_id)
@@ -336,7 +349,7 @@ def _run_claimed(
         # Left "running" in phase "planned": the next start resumes by applying the rest.
         log.warning("cycle_interrupted", cycle_id=cycle_id)
         return CycleResult(profile_id, record.business_date, "interrupted", cycle_id)
-    counts = _counts(ctx, cycle_id, reviews)
+    counts = _counts(ctx, cycle_id)
     _finish(ctx, cycle_id, outcome="succeeded", counts=counts, timings=timings)
     result = CycleResult(profile_id, record.business_date, "succeeded", cycle_id, counts, plan)
     log.info("cycle_finished", summary=result.summary(), **counts)

@@ -13,6 +13,7 @@ from typing import Any
 import polars as pl
 from sqlalchemy.engine import Connection, Engine
 
+from bidagent.agent.coverage import read_report_dates
 from bidagent.engine import EngineInputs, EngineSettings
 from bidagent.errors import AgentError
 from bidagent.settings import Settings
@@ -257,6 +258,7 @@ def read_engine_inputs(
         params,
         {**_text(["entity_kind", "entity_id", "rule_name"]), "base_bid": pl.Float64},
     )
+    coverage = read_report_dates(connection, profile_id, facts_since)
     return EngineInputs(
         targets=targets,
         ad_groups=ad_groups,
@@ -266,6 +268,9 @@ def read_engine_inputs(
         facts=facts,
         history=history,
         base_bids=base_bids,
+        # Which days the reports covered, so a quiet day is not taken for a missing one. A store
+        # that never recorded coverage (facts loaded by other means) falls back to the facts.
+        report_dates=coverage if coverage.height else None,
     )
 
 

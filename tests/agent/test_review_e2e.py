@@ -187,7 +187,7 @@ def test_every_kind_is_raised_once_and_a_second_day_does_not_duplicate(
     assert watcher.poll() is False
     items = _items(ctx)
     (rules_item,) = [i for i in items if i.kind == "rules"]
-    assert rules_item.dedupe_key.startswith("rules:") and len(rules_item.dedupe_key) == 22
+    assert rules_item.dedupe_key == f"rules:{scene.rules_dir}"
     assert rules_item.evidence is not None and len(rules_item.evidence["problems"]) == 1
     assert "unknown name 'ordrs'" in rules_item.evidence["problems"][0]
     expected = _expected_day_one(scene) | {("rules", rules_item.dedupe_key)}
