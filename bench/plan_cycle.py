@@ -110,11 +110,16 @@ def _prepare(url: str, path: Path, targets: int, days: int) -> None:
         child.join()
         if child.exitcode != 0:
             raise SystemExit(f"setup failed with exit code {child.exitcode}")
-    engine = make_engine(url)
-    with engine.begin() as connection:
-        connection.exec_driver_sql("UPDATE review_items SET status = 'resolved'")
-        connection.exec_driver_sql("DELETE FROM changes")
-    engine.dispose()
+    # Empty the ledger of an earlier run. Foreign keys off: changes reference changes (reverts)
+    # without an index, so SQLite would scan the table once per deleted row.
+    import sqlite3
+
+    with sqlite3.connect(path) as connection:
+        connection.execute("PRAGMA foreign_keys = OFF")
+        connection.execute("DELETE FROM changes")
+        connection.execute("DELETE FROM notifications")
+        connection.execute("DELETE FROM review_items")
+    connection.close()
 
 
 def main() -> None:

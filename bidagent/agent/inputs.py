@@ -43,11 +43,12 @@ def search_term_key(source_kind: str, source_id: str, search_term: str) -> str:
 def _frame(
     connection: Connection, sql: str, params: dict[str, Any], schema: dict[str, Any]
 ) -> pl.DataFrame:
-    """Run ``sql`` on the driver's own cursor and build the frame column by column.
+    """Run ``sql`` on the driver's own cursor and build a typed frame from its tuples.
 
-    SQLAlchemy's result rows and polars' row-oriented constructor both cost a Python object per
-    row on top of the driver's tuple; transposing the driver's tuples and building one typed
-    series per column is the cheapest path without an extra dependency.
+    SQLAlchemy's result rows cost a Python object per row on top of the driver's tuple, and
+    letting polars infer types costs a second pass: the declared schema is used directly, and
+    only a driver that hands back other types (PostgreSQL's NUMERIC as Decimal, dates as
+    ``date``) takes the lenient path of inferring and then converting.
     """
     cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
@@ -57,23 +58,11 @@ def _frame(
         cursor.close()
     if not data:
         return pl.DataFrame(schema=schema)
-    columns = list(zip(*data, strict=True))
-    del data
-    return pl.DataFrame(
-        [
-            _series(name, values, dtype)
-            for (name, dtype), values in zip(schema.items(), columns, strict=True)
-        ]
-    )
-
-
-def _series(name: str, values: tuple[Any, ...], dtype: Any) -> pl.Series:
     try:
-        return pl.Series(name, values, dtype=dtype, strict=True)
+        return pl.DataFrame(data, schema=schema, orient="row")
     except (TypeError, pl.exceptions.PolarsError):
-        # Drivers hand back Decimals, dates or numeric text for some columns (PostgreSQL's
-        # NUMERIC, SQLite's type affinity): let polars infer, then convert leniently.
-        return pl.Series(name, values, strict=False).cast(dtype, strict=False)
+        frame = pl.DataFrame(data, schema=list(schema), orient="row", strict=False)
+        return frame.cast(schema, strict=False)
 
 
 def _paramstyle(connection: Connection, sql: str) -> str:

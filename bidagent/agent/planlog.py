@@ -7,11 +7,12 @@ Nothing here talks to the Ads API.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import json
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import insert, update
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from bidagent.agent.review import raise_review
@@ -46,37 +47,65 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    raise TypeError(f"not JSON: {type(value).__name__}")
+
+
+def _json_text(value: Any) -> str | None:
+    """JSON text for a JSON column; the C encoder first, the careful walk for NaN and odd keys."""
+    if value is None:
+        return None
+    try:
+        return json.dumps(value, default=_json_default, allow_nan=False)
+    except (TypeError, ValueError):
+        return json.dumps(_jsonable(value))
+
+
+_CHANGE_COLUMNS = (
+    "cycle_id", "profile_id", "entity_kind", "entity_id", "entity_name", "campaign_id",
+    "ad_group_id", "field", "old_value", "new_value", "payload", "rule_name", "rule_file",
+    "rule_hash", "evidence", "notes", "status", "superseded_by", "reason", "review_item_id",
+    "actor", "attempts", "created_at", "updated_at",
+)  # fmt: skip
+
+
 def _change_row(
-    cycle_id: int | None, proposal: Proposal, now: datetime, review_item_id: int | None
-) -> dict[str, Any]:
-    return {
-        "cycle_id": cycle_id,
-        "profile_id": proposal.profile_id,
-        "entity_kind": proposal.entity_kind,
-        "entity_id": proposal.entity_id,
-        "entity_name": proposal.entity_name,
-        "campaign_id": proposal.campaign_id,
-        "ad_group_id": proposal.ad_group_id,
-        "field": proposal.field,
-        "old_value": value_text(proposal.old_value),
-        "new_value": value_text(proposal.new_value),
-        "payload": _jsonable(proposal.payload) if proposal.payload is not None else None,
-        "rule_name": proposal.rule_name,
-        "rule_file": proposal.rule_file,
-        "rule_hash": proposal.rule_hash,
-        "evidence": _jsonable(proposal.evidence),
-        "notes": list(proposal.notes),
-        "status": proposal.status,
-        "superseded_by": proposal.superseded_by,
-        "reason": (
-            f"superseded by rule '{proposal.superseded_by}'" if proposal.superseded_by else None
-        ),
-        "review_item_id": review_item_id,
-        "actor": "rule",
-        "attempts": 0,
-        "created_at": now,
-        "updated_at": now,
-    }
+    cycle_id: int | None, proposal: Proposal, stamp: Any, review_item_id: int | None
+) -> tuple[Any, ...]:
+    """One ``changes`` row in :data:`_CHANGE_COLUMNS` order, values already as the driver binds them."""
+    superseded = proposal.superseded_by
+    return (
+        cycle_id, proposal.profile_id, proposal.entity_kind, proposal.entity_id,
+        proposal.entity_name, proposal.campaign_id, proposal.ad_group_id, proposal.field,
+        value_text(proposal.old_value), value_text(proposal.new_value),
+        _json_text(proposal.payload), proposal.rule_name, proposal.rule_file, proposal.rule_hash,
+        _json_text(proposal.evidence), _json_text(list(proposal.notes)), proposal.status,
+        superseded, f"superseded by rule '{superseded}'" if superseded else None,
+        review_item_id, "rule", 0, stamp, stamp,
+    )  # fmt: skip
+
+
+def _insert_changes(session: Session, rows: list[tuple[Any, ...]]) -> None:
+    """One driver-level multi-row insert: no ORM object and no per-value type processing."""
+    connection = session.connection()
+    sqlite = connection.dialect.name == "sqlite"
+    marker = "?" if sqlite else "%s"
+    sql = (
+        f"INSERT INTO changes ({', '.join(_CHANGE_COLUMNS)}) "
+        f"VALUES ({', '.join(marker for _ in _CHANGE_COLUMNS)})"
+    )
+    connection.exec_driver_sql(sql, rows)  # type: ignore[arg-type]
+
+
+def _stamp(session: Session, now: datetime) -> Any:
+    """``now`` as the driver stores it: SQLAlchemy's naive-UTC text on SQLite (see store.types)."""
+    if session.connection().dialect.name != "sqlite":
+        return now
+    return now.astimezone(UTC).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
 def write_plan(
@@ -90,8 +119,8 @@ def write_plan(
     """Record every proposal and review request of ``plan``; return the number of change rows.
 
     Review items are raised first so each held row is inserted already linked to its item, and
-    every change row goes in with one multi-row insert: a large plan (tens of thousands of rows)
-    costs well under a second, where one ORM object per row cost many. Callers that need the
+    every change row goes in with one driver-level multi-row insert: a large plan (tens of
+    thousands of rows) costs well under a second, where one ORM object per row cost many. Callers that need the
     rows read them back by cycle (:func:`cycle_change_ids`).
     """
     cycle_id = cycle.id if cycle is not None else None
@@ -118,12 +147,13 @@ def write_plan(
     if holding:
         session.flush()
         _supersede_older_holds(session, holding, cycle_id, now)
+    stamp = _stamp(session, now)
     rows = [
-        _change_row(cycle_id, p, now, item_ids.get(p.review_key) if p.review_key else None)
+        _change_row(cycle_id, p, stamp, item_ids.get(p.review_key) if p.review_key else None)
         for p in plan.proposals
     ]
     if rows:
-        session.execute(insert(ChangeRecord.__table__), rows)  # type: ignore[attr-defined]
+        _insert_changes(session, rows)
     _write_base_bids(session, plan, now)
     return len(rows)
 
