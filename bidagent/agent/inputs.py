@@ -62,7 +62,7 @@ def _frame(
         return pl.DataFrame(data, schema=schema, orient="row")
     except (TypeError, pl.exceptions.PolarsError):
         frame = pl.DataFrame(data, schema=list(schema), orient="row", strict=False)
-        return frame.cast(schema, strict=False)
+        return frame.cast(schema, strict=False)  # type: ignore[arg-type]
 
 
 def _paramstyle(connection: Connection, sql: str) -> str:
