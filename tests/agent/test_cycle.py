@@ -198,3 +198,41 @@ def test_a_failed_cycle_runs_again_at_the_next_fire(
         ("failed", "daily"),
         ("succeeded", "daily#2"),
     ]
+
+
+def test_a_rejected_proposal_is_not_raised_again_within_the_cooldown(
+    agent: AgentContext, rule_set: RuleSet
+) -> None:
+    """Rejecting held changes keeps their rule off those entity fields for the rule's cooldown."""
+    from bidagent.agent.apply import applier_for
+    from bidagent.agent.review import decide
+    from bidagent.store import ReviewItemRecord
+
+    (profile_id,) = profile_ids(agent)
+    run_cycle(agent, profile_id, rule_set)
+    with Session(agent.engine) as session:
+        items = session.exec(
+            select(ReviewItemRecord).where(ReviewItemRecord.status == "open")
+        ).all()
+    rows = _changes(agent)
+    holding = [
+        i.id for i in items if any(r.review_item_id == i.id and r.status == "held" for r in rows)
+    ]
+    assert holding
+    decide(
+        agent.engine, holding, "reject", by="pytest", note=None, now=agent.now(),
+        applier=applier_for(agent),
+    )  # fmt: skip
+    rejected = {
+        (r.rule_name, r.entity_id, r.field) for r in _changes(agent) if r.status == "rejected"
+    }
+    assert rejected
+    assert agent.sandbox is not None
+    agent.sandbox.advance(days=1)
+    second = run_cycle(agent, profile_id, rule_set)
+    again = {
+        (r.rule_name, r.entity_id, r.field)
+        for r in _changes(agent)
+        if r.cycle_id == second.cycle_id and r.status in ("planned", "held", "applied")
+    }
+    assert rejected & again == set()
