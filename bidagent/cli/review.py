@@ -103,18 +103,23 @@ def _by(by: str | None) -> str:
         return "cli"
 
 
+StatusOption = Annotated[
+    str, typer.Option("--status", "-s", help="open approved rejected resolved expired, or all.")
+]
+KindOption = Annotated[str | None, typer.Option("--kind", "-k", help="Only this kind.")]
+SeverityOption = Annotated[str | None, typer.Option("--severity", help="Only this severity.")]
+RuleOption = Annotated[str | None, typer.Option("--rule", "-r", help="Only this rule's items.")]
+ProfileOption = Annotated[str | None, typer.Option("--profile", help="Only this profile.")]
+
+
 @review_app.callback()
 def _default(
     ctx: typer.Context,
-    status: Annotated[
-        str, typer.Option("--status", "-s", help="open approved rejected resolved expired, or all.")
-    ] = "open",
-    kind: Annotated[str | None, typer.Option("--kind", "-k", help="Only this kind.")] = None,
-    severity: Annotated[str | None, typer.Option("--severity", help="Only this severity.")] = None,
-    rule: Annotated[
-        str | None, typer.Option("--rule", "-r", help="Only this rule's items.")
-    ] = None,
-    profile: Annotated[str | None, typer.Option("--profile", help="Only this profile.")] = None,
+    status: StatusOption = "open",
+    kind: KindOption = None,
+    severity: SeverityOption = None,
+    rule: RuleOption = None,
+    profile: ProfileOption = None,
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
     """Work the review queue; without a command, list items (`bidagent review --format json`)."""
@@ -127,15 +132,11 @@ def _default(
 @review_app.command("list")
 def list_command(
     ctx: typer.Context,
-    status: Annotated[
-        str, typer.Option("--status", "-s", help="open approved rejected resolved expired, or all.")
-    ] = "open",
-    kind: Annotated[str | None, typer.Option("--kind", "-k", help="Only this kind.")] = None,
-    severity: Annotated[str | None, typer.Option("--severity", help="Only this severity.")] = None,
-    rule: Annotated[
-        str | None, typer.Option("--rule", "-r", help="Only this rule's items.")
-    ] = None,
-    profile: Annotated[str | None, typer.Option("--profile", help="Only this profile.")] = None,
+    status: StatusOption = "open",
+    kind: KindOption = None,
+    severity: SeverityOption = None,
+    rule: RuleOption = None,
+    profile: ProfileOption = None,
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
     """List review items (open ones unless --status says otherwise), oldest first."""
