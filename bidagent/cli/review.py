@@ -108,7 +108,9 @@ StatusOption = Annotated[
 ]
 KindOption = Annotated[str | None, typer.Option("--kind", "-k", help="Only this kind.")]
 SeverityOption = Annotated[str | None, typer.Option("--severity", help="Only this severity.")]
-RuleOption = Annotated[str | None, typer.Option("--rule", "-r", help="Only this rule's items.")]
+RuleFilterOption = Annotated[
+    str | None, typer.Option("--rule", "-r", help="Only this rule's items.")
+]
 ProfileOption = Annotated[str | None, typer.Option("--profile", help="Only this profile.")]
 
 
@@ -118,7 +120,7 @@ def _default(
     status: StatusOption = "open",
     kind: KindOption = None,
     severity: SeverityOption = None,
-    rule: RuleOption = None,
+    rule: RuleFilterOption = None,
     profile: ProfileOption = None,
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
@@ -135,7 +137,7 @@ def list_command(
     status: StatusOption = "open",
     kind: KindOption = None,
     severity: SeverityOption = None,
-    rule: RuleOption = None,
+    rule: RuleFilterOption = None,
     profile: ProfileOption = None,
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
