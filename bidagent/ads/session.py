@@ -142,19 +142,32 @@ class AdsSession:
                     raise failure
                 reason = str(response.status_code)
                 retry_after = parse_retry_after(response)
-            delay = budget.next_delay(retry_after)
-            if delay is None:
-                raise failure
-            log.warning(
-                "request_retried",
-                method=method,
-                path=path,
-                profile_id=profile_id,
-                reason=reason,
-                attempt=budget.attempts,
-                delay_s=round(delay, 3),
-            )
-            self._sleep(delay)
+            self._wait_or_raise(budget, retry_after, failure, method, path, profile_id, reason)
+
+    def _wait_or_raise(
+        self,
+        budget: RetryBudget,
+        retry_after: float | None,
+        failure: AdsError,
+        method: str,
+        path: str,
+        profile_id: str | None,
+        reason: str,
+    ) -> None:
+        """Sleep before the next attempt, or raise ``failure`` when the retry budget is spent."""
+        delay = budget.next_delay(retry_after)
+        if delay is None:
+            raise failure
+        log.warning(
+            "request_retried",
+            method=method,
+            path=path,
+            profile_id=profile_id,
+            reason=reason,
+            attempt=budget.attempts,
+            delay_s=round(delay, 3),
+        )
+        self._sleep(delay)
 
     def write(
         self,
@@ -212,19 +225,7 @@ class AdsSession:
                     raise failure
                 reason = "429"
                 retry_after = parse_retry_after(response)
-            delay = budget.next_delay(retry_after)
-            if delay is None:
-                raise failure
-            log.warning(
-                "request_retried",
-                method=method,
-                path=path,
-                profile_id=profile_id,
-                reason=reason,
-                attempt=budget.attempts,
-                delay_s=round(delay, 3),
-            )
-            self._sleep(delay)
+            self._wait_or_raise(budget, retry_after, failure, method, path, profile_id, reason)
 
     def download(self, url: str, *, what: str) -> bytes:
         """GET a presigned URL with **no** Amazon headers (S3 refuses two auth mechanisms).

@@ -316,11 +316,3 @@ def applier_for(ctx: AgentContext) -> Any:
         return apply_approved(ctx, change_ids, actor=actor)
 
     return apply
-
-
-def summarize(outcomes: Sequence[ApplyOutcome]) -> dict[str, int]:
-    """Counts of outcomes by status, for the cycle record and its one-line summary."""
-    counts: dict[str, int] = defaultdict(int)
-    for outcome in outcomes:
-        counts[outcome.status] += 1
-    return dict(counts)
