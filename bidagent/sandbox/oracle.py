@@ -9,6 +9,7 @@ It must never be used by the agent's decision path, and it must not write state.
 
 from __future__ import annotations
 
+import math
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +28,8 @@ __all__ = ["Oracle", "TargetRef"]
 
 TargetRef = str | tuple[str, str]  # an entity id, or (kind, entity id) when ids collide
 _GRID = [0.05 * 1.03**i for i in range(160)]  # bid / competitors' bid, 0.05x .. ~5.5x
+# Shadow prices of a campaign's budget (profit given up per unit of spend saved) to try.
+_SHADOW = [0.0] + [0.01 * 1.4**i for i in range(24)]
 
 
 class Oracle:
@@ -85,10 +88,13 @@ class Oracle:
         return rows.row(0, named=True)
 
     def optimal_bids(self, day: date, profile_id: str | None = None) -> pl.DataFrame:
-        """Per target, the bid maximising expected profit on ``day`` (budgets ignored).
+        """Per target, the bid maximising expected profit on ``day`` within campaign budgets.
 
         Expected profit = clicks x (cvr x price x margin - cpc(bid)); where no bid is
-        profitable the answer is the marketplace minimum.
+        profitable the answer is the marketplace minimum. A campaign's budget caps its spend
+        within the day and the sandbox then serves every target of the campaign for the same
+        fraction of the day, so the bids that are best one target at a time can be worse than
+        lower bids once the budget binds: see :func:`_within_budget`.
         """
         profile = self._profile(profile_id)
         market = self._market(profile)
@@ -97,21 +103,39 @@ class Oracle:
         competition = scenario.competition_at(rel_day)
         grid = pl.DataFrame({"m": _GRID})
         low, high, step = float(market.min_bid), float(market.max_bid), float(market.step)
+        weekday = float(((day - EPOCH).days + 3) % 7)  # the traffic model's weekday formula
+        budgets = load_targets(self.sandbox.store, profile).select("sim_key", "budget")
         candidates = (
             self.truths(profile)
+            .join(budgets, on="sim_key", how="left")
+            .with_columns(
+                # Expected searches on the day (the model's per-row noise has mean 1).
+                searches=pl.col("volume")
+                * pl.col("active_weight")
+                * scenario.traffic_at(rel_day)
+                * (
+                    1.0
+                    + pl.col("weekly_amp")
+                    * (2.0 * math.pi * (weekday - pl.col("weekly_peak")) / 7.0).cos()
+                )
+            )
             .join(grid, how="cross")
             .with_columns(comp=pl.col("comp_bid") * competition)
             .with_columns(
                 candidate=((pl.col("comp") * pl.col("m") / step).round() * step).clip(low, high)
             )
-            .with_columns(share=share_expr(pl.col("candidate"), pl.col("comp")))
+            .with_columns(
+                share=share_expr(pl.col("candidate"), pl.col("comp")),
+                cpc=cpc_expr(pl.col("candidate"), pl.col("comp")),
+            )
             .with_columns(
                 profit=pl.col("share")
                 * pl.col("ctr")
-                * (pl.col("value_per_click") - cpc_expr(pl.col("candidate"), pl.col("comp")))
+                * (pl.col("value_per_click") - pl.col("cpc")),
+                spend=pl.col("share") * pl.col("ctr") * pl.col("cpc"),
             )
         )
-        best = candidates.sort("profit", descending=True).group_by("sim_key").first()
+        best = _within_budget(candidates)
         return best.select(
             "kind",
             "entity_id",
@@ -179,3 +203,47 @@ class Oracle:
             p["country"] for p in self.sandbox.profile_rows() if p["profile_id"] == profile_id
         )
         return marketplace_for(country)
+
+
+def _within_budget(candidates: pl.DataFrame) -> pl.DataFrame:
+    """One candidate row per target: the best bids for its campaign's expected daily profit.
+
+    For each shadow price ``s`` of the budget, every target takes the candidate maximising
+    profit - s x spend (``s`` = 0 is the best bid one target at a time). The sandbox serves an
+    over-budget campaign for ``budget / spend`` of the day, so a campaign expects
+    ``profit x min(1, budget / spend)``; each campaign keeps the shadow price that maximises it.
+    Targets that do not serve spend nothing and keep the unconstrained best.
+    """
+    shadow = pl.DataFrame({"shadow": _SHADOW})
+    per_target = (
+        candidates.join(shadow, how="cross")
+        .with_columns(objective=pl.col("profit") - pl.col("shadow") * pl.col("spend"))
+        .sort("objective", descending=True)
+        .group_by("sim_key", "shadow", maintain_order=True)
+        .first()
+    )
+    serving = pl.col("serving") & pl.col("budget").is_not_null()
+    campaigns = (
+        per_target.filter(serving)
+        .group_by("campaign_id", "shadow")
+        .agg(
+            day_profit=(pl.col("searches") * pl.col("profit")).sum(),
+            day_spend=(pl.col("searches") * pl.col("spend")).sum(),
+            budget=pl.col("budget").first(),
+        )
+        .with_columns(
+            expected=pl.col("day_profit")
+            * pl.when(pl.col("day_spend") > pl.col("budget"))
+            .then(pl.col("budget") / pl.col("day_spend"))
+            .otherwise(1.0)
+        )
+        .sort("expected", "shadow", descending=[True, False])
+        .group_by("campaign_id", maintain_order=True)
+        .first()
+        .select("campaign_id", chosen=pl.col("shadow"))
+    )
+    return (
+        per_target.join(campaigns, on="campaign_id", how="left")
+        .with_columns(chosen=pl.when(serving).then(pl.col("chosen").fill_null(0.0)).otherwise(0.0))
+        .filter(pl.col("shadow") == pl.col("chosen"))
+    )

@@ -47,8 +47,8 @@ def test_new_competitor_raises_optimal_bids_after_the_event(tmp_path: Path) -> N
 
 def test_overbid_starts_above_underbid(tmp_path: Path) -> None:
     """The overbid account starts with higher bids and lower true profit than underbid's."""
-    over = Sandbox.open(tmp_path / "o", scenario="overbid", targets=60, history_days=7)
-    under = Sandbox.open(tmp_path / "u", scenario="underbid", targets=60, history_days=7)
+    over = Sandbox.open(tmp_path / "o", scenario="overbid", targets=300, history_days=7)
+    under = Sandbox.open(tmp_path / "u", scenario="underbid", targets=300, history_days=7)
     week = (date(2025, 5, 26), date(2025, 6, 1))
     assert over.oracle.truths()["bid"].median() > 3 * under.oracle.truths()["bid"].median()
     assert over.oracle.profit(*week) < under.oracle.profit(*week)
@@ -112,3 +112,33 @@ def test_negatives_remove_search_term_traffic(sandbox: Sandbox) -> None:
         )
     after = sandbox.oracle.truth(("keyword", keyword["entity_id"]))["active_weight"]
     assert after < truths["active_weight"][0]
+
+
+def _campaign_budgets(box: Sandbox, budget: float) -> None:
+    with box.store.transaction() as conn:
+        conn.execute("UPDATE entities SET budget = ? WHERE kind = 'campaign'", (budget,))
+
+
+def test_optimal_bids_respect_campaign_budgets(tmp_path: Path) -> None:
+    """A binding budget lowers the oracle's bids: it buys the cheaper clicks, not the capped day."""
+    box = Sandbox.open(tmp_path / "s", targets=40, history_days=2)
+    day = date(2025, 6, 10)
+    _campaign_budgets(box, 1_000_000.0)
+    free = box.oracle.optimal_bids(day).rename({"optimal_bid": "free"})
+    _campaign_budgets(box, 1.0)
+    tight = box.oracle.optimal_bids(day).join(free, on=["kind", "entity_id"])
+    box.close()
+    assert tight.filter(pl.col("optimal_bid") > pl.col("free")).height == 0
+    assert tight.filter(pl.col("optimal_bid") < pl.col("free")).height > tight.height // 2
+
+
+def test_oracle_beats_unchanged_bids_on_the_underbid_account(tmp_path: Path) -> None:
+    """Under-bid campaigns have small budgets; the oracle's bids still earn more than the old ones."""
+    from bidagent.agent.backtest import BacktestSpec, arms_for, run_backtest
+    from bidagent.settings import Settings
+
+    spec = BacktestSpec(days=4, seed=1, scenario="underbid", targets=300, history_days=7)
+    result = run_backtest(Settings(), spec, arms_for(tmp_path, ["none", "oracle"])[1:])
+    none, oracle = (result.arm(name) for name in ("none", "oracle"))
+    assert none is not None and oracle is not None
+    assert oracle.totals["profit"] > none.totals["profit"]
