@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import polars as pl
+from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 
 from bidagent.agent.coverage import read_report_dates
@@ -18,8 +19,13 @@ from bidagent.engine import EngineInputs, EngineSettings
 from bidagent.errors import AgentError
 from bidagent.settings import Settings
 from bidagent.store import ProfileRecord, make_engine, session_scope, upgrade_database
+from bidagent.store.columnar import FrameReader, Query
 
 __all__ = ["FACT_LOOKBACK_DAYS", "load_engine_inputs", "read_engine_inputs", "search_term_key"]
+
+# From this many targets on, a profile's daily facts and its targets are read by child processes
+# (see bidagent.store.columnar); below it, a process start (about 0.2 s) costs more than it saves.
+CHILD_READ_MIN_TARGETS = 20_000
 
 # Amazon keeps 95 days of SP report data; no rule window can usefully reach further back.
 FACT_LOOKBACK_DAYS = 95
@@ -38,46 +44,6 @@ _METRIC_TYPES = {
 def search_term_key(source_kind: str, source_id: str, search_term: str) -> str:
     """The engine's entity id of a search term: unique per matched keyword or target."""
     return f"{source_kind}:{source_id}:{search_term}"
-
-
-def _frame(
-    connection: Connection, sql: str, params: dict[str, Any], schema: dict[str, Any]
-) -> pl.DataFrame:
-    """Run ``sql`` on the driver's own cursor and build a typed frame from its tuples.
-
-    SQLAlchemy's result rows cost a Python object per row on top of the driver's tuple, and
-    letting polars infer types costs a second pass: the declared schema is used directly, and
-    only a driver that hands back other types (PostgreSQL's NUMERIC as Decimal, dates as
-    ``date``) takes the lenient path of inferring and then converting.
-    """
-    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    try:
-        cursor.execute(_paramstyle(connection, sql), _params(connection, params))
-        data = cursor.fetchall()
-    finally:
-        cursor.close()
-    if not data:
-        return pl.DataFrame(schema=schema)
-    try:
-        return pl.DataFrame(data, schema=schema, orient="row")
-    except (TypeError, pl.exceptions.PolarsError):
-        frame = pl.DataFrame(data, schema=list(schema), orient="row", strict=False)
-        return frame.cast(schema, strict=False)  # type: ignore[arg-type]
-
-
-def _paramstyle(connection: Connection, sql: str) -> str:
-    # Queries below use :name placeholders; psycopg wants %(name)s, sqlite3 accepts :name.
-    if connection.dialect.name == "postgresql":
-        import re
-
-        return re.sub(r":([a-z_]+)", r"%(\1)s", sql)
-    return sql
-
-
-def _params(connection: Connection, params: dict[str, Any]) -> dict[str, Any]:
-    if connection.dialect.name == "sqlite":
-        return {k: v.isoformat() if isinstance(v, date) else v for k, v in params.items()}
-    return params
 
 
 def _as_date(frame: pl.DataFrame, column: str = "date") -> pl.DataFrame:
@@ -102,21 +68,24 @@ def _as_utc(frame: pl.DataFrame, column: str) -> pl.DataFrame:
 
 
 _TARGETS_SQL = """
-SELECT t.kind, t.target_id, t.profile_id, t.campaign_id, c.name, t.ad_group_id, g.name, t.state,
-       t.bid, g.default_bid, t.match_type, t.keyword_text, t.targeting, c.portfolio_id, c.budget
+SELECT t.kind AS entity_kind, t.target_id AS entity_id, t.profile_id, t.campaign_id,
+       c.name AS campaign_name, t.ad_group_id, g.name AS ad_group_name, t.state, t.bid,
+       g.default_bid, t.match_type, t.keyword_text, t.targeting, c.portfolio_id AS portfolio,
+       c.budget
 FROM targets t JOIN ad_groups g ON g.ad_group_id = t.ad_group_id
 JOIN campaigns c ON c.campaign_id = t.campaign_id
 WHERE t.profile_id = :profile_id
 """
 _AD_GROUPS_SQL = """
-SELECT 'ad_group', g.ad_group_id, g.profile_id, g.campaign_id, c.name, g.name, g.state,
-       g.default_bid, c.portfolio_id, c.budget
+SELECT 'ad_group' AS entity_kind, g.ad_group_id AS entity_id, g.profile_id, g.campaign_id,
+       c.name AS campaign_name, g.name AS ad_group_name, g.state, g.default_bid,
+       c.portfolio_id AS portfolio, c.budget
 FROM ad_groups g JOIN campaigns c ON c.campaign_id = g.campaign_id
 WHERE g.profile_id = :profile_id
 """
 _CAMPAIGNS_SQL = """
-SELECT 'campaign', campaign_id, profile_id, campaign_id, name, state, budget, portfolio_id,
-       targeting_type
+SELECT 'campaign' AS entity_kind, campaign_id AS entity_id, profile_id, campaign_id,
+       name AS campaign_name, state, budget, portfolio_id AS portfolio, targeting_type
 FROM campaigns WHERE profile_id = :profile_id
 """
 _NEGATIVES_SQL = """
@@ -128,7 +97,7 @@ SELECT entity_kind, entity_id, date, impressions, clicks, cost, orders, sales, u
 FROM target_facts WHERE profile_id = :profile_id AND date >= :since
 """
 _CAMPAIGN_FACTS_SQL = """
-SELECT 'campaign', campaign_id, date, impressions, clicks, cost, orders, sales, units
+SELECT 'campaign' AS entity_kind, campaign_id AS entity_id, date, impressions, clicks, cost, orders, sales, units
 FROM campaign_facts WHERE profile_id = :profile_id AND date >= :since
 """
 _TERM_FACTS_SQL = """
@@ -137,8 +106,8 @@ SELECT f.source_kind, f.source_id, f.search_term, f.date, f.impressions, f.click
 FROM search_term_facts f WHERE f.profile_id = :profile_id AND f.date >= :since
 """
 _HISTORY_SQL = """
-SELECT entity_kind, entity_id, field, COALESCE(finished_at, updated_at), actor, rule_name,
-       CASE WHEN status = 'rejected' THEN 'rejected' ELSE 'applied' END
+SELECT entity_kind, entity_id, field, COALESCE(finished_at, updated_at) AS changed_at, actor,
+       rule_name, CASE WHEN status = 'rejected' THEN 'rejected' ELSE 'applied' END AS status
 FROM changes
 WHERE profile_id = :profile_id AND status IN ('applied', 'rejected')
   AND COALESCE(finished_at, updated_at) >= :history_since
@@ -152,6 +121,43 @@ WHERE t.profile_id = :profile_id
 
 def _text(columns: list[str]) -> dict[str, Any]:
     return dict.fromkeys(columns, pl.Utf8)
+
+
+_MONEY = {"bid": pl.Float64, "default_bid": pl.Float64, "budget": pl.Float64}
+_TARGETS_SCHEMA = {
+    **_text([
+        "entity_kind", "entity_id", "profile_id", "campaign_id", "campaign_name", "ad_group_id",
+        "ad_group_name", "state", "bid", "default_bid", "match_type", "keyword_text", "targeting",
+        "portfolio", "budget",
+    ]),
+    **_MONEY,
+}  # fmt: skip
+_AD_GROUPS_SCHEMA = {
+    **_text([
+        "entity_kind", "entity_id", "profile_id", "campaign_id", "campaign_name", "ad_group_name",
+        "state", "default_bid", "portfolio", "budget",
+    ]),
+    "default_bid": pl.Float64,
+    "budget": pl.Float64,
+}  # fmt: skip
+_CAMPAIGNS_SCHEMA = {
+    **_text([
+        "entity_kind", "entity_id", "profile_id", "campaign_id", "campaign_name", "state",
+        "budget", "portfolio", "targeting_type",
+    ]),
+    "budget": pl.Float64,
+}  # fmt: skip
+_NEGATIVES_SCHEMA = _text(["campaign_id", "ad_group_id", "keyword_text", "match_type"])
+_FACT_SCHEMA = {"entity_kind": pl.Utf8, "entity_id": pl.Utf8, "date": pl.Utf8, **_METRIC_TYPES}
+_TERM_SCHEMA = {
+    **_text(["source_kind", "source_id", "search_term", "date"]),
+    **_METRIC_TYPES,
+    **_text(["campaign_id", "ad_group_id"]),
+}
+_HISTORY_SCHEMA = _text(
+    ["entity_kind", "entity_id", "field", "changed_at", "actor", "rule_name", "status"]
+)
+_BASE_BIDS_SCHEMA = {**_text(["entity_kind", "entity_id", "rule_name"]), "base_bid": pl.Float64}
 
 
 def read_engine_inputs(
@@ -172,95 +178,59 @@ def read_engine_inputs(
     since = today - timedelta(days=lookback_days)
     facts_since = today - timedelta(days=facts_lookback_days or lookback_days)
     params = {"profile_id": profile_id, "since": facts_since}
-    target_cols = [
-        "entity_kind", "entity_id", "profile_id", "campaign_id", "campaign_name", "ad_group_id",
-        "ad_group_name", "state", "bid", "default_bid", "match_type", "keyword_text", "targeting",
-        "portfolio", "budget",
-    ]  # fmt: skip
-    targets = _frame(
-        connection,
-        _TARGETS_SQL,
-        params,
-        {**_text(target_cols), "bid": pl.Float64, "default_bid": pl.Float64, "budget": pl.Float64},
+    history_params = {"profile_id": profile_id, "history_since": _history_since(connection, since)}
+    reader = FrameReader(connection)
+    # A large profile's two big reads each go to a child process (two cores); the rest is small.
+    large = _target_count(connection, profile_id) >= CHILD_READ_MIN_TARGETS
+    fact_reads = reader.submit(
+        [
+            Query(_TARGET_FACTS_SQL, params, _FACT_SCHEMA),
+            Query(_CAMPAIGN_FACTS_SQL, params, _FACT_SCHEMA),
+            Query(_TERM_FACTS_SQL, params, _TERM_SCHEMA),
+        ],
+        in_child=large,
     )
-    ad_group_cols = [
-        "entity_kind", "entity_id", "profile_id", "campaign_id", "campaign_name", "ad_group_name",
-        "state", "default_bid", "portfolio", "budget",
-    ]  # fmt: skip
-    ad_groups = _frame(
-        connection,
-        _AD_GROUPS_SQL,
-        params,
-        {**_text(ad_group_cols), "default_bid": pl.Float64, "budget": pl.Float64},
-    )
-    campaign_cols = [
-        "entity_kind", "entity_id", "profile_id", "campaign_id", "campaign_name", "state",
-        "budget", "portfolio", "targeting_type",
-    ]  # fmt: skip
-    campaigns = _frame(
-        connection, _CAMPAIGNS_SQL, params, {**_text(campaign_cols), "budget": pl.Float64}
-    )
-    negatives = _frame(
-        connection,
-        _NEGATIVES_SQL,
-        params,
-        _text(["campaign_id", "ad_group_id", "keyword_text", "match_type"]),
-    )
-    fact_schema = {"entity_kind": pl.Utf8, "entity_id": pl.Utf8, "date": pl.Utf8, **_METRIC_TYPES}
-    target_facts = _frame(connection, _TARGET_FACTS_SQL, params, fact_schema)
-    campaign_facts = _frame(connection, _CAMPAIGN_FACTS_SQL, params, fact_schema)
-    term_schema = {
-        "source_kind": pl.Utf8,
-        "source_id": pl.Utf8,
-        "search_term": pl.Utf8,
-        "date": pl.Utf8,
-        **_METRIC_TYPES,
-        "campaign_id": pl.Utf8,
-        "ad_group_id": pl.Utf8,
-    }
-    term_facts = _frame(connection, _TERM_FACTS_SQL, params, term_schema)
+    target_reads = reader.submit([Query(_TARGETS_SQL, params, _TARGETS_SCHEMA)], in_child=large)
+    ad_groups = reader.frame(_AD_GROUPS_SQL, params, _AD_GROUPS_SCHEMA)
+    campaigns = reader.frame(_CAMPAIGNS_SQL, params, _CAMPAIGNS_SCHEMA)
+    negatives = reader.frame(_NEGATIVES_SQL, params, _NEGATIVES_SCHEMA)
+    history = reader.frame(_HISTORY_SQL, history_params, _HISTORY_SCHEMA)
+    base_bids = reader.frame(_BASE_BIDS_SQL, params, _BASE_BIDS_SCHEMA)
+    (targets,) = target_reads.result()
+    target_facts, campaign_facts, term_facts = fact_reads.result()
+    coverage = read_report_dates(connection, profile_id, facts_since)
     term_facts = term_facts.with_columns(
         pl.lit("search_term").alias("entity_kind"),
         pl.concat_str(
             [pl.col("source_kind"), pl.col("source_id"), pl.col("search_term")], separator=":"
         ).alias("entity_id"),
     )
-    search_terms = _search_terms(term_facts, targets, campaigns, ad_groups, profile_id)
     facts = pl.concat(
         [
             _as_date(target_facts),
             _as_date(campaign_facts),
-            _as_date(term_facts.select(list(fact_schema))),
+            _as_date(term_facts.select(list(_FACT_SCHEMA))),
         ],
         how="vertical",
     )
-    history = _frame(
-        connection,
-        _HISTORY_SQL,
-        {"profile_id": profile_id, "history_since": _history_since(connection, since)},
-        _text(["entity_kind", "entity_id", "field", "changed_at", "actor", "rule_name", "status"]),
-    )
-    history = _as_utc(history, "changed_at")
-    base_bids = _frame(
-        connection,
-        _BASE_BIDS_SQL,
-        params,
-        {**_text(["entity_kind", "entity_id", "rule_name"]), "base_bid": pl.Float64},
-    )
-    coverage = read_report_dates(connection, profile_id, facts_since)
     return EngineInputs(
         targets=targets,
         ad_groups=ad_groups,
         campaigns=campaigns,
-        search_terms=search_terms,
+        search_terms=_search_terms(term_facts, targets, campaigns, ad_groups, profile_id),
         negatives=negatives,
         facts=facts,
-        history=history,
+        history=_as_utc(history, "changed_at"),
         base_bids=base_bids,
         # Which days the reports covered, so a quiet day is not taken for a missing one. A store
         # that never recorded coverage (facts loaded by other means) falls back to the facts.
         report_dates=coverage if coverage.height else None,
     )
+
+
+def _target_count(connection: Connection, profile_id: str) -> int:
+    query = text("SELECT COUNT(*) FROM targets WHERE profile_id = :profile_id")
+    return int(connection.execute(query, {"profile_id": profile_id}).scalar_one())
 
 
 def _history_since(connection: Connection, since: date) -> Any:

@@ -55,12 +55,16 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"not JSON: {type(value).__name__}")
 
 
+# One encoder for every row: ``json.dumps`` with options builds a new encoder per call.
+_ENCODER = json.JSONEncoder(default=_json_default, allow_nan=False)
+
+
 def _json_text(value: Any) -> str | None:
     """JSON text for a JSON column; the C encoder first, the careful walk for NaN and odd keys."""
     if value is None:
         return None
     try:
-        return json.dumps(value, default=_json_default, allow_nan=False)
+        return _ENCODER.encode(value)
     except (TypeError, ValueError):
         return json.dumps(_jsonable(value))
 

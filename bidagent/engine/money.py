@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
+from functools import lru_cache
 
 __all__ = ["Bounds", "Stepped", "bounds_for", "limit_step"]
 
@@ -49,8 +50,15 @@ class Stepped:
     needs_approval: bool
 
 
+@lru_cache(maxsize=16)
+def _is_power_of_ten(step: Decimal) -> bool:
+    return step.as_tuple().digits == (1,)
+
+
 def _q(value: float, step: Decimal, rounding: str) -> Decimal:
     amount = Decimal(repr(float(value)))
+    if _is_power_of_ten(step):  # 0.01, 1, ...: quantizing to the step is the same, and faster
+        return amount.quantize(step, rounding=rounding)
     return (amount / step).quantize(Decimal(1), rounding=rounding) * step
 
 

@@ -16,7 +16,7 @@ __all__ = ["BaseBidUpdate", "Plan", "Proposal", "ReviewRequest", "Skip"]
 Status = Literal["planned", "held", "dry_run", "superseded"]
 
 
-@dataclass
+@dataclass(slots=True)
 class Proposal:
     """One change the engine wants: an entity field from ``old_value`` to ``new_value``, and why."""
 
