@@ -2,8 +2,8 @@
 
 Owns what a decision-quality check or a backtest arm may know that an agent never sees: each
 target's volume, CTR, CVR (after the negatives now in place), competitors' bid, price and
-margin; ``optimal_bid`` from the same auction formulas the simulation uses; and the true
-accounting of spend, orders, sales and profit (product margins, fully attributed conversions).
+margin; ``optimal_bid`` from the same auction formulas and budget caps the simulation uses;
+and the true accounting of spend, orders, sales and profit (product margins, fully attributed conversions).
 It must never be used by the agent's decision path, and it must not write state.
 """
 
