@@ -28,7 +28,8 @@ from bidagent.ads.models import EntityUpdate
 from bidagent.agent.apply import applier_for
 from bidagent.agent.context import AgentContext
 from bidagent.agent.cycle import run_cycle
-from bidagent.agent.review import decide, list_items
+from bidagent.agent.decisions import decide
+from bidagent.agent.review import list_items
 from bidagent.engine import RuleSet, load_rule_set
 from bidagent.errors import AgentError
 from bidagent.sandbox import Sandbox

@@ -19,7 +19,7 @@ from bidagent.engine import EngineInputs, EngineSettings
 from bidagent.errors import AgentError
 from bidagent.settings import Settings
 from bidagent.store import ProfileRecord, make_engine, session_scope, upgrade_database
-from bidagent.store.columnar import FrameReader, Query
+from bidagent.store.columnar import FrameReader, PendingFrames, Query
 
 __all__ = ["FACT_LOOKBACK_DAYS", "load_engine_inputs", "read_engine_inputs", "search_term_key"]
 
@@ -94,16 +94,17 @@ WHERE profile_id = :profile_id AND keyword_text IS NOT NULL AND state != 'archiv
 """
 _TARGET_FACTS_SQL = """
 SELECT entity_kind, entity_id, date, impressions, clicks, cost, orders, sales, units
-FROM target_facts WHERE profile_id = :profile_id AND date >= :since
+FROM target_facts WHERE profile_id = :profile_id AND date >= :since AND date < :until
 """
 _CAMPAIGN_FACTS_SQL = """
 SELECT 'campaign' AS entity_kind, campaign_id AS entity_id, date, impressions, clicks, cost, orders, sales, units
-FROM campaign_facts WHERE profile_id = :profile_id AND date >= :since
+FROM campaign_facts WHERE profile_id = :profile_id AND date >= :since AND date < :until
 """
 _TERM_FACTS_SQL = """
 SELECT f.source_kind, f.source_id, f.search_term, f.date, f.impressions, f.clicks, f.cost,
        f.orders, f.sales, f.units, f.campaign_id, f.ad_group_id
-FROM search_term_facts f WHERE f.profile_id = :profile_id AND f.date >= :since
+FROM search_term_facts f
+WHERE f.profile_id = :profile_id AND f.date >= :since AND f.date < :until
 """
 _HISTORY_SQL = """
 SELECT entity_kind, entity_id, field, COALESCE(finished_at, updated_at) AS changed_at, actor,
@@ -180,16 +181,9 @@ def read_engine_inputs(
     params = {"profile_id": profile_id, "since": facts_since}
     history_params = {"profile_id": profile_id, "history_since": _history_since(connection, since)}
     reader = FrameReader(connection)
-    # A large profile's two big reads each go to a child process (two cores); the rest is small.
+    # A large profile's big reads (facts, targets) go to child processes; the rest is small.
     large = _target_count(connection, profile_id) >= CHILD_READ_MIN_TARGETS
-    fact_reads = reader.submit(
-        [
-            Query(_TARGET_FACTS_SQL, params, _FACT_SCHEMA),
-            Query(_CAMPAIGN_FACTS_SQL, params, _FACT_SCHEMA),
-            Query(_TERM_FACTS_SQL, params, _TERM_SCHEMA),
-        ],
-        in_child=large,
-    )
+    fact_reads = _submit_fact_reads(reader, params, facts_since, today, in_child=large)
     target_reads = reader.submit([Query(_TARGETS_SQL, params, _TARGETS_SCHEMA)], in_child=large)
     ad_groups = reader.frame(_AD_GROUPS_SQL, params, _AD_GROUPS_SCHEMA)
     campaigns = reader.frame(_CAMPAIGNS_SQL, params, _CAMPAIGNS_SCHEMA)
@@ -197,7 +191,10 @@ def read_engine_inputs(
     history = reader.frame(_HISTORY_SQL, history_params, _HISTORY_SCHEMA)
     base_bids = reader.frame(_BASE_BIDS_SQL, params, _BASE_BIDS_SCHEMA)
     (targets,) = target_reads.result()
-    target_facts, campaign_facts, term_facts = fact_reads.result()
+    parts = [pending.result() for pending in fact_reads]
+    target_facts, campaign_facts, term_facts = (
+        pl.concat(frames) for frames in zip(*parts, strict=True)
+    )
     coverage = read_report_dates(connection, profile_id, facts_since)
     term_facts = term_facts.with_columns(
         pl.lit("search_term").alias("entity_kind"),
@@ -226,6 +223,31 @@ def read_engine_inputs(
         # that never recorded coverage (facts loaded by other means) falls back to the facts.
         report_dates=coverage if coverage.height else None,
     )
+
+
+def _submit_fact_reads(
+    reader: FrameReader, params: dict[str, Any], since: date, today: date, *, in_child: bool
+) -> list[PendingFrames]:
+    """The three fact reads (targets, campaigns, search terms) from ``since`` to ``today``.
+
+    In children, the dates are split in two halves with one child each, so both cores read; the
+    halves come back oldest first, so the rows keep the order of a single read.
+    """
+    end = today + timedelta(days=1)
+    middle = since + timedelta(days=(end - since).days // 2)
+    ranges = [(since, middle), (middle, end)] if in_child else [(since, end)]
+    sources = (
+        (_TARGET_FACTS_SQL, _FACT_SCHEMA),
+        (_CAMPAIGN_FACTS_SQL, _FACT_SCHEMA),
+        (_TERM_FACTS_SQL, _TERM_SCHEMA),
+    )
+    return [
+        reader.submit(
+            [Query(sql, {**params, "since": a, "until": b}, schema) for sql, schema in sources],
+            in_child=in_child,
+        )
+        for a, b in ranges
+    ]
 
 
 def _target_count(connection: Connection, profile_id: str) -> int:

@@ -19,12 +19,10 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from bidagent.agent.context import agent_now
+from bidagent.agent.decisions import Applier, Decision, decide
 from bidagent.agent.review import (
     ITEM_KEYS,
-    Applier,
-    Decision,
     change_counts,
-    decide,
     expire_items,
     get_item,
     item_json,

@@ -205,7 +205,7 @@ def test_a_rejected_proposal_is_not_raised_again_within_the_cooldown(
 ) -> None:
     """Rejecting held changes keeps their rule off those entity fields for the rule's cooldown."""
     from bidagent.agent.apply import applier_for
-    from bidagent.agent.review import decide
+    from bidagent.agent.decisions import decide
     from bidagent.store import ReviewItemRecord
 
     (profile_id,) = profile_ids(agent)

@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from bidagent.agent.decisions import decide
 from bidagent.agent.review import (
     ITEM_KEYS,
     ChangeOutcome,
-    decide,
     expire_items,
     get_item,
     item_json,

@@ -16,8 +16,8 @@ from bidagent.agent.apply import applier_for
 from bidagent.agent.context import AgentContext
 from bidagent.agent.cycle import plan_profile, run_cycle
 from bidagent.agent.daemon import Daemon
+from bidagent.agent.decisions import decide
 from bidagent.agent.profiles import profile_ids
-from bidagent.agent.review import decide
 from bidagent.agent.rulewatch import RuleWatcher
 from bidagent.engine import load_rule_set
 from bidagent.settings import Settings

@@ -1,0 +1,235 @@
+"""Deciding review items: approve, reject or resolve, all of a batch or none of it.
+
+Owns what a decision does: claiming open items under a row lock (so two people cannot both
+approve), settling held changes (rejected, superseded by a fresher hold, or handed to the apply
+path), and reopening items when the apply path fails before it could vouch for anything.
+
+It must not speak HTTP: approving calls an *applier* (the apply path, which re-reads the live
+value and refuses a change whose entity moved) outside any database transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal, Protocol
+
+import structlog
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from bidagent.agent.review import (
+    ChangeOutcome,
+    ItemWithChanges,
+    changes_of,
+    expire_items,
+    settle_changes,
+)
+from bidagent.errors import ReviewError
+from bidagent.store import CHANGE_STATUSES, ChangeRecord, ReviewItemRecord, session_scope
+
+__all__ = ["Applier", "ApplyOutcome", "Decision", "decide"]
+
+log = structlog.get_logger(__name__)
+
+
+class ApplyOutcome(Protocol):
+    """What the apply path reports for one change (``bidagent.agent.apply.ApplyOutcome`` fits)."""
+
+    @property
+    def change_id(self) -> int: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def reason(self) -> str | None: ...
+
+
+class Applier(Protocol):
+    """Applies approved held changes; ``bidagent.agent.apply.applier_for(ctx)`` returns one."""
+
+    def __call__(self, change_ids: list[int], *, actor: str) -> Sequence[ApplyOutcome]: ...
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The result of deciding one item: its new status and what became of its changes."""
+
+    item_id: int
+    decision: str
+    status: str
+    outcomes: tuple[ChangeOutcome, ...]
+
+    @property
+    def refused(self) -> bool:
+        """True when an approval left at least one change unapplied (entity moved, paused...)."""
+        return self.decision == "approve" and any(o.status != "applied" for o in self.outcomes)
+
+
+_DECIDED_STATUS = {"approve": "approved", "reject": "rejected", "resolve": "resolved"}
+
+
+def _claim(session: Session, item_ids: Sequence[int], decision: str) -> list[ItemWithChanges]:
+    """Load and lock the items; refuse the whole batch if any cannot take this decision."""
+    query = (
+        select(ReviewItemRecord)
+        .where(col(ReviewItemRecord.id).in_(list(item_ids)))
+        .with_for_update()
+    )
+    found = {item.id: item for item in session.exec(query)}
+    problems = []
+    claimed = []
+    for item_id in dict.fromkeys(item_ids):
+        item = found.get(item_id)
+        if item is None:
+            problems.append(f"review item {item_id} does not exist")
+            continue
+        if item.status != "open":
+            by = f" by {item.decided_by}" if item.decided_by else ""
+            when = f" at {item.decided_at.isoformat()}" if item.decided_at else ""
+            problems.append(f"review item {item_id} is already {item.status}{by}{when}")
+            continue
+        changes = changes_of(session, item_id)
+        held = [c for c in changes if c.status == "held"]
+        if decision == "approve" and not held:
+            problems.append(f"review item {item_id} holds no changes to approve: resolve it")
+        elif decision == "resolve" and held:
+            problems.append(
+                f"review item {item_id} holds {len(held)} change(s): approve or reject it"
+            )
+        claimed.append(ItemWithChanges(item, changes))
+    if problems:
+        raise ReviewError("; ".join(problems) + "; nothing was decided")
+    return claimed
+
+
+def _supersede_stale(changes: Sequence[ChangeRecord], now: datetime) -> list[int]:
+    """Keep the newest held change per entity field (the item recurred on fresher data); the
+    older ones become ``superseded``. Return the ids left to apply."""
+    newest: dict[tuple[str, str, str], ChangeRecord] = {}
+    for change in changes:
+        if change.status == "held":
+            newest[(change.entity_kind, change.entity_id, change.field)] = change
+    keep = {c.id for c in newest.values()}
+    for change in changes:
+        if change.status == "held" and change.id not in keep:
+            change.status = "superseded"
+            change.reason = "replaced by a newer proposal in the same review item"
+            change.updated_at = now
+    return sorted(c for c in keep if c is not None)
+
+
+def decide(
+    engine: Engine,
+    item_ids: Sequence[int],
+    decision: Literal["approve", "reject", "resolve"],
+    *,
+    by: str,
+    note: str | None,
+    now: datetime,
+    applier: Applier | None = None,
+) -> list[Decision]:
+    """Approve, reject or resolve open items, all of them or (with :class:`ReviewError`) none.
+
+    Approving records the decision first (so two people cannot both approve), then calls
+    ``applier`` with the held changes outside any transaction, then records each outcome; a
+    change the applier did not apply (entity moved, kill switch) is named in the item's note.
+    Rejecting marks held changes ``rejected``, which keeps the engine from proposing them again
+    within the rule's cooldown. Resolving closes an item that holds no changes.
+    """
+    if decision not in _DECIDED_STATUS:
+        raise ValueError(f"unknown decision {decision!r}")
+    if decision == "approve" and applier is None:
+        raise ValueError("approving needs an applier: bidagent.agent.apply.applier_for(ctx)")
+    if not item_ids:
+        raise ReviewError("no review items given")
+    with session_scope(engine) as session:
+        expire_items(session, now)
+    status = _DECIDED_STATUS[decision]
+    decisions: list[Decision] = []
+    to_apply: dict[int, list[int]] = {}
+    with session_scope(engine) as session:
+        for item, changes in _claim(session, item_ids, decision):
+            item.status = status
+            item.decided_by = by
+            item.decided_at = now
+            item.note = note
+            session.add(item)
+            if decision == "approve":
+                to_apply[item.id or 0] = _supersede_stale(changes, now)
+                session.add_all(changes)
+                continue
+            why = f"{status} by {by}" + (f": {note}" if note else "")
+            outcomes = settle_changes(changes, "rejected", why, now) if changes else []
+            session.add_all(changes)
+            decisions.append(Decision(item.id or 0, decision, status, tuple(outcomes)))
+    if decision == "approve":
+        assert applier is not None
+        decisions = _apply_approved(engine, to_apply, applier, by=by, note=note, now=now)
+    for made in decisions:
+        log.info(
+            "review_decided",
+            review_id=made.item_id,
+            decision=decision,
+            by=by,
+            changes=len(made.outcomes),
+            refused=made.refused,
+        )
+    return decisions
+
+
+def _apply_approved(
+    engine: Engine,
+    to_apply: dict[int, list[int]],
+    applier: Applier,
+    *,
+    by: str,
+    note: str | None,
+    now: datetime,
+) -> list[Decision]:
+    change_ids = [c for ids in to_apply.values() for c in ids]
+    try:
+        results = {o.change_id: o for o in applier(change_ids, actor=by)}
+    except BaseException:
+        # Nothing we can vouch for was applied: reopen the items so the decision can be retried;
+        # changes the applier did settle keep their own status, the rest stay held.
+        with session_scope(engine) as session:
+            for item_id in to_apply:
+                item = session.get(ReviewItemRecord, item_id)
+                if item is not None:
+                    item.status, item.decided_by, item.decided_at, item.note = (
+                        "open",
+                        None,
+                        None,
+                        None,
+                    )
+                    session.add(item)
+        raise
+    decisions = []
+    with session_scope(engine) as session:
+        for item_id, ids in to_apply.items():
+            outcomes = []
+            for change_id in ids:
+                result = results.get(change_id)
+                status = result.status if result else "failed"
+                reason = result.reason if result else "the apply path reported no outcome"
+                change = session.get(ChangeRecord, change_id)
+                if change is not None and change.status == "held":
+                    # The applier normally settles rows itself; never leave one held.
+                    change.status = status if status in CHANGE_STATUSES else "failed"
+                    change.reason = reason
+                    change.updated_at = now
+                    session.add(change)
+                outcomes.append(ChangeOutcome(change_id, status, reason))
+            unapplied = [
+                f"change {o.change_id} {o.status}: {o.reason}"
+                for o in outcomes
+                if o.status != "applied"
+            ]
+            if unapplied:
+                item = session.get(ReviewItemRecord, item_id)
+                assert item is not None
+                item.note = "\n".join([*([note] if note else []), *unapplied])
+                session.add(item)
+            decisions.append(Decision(item_id, "approve", "approved", tuple(outcomes)))
+    return decisions
