@@ -1,15 +1,19 @@
 """The child process behind :class:`bidagent.store.columnar.FrameReader`'s large SQLite reads.
 
-Reads a request (JSON in its one argument: the database path and a list of queries with positional
-parameters), runs each query through the ADBC SQLite driver, which fills Arrow buffers in C, and
-writes each result to stdout as a length-prefixed Arrow IPC stream. Any failure exits non-zero
+Reads a request (JSON in its one argument: the database as a read-only SQLite URI and a list of
+queries with positional parameters), runs each query through the ADBC SQLite driver, which fills
+Arrow buffers in C, and writes each result to stdout as a length-prefixed Arrow IPC stream. Any failure exits non-zero
 with the reason on stderr; the parent then runs the same queries itself.
 
 It runs as its own process on purpose: the ADBC driver carries its own copy of SQLite, and two
 copies of SQLite in one process break each other's POSIX file locks (sqlite.org/howtocorrupt.html
 §2.2.1). In a separate process it is an ordinary concurrent reader. It must not write.
 
-    python -m bidagent.store.arrow_child '{"path": "bidagent.db", "queries": [...]}' > frames
+    python -P bidagent/store/arrow_child.py '{"uri": "file:///data/bidagent.db?mode=ro",
+                                              "queries": [...]}' > frames
+
+It runs as a script, not as ``-m bidagent.store.arrow_child``: importing this package's store
+would cost the child about a second, so it imports nothing from it.
 """
 
 from __future__ import annotations
@@ -30,11 +34,11 @@ _BATCH_ROWS = 1 << 22
 _LENGTH = struct.Struct("<Q")
 
 
-def _run(path: str, queries: list[dict[str, Any]]) -> list[pl.DataFrame]:
+def _run(uri: str, queries: list[dict[str, Any]]) -> list[pl.DataFrame]:
     import adbc_driver_sqlite.dbapi as adbc_sqlite
 
     frames = []
-    with adbc_sqlite.connect(path) as connection:
+    with adbc_sqlite.connect(uri) as connection:
         with connection.cursor() as cursor:
             cursor.execute("PRAGMA busy_timeout = 10000")
         for query in queries:
@@ -78,7 +82,7 @@ def main() -> int:
     """Serve the request in ``argv[1]``; exit 0 with the frames on stdout, or 1 with the reason."""
     try:
         request = json.loads(sys.argv[1])
-        frames = _run(request["path"], request["queries"])
+        frames = _run(request["uri"], request["queries"])
     except Exception as exc:  # reported to the parent, which reads the same rows itself
         print(f"{type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
