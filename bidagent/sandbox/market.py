@@ -127,7 +127,24 @@ def term_factors(
             ("kind", "campaign_id", "ad_group_id", "text", "match_type", "expression"), pl.String
         ),
     )
-    negated = pl.lit(False)
+    # A keyword created through the API on a search term's exact text (a harvest) takes that
+    # term's searches over: its truths were copied from the term, and one search is one auction
+    # for the advertiser, so the targets it was harvested from no longer serve it (neither does a
+    # second harvest of the same text elsewhere: the first one created keeps it).
+    takers = store.frame(
+        "SELECT lower(text) AS term, MIN(sim_key) AS taker FROM entities WHERE profile_id = ? "
+        "AND kind = 'keyword' AND state = 'ENABLED' AND match_type = 'EXACT' "
+        "AND json_extract(data, '$.created') IS NOT NULL GROUP BY lower(text)",
+        (profile_id,),
+        schema={"term": pl.String, "taker": pl.Int64},
+    )
+    terms = (
+        terms.with_columns(lower=pl.col("term").str.to_lowercase())
+        .join(takers.rename({"term": "lower"}), on="lower", how="left")
+        .with_columns(taken=pl.col("taker").is_not_null() & (pl.col("taker") != pl.col("sim_key")))
+        .drop("lower", "taker")
+    )
+    negated = pl.col("taken")
     for row in negatives.iter_rows(named=True):
         scope = (
             pl.col("campaign_id") == row["campaign_id"]
@@ -135,7 +152,7 @@ def term_factors(
             else pl.col("ad_group_id") == row["ad_group_id"]
         )
         negated = negated | (scope & _matches(row))
-    terms = terms.with_columns(negated=negated)
+    terms = terms.with_columns(negated=negated).drop("taken")
     factors = (
         terms.filter(~pl.col("negated"))
         .group_by("sim_key")

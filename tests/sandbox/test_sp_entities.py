@@ -199,3 +199,46 @@ def test_create_keyword_and_negative_then_duplicate(sandbox: Sandbox, amazon: Am
         ("negative_keyword", "created"),
     ]
     assert sandbox.oracle.truth(("keyword", kid))["volume"] > 0
+
+
+def test_a_harvested_keyword_takes_its_term_over(sandbox: Sandbox, amazon: AmazonCalls) -> None:
+    """Harvesting a search term moves its searches to the new keyword: total demand is unchanged."""
+    import polars as pl
+
+    from bidagent.sandbox.market import load_targets, term_factors
+
+    profile = sandbox.profiles[0]
+
+    def served() -> pl.DataFrame:
+        targets = load_targets(sandbox.store, profile)
+        factors, _ = term_factors(sandbox.store, profile, targets)
+        truths = targets.join(factors, on="sim_key", how="left").fill_null(0.0)
+        return truths.select(
+            "sim_key", "entity_id", searches=pl.col("volume") * pl.col("active_weight")
+        )
+
+    keyword = amazon.sp("POST", "/sp/keywords/list", {}, KEYWORD_TYPE).json()["keywords"][0]
+    source = sandbox.oracle.truth(("keyword", keyword["keywordId"]))
+    term = sandbox.store.query(
+        "SELECT term FROM terms WHERE sim_key = ? AND lower(term) NOT IN (SELECT lower(text) "
+        "FROM entities WHERE kind = 'keyword' AND ad_group_id = ?) ORDER BY weight DESC",
+        (source["sim_key"], keyword["adGroupId"]),
+    )[0]["term"]
+    before = served()
+    new = {
+        "campaignId": keyword["campaignId"],
+        "adGroupId": keyword["adGroupId"],
+        "keywordText": term,
+        "matchType": "EXACT",
+        "state": "ENABLED",
+        "bid": 0.5,
+    }
+    made = amazon.sp("POST", "/sp/keywords", {"keywords": [new]}, KEYWORD_TYPE)
+    kid = made.json()["keywords"]["success"][0]["keywordId"]
+    after = served()
+    harvested = after.filter(pl.col("entity_id") == kid)["searches"][0]
+    assert harvested > 0
+    assert round(after["searches"].sum(), 6) == round(before["searches"].sum(), 6)
+    source_before = before.filter(pl.col("sim_key") == source["sim_key"])["searches"][0]
+    source_after = after.filter(pl.col("sim_key") == source["sim_key"])["searches"][0]
+    assert source_after < source_before
