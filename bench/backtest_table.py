@@ -69,8 +69,11 @@ NOTES = """
   than the global blast radius (`max_changes_pct`, 25% of targets per rule and cycle) and its
   batch is held for review and rejected by the default policy. `cut-far-over-target` acts on the
   worst of them only (over twice the target, with 20 clicks and 2 orders in 14 days), which
-  usually stays under the limit, and cuts 40% a step; as those bids come down, the next
-  `bid-to-target-acos` batches fit the limit too. A rule cannot loosen the global blast radius
+  usually stays under the limit, and cuts 40% a step. The targets it cut sit out their 3-day
+  cooldown, and a target in cooldown is not part of a rule's batch, so `bid-to-target-acos`'s
+  batches then fit the limit too (overbid seed 1, 30 days: 927 of its changes applied and 91
+  held and rejected, against 175 and 1,073 without the new rule). The blast radius is unchanged;
+  the worst targets are simply handled first. A rule cannot loosen the global blast radius
   (rules only tighten guardrails), and splitting one rule into severity tiers just to fit under
   it would defeat the guardrail, so neither is done; approving the held batch
   (`--review approve`) remains the faster clean-up and is the operator's call.
