@@ -89,13 +89,13 @@ def rule_candidates(
     names = rule.names
     action = rule.action
     limits = _limits(rule, settings)
-    for row in matched.select(
-        [
-            c
-            for c in dict.fromkeys([*_META, *names, current_column(rule), "__new", "ad_group_name"])
-            if c in matched.columns
-        ]
-    ).iter_rows(named=True):
+    # In entity order: polars joins and group-bys do not keep row order, and the order of
+    # proposals is the order of API batches and of created entities, so it must not vary.
+    columns = [*_META, *names, current_column(rule), "__new", "ad_group_name"]
+    ordered = matched.select([c for c in dict.fromkeys(columns) if c in matched.columns]).sort(
+        "entity_kind", "entity_id"
+    )
+    for row in ordered.iter_rows(named=True):
         evidence = _evidence(row, names)
         if action == "review":
             _alert(rule, row, evidence, settings, out)

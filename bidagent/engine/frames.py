@@ -96,16 +96,22 @@ class WindowSums:
         scoped = facts.lazy().filter(
             pl.col("entity_kind").is_in(FACT_KINDS[source]) & date.is_between(low, high)
         )
+        # Money sums are rounded to 1e-6: polars may add a group's rows in any order, and the
+        # last bits of a float sum must not decide a threshold or a rounded bid differently
+        # from one run to the next.
         aggs = [
-            pl.when(date.is_between(r[0], r[1]))
-            .then(pl.col(m))
-            .otherwise(0)
-            .sum()
-            .alias(_col(m, r))
+            _exact(
+                pl.when(date.is_between(r[0], r[1])).then(pl.col(m)).otherwise(0).sum(),
+                facts.schema[m],
+            ).alias(_col(m, r))
             for r in ranges
             for m in COUNT_METRICS
         ]
         return scoped.group_by("entity_id").agg(aggs).collect()
+
+
+def _exact(total: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    return total.round(6) if dtype.is_float() else total
 
 
 def entity_frame(entity: str, inputs: EngineInputs) -> pl.DataFrame:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -176,3 +177,47 @@ def test_naive_now_is_refused(tmp_path: Path) -> None:
             build_settings({}),
             datetime(2024, 6, 20),
         )
+
+
+def test_plan_order_and_values_do_not_depend_on_input_row_order(tmp_path: Path) -> None:
+    """Shuffled entity and fact rows (as joins and parallel sums may deliver them) give the same
+    plan, proposal for proposal: the order of proposals is the order of API batches and of
+    created entities, so a backtest replays the same way every time."""
+    n = 3_000
+    case = {
+        "entities": {
+            "ad_groups": [{"entity_id": f"g{g}", "campaign_id": f"c{g % 7}"} for g in range(40)],
+            "targets": [
+                {"entity_id": f"k{i}", "ad_group_id": f"g{i % 40}", "keyword_text": f"kw {i}",
+                 "bid": round(0.3 + (i % 97) / 50, 2)}
+                for i in range(n)
+            ],
+        },
+        "facts": [
+            {"entity_id": f"k{i}", "days": 14, "clicks": 10 + i % 23,
+             "cost": round(3.1 + (i % 89) * 0.37, 2), "orders": 1 + i % 4,
+             "sales": round(9.7 + (i % 53) * 1.13, 2)}
+            for i in range(n)
+        ],
+    }  # fmt: skip
+    rules = (
+        "  - {name: to-target, entity: keyword, when: orders >= 1,"
+        " then: {bid: bid * target_acos / acos}, limits: {max_step: 0.5}}\n"
+    )
+    (tmp_path / "r.yaml").write_text("rules:\n" + rules)
+    rule_set = load_rule_set([tmp_path])
+    engine_settings = build_settings(
+        {"guardrails": {"max_changes_pct": 1.0, "max_changes_per_cycle": 10_000}}
+    )
+    inputs = build_inputs(
+        Case.model_validate({"name": "t", "expect": {}, **case}), engine_settings, NOW
+    )
+    shuffled = replace(
+        inputs,
+        targets=inputs.targets.sample(fraction=1.0, shuffle=True, seed=3),
+        facts=inputs.facts.sample(fraction=1.0, shuffle=True, seed=5),
+    )
+    first = evaluate(rule_set, inputs, engine_settings, NOW)
+    second = evaluate(rule_set, shuffled, engine_settings, NOW)
+    assert len(first.proposals) > 2_000
+    assert first == second
