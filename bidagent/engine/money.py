@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
-from functools import lru_cache
+from functools import cached_property, lru_cache
+from typing import NamedTuple
 
 __all__ = ["Bounds", "Stepped", "bounds_for", "limit_step"]
 
@@ -22,6 +23,16 @@ class Bounds:
     high: float
     low_source: str
     high_source: str
+
+    @cached_property
+    def low_money(self) -> Decimal:
+        """``low`` as an exact decimal (computed once per rule, not once per proposal)."""
+        return Decimal(repr(self.low))
+
+    @cached_property
+    def high_money(self) -> Decimal:
+        """``high`` as an exact decimal."""
+        return Decimal(repr(self.high))
 
 
 def bounds_for(field: str, marketplace: object, guardrails: object, limits: object) -> Bounds:
@@ -40,9 +51,11 @@ def bounds_for(field: str, marketplace: object, guardrails: object, limits: obje
     return Bounds(low, high, low_source, high_source)
 
 
-@dataclass(frozen=True)
-class Stepped:
-    """The value after floors, ceilings and the step limit, with the notes that explain it."""
+class Stepped(NamedTuple):
+    """The value after floors, ceilings and the step limit, with the notes that explain it.
+
+    A named tuple, not a frozen dataclass: one is built per proposal, and tuples build fastest.
+    """
 
     value: Decimal
     notes: list[str]
@@ -101,9 +114,9 @@ def limit_step(
         and (float(rounded) - old) * (value - old) < 0
     ):
         rounded = _q(old, money_step, ROUND_HALF_EVEN)  # no grid point within the step: stay
-    if rounded < Decimal(repr(bounds.low)):
+    if rounded < bounds.low_money:
         rounded = _q(bounds.low, money_step, ROUND_CEILING)
-    if rounded > Decimal(repr(bounds.high)):
+    if rounded > bounds.high_money:
         rounded = _q(bounds.high, money_step, ROUND_FLOOR)
     if old is not None and old > 0:
         step = abs(float(rounded) - old) / old
