@@ -2,12 +2,12 @@
 
 200,000 targets in 2,000 ad groups and 200 campaigns, 60 days of sparse daily facts (about 3M
 rows: each target is active on a quarter of the days), the starter rule pack. Phases: load the
-engine inputs from SQLite (the facts and the targets are read by two child processes through
-Arrow, see ``bidagent.store.columnar``; windows are computed inside evaluate), evaluate (rules,
-conflicts, guardrails), write the plan to the intent log. Peak memory counts this process and
-its largest child. Prints seconds per phase, rows per second, peak
-memory, and the ratio of the plan phases to a baseline measured in the same run: one plain
-``SELECT COUNT(*), SUM(cost)`` scan over the same facts table (the floor any load must pay).
+engine inputs from SQLite (the facts, in two date halves, and the targets are read by three
+child processes through Arrow, see ``bidagent.store.columnar``; windows are computed inside
+evaluate), evaluate (rules, conflicts, guardrails), write the plan to the intent log. Prints
+seconds per phase, peak memory (this process and its children sampled together), and the ratio
+of the plan phases to a baseline measured in the same run: one plain ``SELECT COUNT(*),
+SUM(cost)`` scan over the same facts table (the floor any load must pay).
 
     python -m bench.plan_cycle [--targets 200000] [--days 60]
 """
