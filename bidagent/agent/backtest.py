@@ -45,6 +45,16 @@ class BacktestResult:
         """The arm called ``name``, if it ran."""
         return next((a for a in self.arms if a.name == name), None)
 
+    def target_description(self) -> str:
+        """How the rule arms' target ACoS was set, for titles and reports."""
+        for arm in self.arms:
+            if arm.target_acos is not None and arm.margin_target is not None:
+                return (
+                    f"target ACoS {arm.margin_target:g} x each campaign's product margin "
+                    f"(mean {arm.target_acos:.1%})"
+                )
+        return f"target ACoS {self.target_acos:.0%}"
+
     def comparison(self) -> list[dict[str, Any]]:
         """One row per arm: headline totals, profit vs ``none`` and as a share of ``oracle``."""
         none, oracle = self.arm("none"), self.arm("oracle")
@@ -52,15 +62,15 @@ class BacktestResult:
         for arm in self.arms:
             profit = arm.totals["profit"]
             acos = arm.totals["acos"]
+            target = arm.target_acos if arm.target_acos is not None else self.target_acos
             rows.append(
                 {
                     "arm": arm.name,
                     **arm.totals,
                     "profit_vs_none": round(profit - none.totals["profit"], 2) if none else None,
                     "share_of_oracle": _share(profit, oracle.totals["profit"]) if oracle else None,
-                    "acos_vs_target": round(acos - self.target_acos, 4)
-                    if acos is not None
-                    else None,
+                    "target_acos": target,
+                    "acos_vs_target": round(acos - target, 4) if acos is not None else None,
                     "changes_applied": sum(
                         s.get("applied", 0) for s in arm.changes_by_rule.values()
                     )
@@ -99,6 +109,8 @@ def _arm_json(arm: ArmResult) -> dict[str, Any]:
         "name": arm.name,
         "kind": arm.kind,
         "rules_dir": arm.rules_dir,
+        "margin_target": arm.margin_target,
+        "target_acos": arm.target_acos,
         "totals": arm.totals,
         "changes_by_rule": arm.changes_by_rule,
         "reviews_by_kind": arm.reviews_by_kind,
@@ -109,12 +121,16 @@ def _arm_json(arm: ArmResult) -> dict[str, Any]:
     }
 
 
-def arms_for(rules_dir: Path, baselines: Sequence[str]) -> list[ArmSpec]:
+def arms_for(
+    rules_dir: Path, baselines: Sequence[str], *, margin_target: float | None = None
+) -> list[ArmSpec]:
     """The arms to run: the rule set first, then each baseline (``none``, ``oracle`` or a folder).
 
     A folder baseline is named ``baseline:<folder name>`` so the report tells it from the rules.
+    ``margin_target`` applies to every rule folder alike, so two rule sets compare on the same
+    targets.
     """
-    arms = [ArmSpec("rules", "rules", rules_dir)]
+    arms = [ArmSpec("rules", "rules", rules_dir, margin_target)]
     for baseline in dict.fromkeys(baselines):
         if baseline in ("none", "oracle"):
             arms.append(ArmSpec(baseline, baseline))  # type: ignore[arg-type]
@@ -122,7 +138,7 @@ def arms_for(rules_dir: Path, baselines: Sequence[str]) -> list[ArmSpec]:
         folder = Path(baseline)
         if not folder.is_dir():
             raise AgentError(f"baseline {baseline!r} is neither none, oracle nor a rule folder")
-        arms.append(ArmSpec(f"baseline:{folder.name}", "rules", folder))
+        arms.append(ArmSpec(f"baseline:{folder.name}", "rules", folder, margin_target))
     return arms
 
 

@@ -26,6 +26,7 @@ from sqlmodel import Session, col, select
 
 from bidagent.ads.models import EntityUpdate
 from bidagent.agent.apply import applier_for
+from bidagent.agent.backtest_targets import margin_target_profile
 from bidagent.agent.context import AgentContext
 from bidagent.agent.cycle import run_cycle
 from bidagent.agent.decisions import decide
@@ -65,6 +66,9 @@ class ArmSpec:
     name: str
     kind: ArmKind
     rules_dir: Path | None = None
+    # Each campaign's target ACoS = this fraction of its products' margin (see
+    # bidagent.agent.backtest_targets); None keeps the settings' target ACoS for every campaign.
+    margin_target: float | None = None
 
 
 @dataclass
@@ -81,6 +85,10 @@ class ArmResult:
     decisions: dict[str, int] = field(default_factory=dict)
     cycles: dict[str, int] = field(default_factory=dict)
     bid_writes: int = 0
+    # The fraction of margin and the mean of the campaigns' target ACoS the arm ran with; None
+    # when it used the configured target ACoS for every campaign.
+    margin_target: float | None = None
+    target_acos: float | None = None
 
 
 def arm_settings(settings: Settings, spec: BacktestSpec, folder: Path, rules_dir: Path) -> Settings:
@@ -227,6 +235,12 @@ def run_arm(
     try:
         profile_id = box.profiles[0]
         first = box.today(profile_id)
+        target_acos = None
+        if arm.kind == "rules" and arm.margin_target is not None:
+            profile = margin_target_profile(box, profile_id, arm.margin_target)
+            own = own.model_copy(update={"profiles": [profile]})
+            targets = list(profile.campaign_target_acos.values())
+            target_acos = round(sum(targets) / len(targets), 4) if targets else None
         with AgentContext.open(own, sandbox=box) as ctx:
             writes = _run_days(ctx, box, arm, spec, rule_set, on_day)
             changes, kinds, decided, cycles = _ledger_counts(ctx)
@@ -246,6 +260,8 @@ def run_arm(
         decisions=decided,
         cycles=cycles,
         bid_writes=writes,
+        margin_target=arm.margin_target if target_acos is not None else None,
+        target_acos=target_acos,
     )
 
 

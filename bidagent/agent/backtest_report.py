@@ -160,8 +160,8 @@ def render_html_report(result: BacktestResult) -> str:
 <h1>Backtest: {escape(spec.scenario)}, seed {spec.seed}, {spec.days} days</h1>
 <p>Simulated days {window["first"]} to {window["last"]} on a sandbox account of {spec.targets}
 targets. Every arm replays the same market from the same seed; figures are the sandbox's true
-accounting (conversions fully attributed, profit from product margins). Target ACoS
-{result.target_acos:.0%}. Review items were decided by the policy
+accounting (conversions fully attributed, profit from product margins).
+Rule arms ran with {escape(result.target_description())}. Review items were decided by the policy
 <strong>{escape(spec.review_policy)}</strong> (items holding no change are resolved).</p>
 <h2>Arms</h2>
 {_comparison(result)}

@@ -39,7 +39,7 @@ def _render_table(result: BacktestResult) -> None:
     window = result.to_json()["window"]
     title = (
         f"backtest {result.spec.scenario} seed {result.spec.seed}, {result.spec.days} days "
-        f"({window['first']} .. {window['last']}), target ACoS {result.target_acos:.0%}"
+        f"({window['first']} .. {window['last']}), {result.target_description()}"
     )
     rows = [_readable(r) for r in result.comparison()]
     render_rows(rows, _HEADLINE, OutputFormat.table, title=title)
@@ -92,6 +92,17 @@ def backtest_command(
         int | None,
         typer.Option("--targets", min=1, help="Targets in the account (default: [sandbox])."),
     ] = None,
+    margin_target: Annotated[
+        float | None,
+        typer.Option(
+            "--margin-target",
+            min=0.01,
+            max=10.0,
+            help="Set each campaign's target ACoS to this fraction of its products' margin "
+            "(0.75 = three quarters of break-even), as campaign_target_acos would; default: "
+            "the configured target ACoS for every campaign.",
+        ),
+    ] = None,
     review: Annotated[
         str,
         typer.Option("--review", help="How review items are decided: approve or reject."),
@@ -125,7 +136,11 @@ def backtest_command(
         review_policy=review,  # type: ignore[arg-type]
     )
     try:
-        arms = arms_for(rules or settings.rules_dir, baseline or ["none", "oracle"])
+        arms = arms_for(
+            rules or settings.rules_dir,
+            baseline or ["none", "oracle"],
+            margin_target=margin_target,
+        )
         progress = Progress(
             TextColumn("{task.description}"),
             BarColumn(),

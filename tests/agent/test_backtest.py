@@ -17,7 +17,9 @@ from bidagent.agent.backtest import (
 )
 from bidagent.agent.backtest_arms import arm_settings, run_arm
 from bidagent.agent.backtest_report import render_html_report
+from bidagent.agent.backtest_targets import margin_targets
 from bidagent.errors import AgentError
+from bidagent.sandbox import Sandbox
 from bidagent.settings import Settings, load_settings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -101,15 +103,16 @@ def test_json_shape(result: BacktestResult) -> None:
     }  # fmt: skip
     arm = payload["arms"][0]
     assert sorted(arm) == [
-        "changes_by_rule", "cycles", "daily", "kind", "name", "oracle_bid_writes",
-        "review_decisions", "reviews_by_kind", "rules_dir", "totals",
+        "changes_by_rule", "cycles", "daily", "kind", "margin_target", "name",
+        "oracle_bid_writes", "review_decisions", "reviews_by_kind", "rules_dir", "target_acos",
+        "totals",
     ]  # fmt: skip
     assert sorted(arm["daily"][0]) == [
         "acos", "clicks", "date", "impressions", "orders", "profit", "roas", "sales", "spend",
     ]  # fmt: skip
     assert sorted(payload["comparison"][0]) == sorted(
-        [*arm["totals"], "arm", "profit_vs_none", "share_of_oracle", "acos_vs_target",
-         "changes_applied", "review_items"]
+        [*arm["totals"], "arm", "profit_vs_none", "share_of_oracle", "target_acos",
+         "acos_vs_target", "changes_applied", "review_items"]
     )  # fmt: skip
 
 
@@ -147,6 +150,58 @@ def test_arms_for_names_folder_baselines(tmp_path: Path) -> None:
     ]
     with pytest.raises(AgentError, match="neither none, oracle nor a rule folder"):
         arms_for(STARTER_RULES, ["nowhere"])
+    with_margins = arms_for(STARTER_RULES, ["none", str(other)], margin_target=0.75)
+    assert [a.margin_target for a in with_margins] == [0.75, None, 0.75]
+
+
+def test_margin_target_arm_runs_with_each_campaigns_margin(
+    user_settings: Settings, result: BacktestResult, tmp_path: Path
+) -> None:
+    """A margin-target arm acts on campaign target ACoS from margins; the flat arm does not."""
+    spec = BacktestSpec(days=4, seed=5, scenario="steady", targets=40)
+    arm = run_arm(user_settings, spec, ArmSpec("rules", "rules", STARTER_RULES, 0.5), tmp_path)
+    box = Sandbox.open(tmp_path / "sandbox.db", seed=5, scenario="steady", targets=40)
+    try:
+        targets = margin_targets(box, box.profiles[0], 0.5)
+    finally:
+        box.close()
+    assert arm.margin_target == 0.5
+    assert arm.target_acos == round(sum(targets.values()) / len(targets), 4)
+    flat = result.arm("rules")
+    assert flat is not None and (flat.margin_target, flat.target_acos) == (None, None)
+    # Margins run from 15% to 45%, so half of them is below the flat 30%: the rules cut more.
+    assert arm.target_acos < 0.3
+    assert arm.changes_by_rule != flat.changes_by_rule
+    described = BacktestResult(spec, 0.3, [arm]).target_description()
+    assert (
+        described
+        == f"target ACoS 0.5 x each campaign's product margin (mean {arm.target_acos:.1%})"
+    )
+    assert result.target_description() == "target ACoS 30%"
+    row = BacktestResult(spec, 0.3, [arm]).comparison()[0]
+    assert row["target_acos"] == arm.target_acos
+    assert row["acos_vs_target"] == round(arm.totals["acos"] - arm.target_acos, 4)
+
+
+def test_margin_targets_read_each_campaigns_product_margins(tmp_path: Path) -> None:
+    """Every campaign with a product ad gets fraction x the mean margin of its products."""
+    box = Sandbox.open(tmp_path / "sandbox.db", seed=5, scenario="steady", targets=40)
+    try:
+        profile = box.profiles[0]
+        rows = box.store.query(
+            "SELECT campaign_id, data FROM entities WHERE kind = 'product_ad' AND profile_id = ?",
+            (profile,),
+        )
+        expected: dict[str, list[float]] = {}
+        for row in rows:
+            expected.setdefault(row["campaign_id"], []).append(json.loads(row["data"])["margin"])
+        targets = margin_targets(box, profile, 0.8)
+        with pytest.raises(AgentError, match="margin target fraction"):
+            margin_targets(box, profile, 0)
+    finally:
+        box.close()
+    assert targets == {c: round(0.8 * sum(m) / len(m), 4) for c, m in sorted(expected.items())}
+    assert len(targets) >= 2 and all(0.12 <= t <= 0.36 for t in targets.values())
 
 
 def test_html_report_is_self_contained(result: BacktestResult) -> None:
