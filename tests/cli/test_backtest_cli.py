@@ -63,3 +63,21 @@ def test_bad_options_are_refused(config: Path) -> None:
     for args, message in cases:
         code, _, err = _run(config, *SMALL, *args)
         assert (code, message in err) == (1, True), err
+
+
+def test_margin_target_sets_the_rule_arms_targets(config: Path) -> None:
+    """--margin-target gives the rules arm margin-based targets; none and oracle keep none."""
+    code, out, _ = _run(
+        config, *SMALL, "--baseline", "none", "--margin-target", "0.75", "-f", "json"
+    )
+    assert code == 0
+    payload = json.loads(out)
+    arms = {arm["name"]: arm for arm in payload["arms"]}
+    assert arms["rules"]["margin_target"] == 0.75
+    assert 0.75 * 0.15 <= arms["rules"]["target_acos"] <= 0.75 * 0.45
+    assert (arms["none"]["margin_target"], arms["none"]["target_acos"]) == (None, None)
+    rows = {row["arm"]: row for row in payload["comparison"]}
+    assert rows["rules"]["target_acos"] == arms["rules"]["target_acos"]
+    assert rows["none"]["target_acos"] == 0.3
+    code, _, err = _run(config, *SMALL, "--margin-target", "0")
+    assert code == 2 and "--margin-target" in err
