@@ -19,7 +19,7 @@ import polars as pl
 
 from bidagent.engine.actions import Candidates
 from bidagent.engine.inputs import EngineSettings
-from bidagent.engine.plan import Plan, Proposal, ReviewRequest, Skip
+from bidagent.engine.plan import Plan, Proposal, ReviewRequest, Skip, paused_gc
 from bidagent.engine.ruleset import LoadedRule
 
 __all__ = ["PCT_FLOOR", "History", "apply_guardrails", "strictest_mode"]
@@ -99,10 +99,27 @@ def apply_guardrails(
     scheduled_names: set[str],
 ) -> None:
     """Cooldown, blast radius, conflicts, global cap, approvals and mode, in that order, into ``plan``."""
+    with paused_gc():  # tens of thousands of notes and groups: see paused_gc
+        _apply_guardrails(plan, batches, history, settings, now, scheduled_names)
+
+
+def _apply_guardrails(
+    plan: Plan,
+    batches: list[tuple[LoadedRule, Candidates]],
+    history: History,
+    settings: EngineSettings,
+    now: datetime,
+    scheduled_names: set[str],
+) -> None:
     guard = settings.guardrails
     survivors: list[Proposal] = []
     approval_ids: set[int] = set()
     for rule, found in batches:
+        if not history.rows:  # nothing changed recently: no cooldown can stop anything
+            approval_ids |= found.approval
+            _blast_radius(plan, rule, found.proposals, found.population, settings)
+            survivors.extend(found.proposals)
+            continue
         cooldown = settings_cooldown(rule, settings)
         ignore = {rule.name} if rule.schedule else scheduled_names
         kept: list[Proposal] = []
@@ -134,11 +151,12 @@ def apply_guardrails(
             )
         )
     rules = {rule.name: rule for rule, _ in batches}
+    modes = {name: strictest_mode(settings.mode, r.rule.mode) for name, r in rules.items()}
     for p in survivors:
         if p.status == "planned" and id(p) in approval_ids:
             _approval(plan, p, settings, "step over the rule's approval threshold")
     for p in survivors:
-        mode = strictest_mode(settings.mode, rules[p.rule_name].rule.mode)
+        mode = modes[p.rule_name]
         if p.status == "superseded":
             continue
         if mode == "dry_run":
@@ -234,7 +252,8 @@ def _resolve_conflicts(proposals: list[Proposal], plan: Plan, settings: EngineSe
     ties: dict[tuple[str, str, str], list[Proposal]] = defaultdict(list)
     groups: dict[tuple[str, ...], list[Proposal]] = defaultdict(list)
     for p in proposals:
-        groups[p.key].append(p)
+        # Proposal.key, inlined for the common case: a plain field change (no creation payload).
+        groups[(p.entity_kind, p.entity_id, p.field) if p.payload is None else p.key].append(p)
     for group in groups.values():
         if len(group) < 2:
             continue

@@ -28,7 +28,7 @@ import polars as pl
 import structlog
 from sqlalchemy.engine import Connection
 
-from bidagent.store.arrow_child import read_frames
+from bidagent.store.arrow_child import parse_dates, read_frames
 
 __all__ = ["FrameReader", "PendingFrames", "Query"]
 
@@ -42,11 +42,16 @@ _CHILD_SCRIPT = Path(__file__).with_name("arrow_child.py")
 
 @dataclass(frozen=True)
 class Query:
-    """SQL with ``:name`` placeholders, its parameters, and the frame schema it must produce."""
+    """SQL with ``:name`` placeholders, its parameters, and the frame schema it must produce.
+
+    ``dates`` names columns stored as ISO text (SQLite has no date type) that the frame holds as
+    ``pl.Date``; a child parses them itself, so that work runs beside this process.
+    """
 
     sql: str
     params: dict[str, Any]
     schema: dict[str, Any]
+    dates: tuple[str, ...] = ()
 
 
 class PendingFrames:
@@ -64,7 +69,9 @@ class PendingFrames:
         """The frames in query order, each with exactly its declared schema."""
         frames = self._collect() if self._child is not None else None
         if frames is None:
-            return [self._reader.frame(q.sql, q.params, q.schema) for q in self._queries]
+            return [
+                self._reader.frame(q.sql, q.params, q.schema, dates=q.dates) for q in self._queries
+            ]
         return frames
 
     def _collect(self) -> list[pl.DataFrame] | None:
@@ -104,8 +111,17 @@ class FrameReader:
         self.connection = connection
         self.dialect = connection.dialect.name
 
-    def frame(self, sql: str, params: dict[str, Any], schema: dict[str, Any]) -> pl.DataFrame:
+    def frame(
+        self,
+        sql: str,
+        params: dict[str, Any],
+        schema: dict[str, Any],
+        *,
+        dates: tuple[str, ...] = (),
+    ) -> pl.DataFrame:
         """The rows of ``sql`` as a frame with exactly the columns and types of ``schema``.
+
+        Columns in ``dates`` are read as text and parsed (see :class:`Query`).
 
         SQLAlchemy's result rows cost a Python object per row on top of the driver's tuple, and
         letting polars infer types costs a second pass: this reads on the driver's own cursor and
@@ -121,11 +137,13 @@ class FrameReader:
             cursor.close()
         if not data:
             return pl.DataFrame(schema=schema)
+        text_schema = {**schema, **dict.fromkeys(dates, pl.Utf8)}
         try:
-            return pl.DataFrame(data, schema=schema, orient="row")
+            frame = pl.DataFrame(data, schema=text_schema, orient="row")
         except (TypeError, pl.exceptions.PolarsError):
             frame = pl.DataFrame(data, schema=list(schema), orient="row", strict=False)
-            return frame.cast(schema, strict=False)  # type: ignore[arg-type]
+            frame = frame.cast(text_schema, strict=False)  # type: ignore[arg-type]
+        return frame.with_columns(parse_dates(dates)) if dates else frame
 
     def submit(self, queries: list[Query], *, in_child: bool = True) -> PendingFrames:
         """Start reading ``queries`` in a child process when the database is a SQLite file.
@@ -168,6 +186,7 @@ def _start_child(path: str, queries: list[Query]) -> Any:
             {
                 "sql": _NAMED.sub("?", q.sql),
                 "params": [_sqlite_value(q.params[name]) for name in _NAMED.findall(q.sql)],
+                "dates": list(q.dates),
             }
             for q in queries
         ],
