@@ -309,12 +309,23 @@ def _evidence_rows(frame: pl.DataFrame, names: list[str]) -> list[dict[str, Any]
         if name not in frame.columns:
             columns.append([None] * frame.height)
             continue
-        values = frame.get_column(name).to_list()
+        column = frame.get_column(name)
+        values = column.to_list()
         if frame.schema[name] in (pl.Float64, pl.Float32):
-            values = [round(v, 6) if v is not None and math.isfinite(v) else v for v in values]
+            values = _rounded(values, column.n_unique() * 4 < len(values))
         columns.append(values)
     return (
         [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
         if names
         else [{} for _ in range(frame.height)]
     )
+
+
+def _rounded(values: list[float | None], repetitive: bool) -> list[float | None]:
+    """``round(v, 6)`` of each finite value, as :func:`_evidence` does; once per distinct value
+    when they repeat (counts and sums over a window repeat a lot). Zeros stay out of the memo:
+    0.0 and -0.0 are equal keys but round to themselves."""
+    if not repetitive:
+        return [round(v, 6) if v is not None and math.isfinite(v) else v for v in values]
+    memo = {v: round(v, 6) for v in set(values) if v and math.isfinite(v)}
+    return [memo.get(v, v) for v in values]  # type: ignore[arg-type]

@@ -61,7 +61,7 @@ def parse_dates(columns: list[str] | tuple[str, ...]) -> list[pl.Expr]:
 
     The one parser for both readers, so a child's frame equals the parent's own read.
     """
-    return [pl.col(c).cast(pl.Utf8).str.slice(0, 10).str.to_date() for c in columns]
+    return [pl.col(c).cast(pl.Utf8).str.slice(0, 10).str.to_date("%Y-%m-%d") for c in columns]
 
 
 def write_frames(frames: list[pl.DataFrame], out: BinaryIO) -> None:
