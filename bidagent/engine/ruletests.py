@@ -189,10 +189,20 @@ def compare(plan: Plan, expect: Expect) -> list[str]:
 
 
 def find_test_files(paths: list[Path]) -> list[Path]:
-    """``*.test.yaml`` files under ``paths``."""
+    """``*.test.yaml`` files under ``paths``.
+
+    A rule file stands for the test file beside it (``x.yaml`` -> ``x.test.yaml``), so
+    ``rules test rules/x.yaml`` runs the tests of the rule just edited; a rule file without one
+    is passed on as is and fails with a message naming it.
+    """
     found: list[Path] = []
     for path in paths:
-        found.extend(sorted(path.rglob("*.test.yaml")) if path.is_dir() else [path])
+        if path.is_dir():
+            found.extend(sorted(path.rglob("*.test.yaml")))
+            continue
+        sibling = path.with_name(path.name.removesuffix(".yaml") + ".test.yaml")
+        is_rule_file = path.suffix == ".yaml" and not path.name.endswith(".test.yaml")
+        found.append(sibling if is_rule_file and sibling.exists() else path)
     return found
 
 

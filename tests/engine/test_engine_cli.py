@@ -37,6 +37,15 @@ def test_test_command_summary() -> None:
     assert result.stdout.splitlines()[-1].endswith(" passed, 0 failed")
 
 
+def test_test_command_on_a_rule_file_runs_its_test_file() -> None:
+    """`rules test rules/x.yaml` runs `rules/x.test.yaml`, the tests of the rule just edited."""
+    by_rule = runner.invoke(app, ["test", str(RULES / "raise-winners.yaml")])
+    by_test = runner.invoke(app, ["test", str(RULES / "raise-winners.test.yaml")])
+    assert by_rule.exit_code == by_test.exit_code == 0
+    assert by_rule.stdout == by_test.stdout
+    assert by_rule.stdout.splitlines()[-1] == "8 passed, 0 failed"
+
+
 def test_test_command_reports_a_failing_expectation(tmp_path: Path) -> None:
     """A wrong expected value is a failure naming the missing and the extra change."""
     (tmp_path / "r.yaml").write_text(
