@@ -17,7 +17,8 @@ from typing import Any
 import polars as pl
 
 from bidagent.engine.inputs import EngineInputs, EngineSettings
-from bidagent.engine.money import Bounds, bounds_for, limit_step, limit_steps
+from bidagent.engine.money import Bounds, bounds_for, limit_step
+from bidagent.engine.money_columns import limit_steps
 from bidagent.engine.plan import Proposal, ReviewRequest, Skip, paused_gc
 from bidagent.engine.ruleset import LoadedRule
 
@@ -246,7 +247,7 @@ def _money_candidates(
     """:func:`_proposal` for every row of a bid or budget rule, with the money step column-wise.
 
     Same proposals and skips, in the same order, as calling :func:`_proposal` row by row (a test
-    holds it to that); :func:`bidagent.engine.money.limit_steps` does the arithmetic.
+    holds it to that); :func:`bidagent.engine.money_columns.limit_steps` does the arithmetic.
     """
     field_ = rule.field
     assert field_ is not None

@@ -9,7 +9,8 @@ import polars as pl
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from bidagent.engine.money import Bounds, Stepped, limit_step, limit_steps
+from bidagent.engine.money import Bounds, Stepped, limit_step
+from bidagent.engine.money_columns import limit_steps
 
 STEPS = [Decimal("0.01"), Decimal("1"), Decimal("0.1"), Decimal("0.05")]
 
