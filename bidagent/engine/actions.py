@@ -16,6 +16,7 @@ from typing import Any
 
 import polars as pl
 
+from bidagent.engine.evidence import evidence_of, evidence_rows
 from bidagent.engine.inputs import EngineInputs, EngineSettings
 from bidagent.engine.money import Bounds, bounds_for, limit_step
 from bidagent.engine.money_columns import limit_steps
@@ -70,14 +71,6 @@ class _Blank(string.Formatter):
         return "n/a" if value is None else super().format_field(value, format_spec)
 
 
-def _evidence(row: dict[str, Any], names: list[str]) -> dict[str, Any]:
-    out = {}
-    for name in names:
-        value = row.get(name)
-        out[name] = round(value, 6) if isinstance(value, float) and math.isfinite(value) else value
-    return out
-
-
 def rule_candidates(
     rule: LoadedRule,
     frame: pl.DataFrame,
@@ -101,7 +94,7 @@ def rule_candidates(
             _money_candidates(rule, ordered, settings, limits, out)
             return out
         for row in ordered.iter_rows(named=True):
-            evidence = _evidence(row, names)
+            evidence = evidence_of(row, names)
             if action == "review":
                 _alert(rule, row, evidence, settings, out)
                 continue
@@ -278,7 +271,7 @@ def _money_candidates(
     kinds, ids = meta["entity_kind"], meta["entity_id"]
     names, profiles = meta.get("entity_name", none), meta.get("profile_id", none)
     campaigns, groups = meta.get("campaign_id", none), meta.get("ad_group_id", none)
-    evidence = _evidence_rows(ordered, rule.names)
+    evidence = evidence_rows(ordered, rule.names)
     raws = raw.to_list() if raw is not None else none
     profile, file, file_hash, priority = (
         settings.profile_id, rule.file, rule.file_hash, rule.rule.priority
@@ -301,32 +294,3 @@ def _money_candidates(
         if step.needs_approval:
             out.approval.add(id(proposal))
         out.proposals.append(proposal)
-
-
-def _evidence_rows(frame: pl.DataFrame, names: list[str]) -> list[dict[str, Any]]:
-    """:func:`_evidence` of every row, built column by column."""
-    columns = []
-    for name in names:
-        if name not in frame.columns:
-            columns.append([None] * frame.height)
-            continue
-        column = frame.get_column(name)
-        values = column.to_list()
-        if frame.schema[name] in (pl.Float64, pl.Float32):
-            values = _rounded(values, column.n_unique() * 4 < len(values))
-        columns.append(values)
-    return (
-        [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
-        if names
-        else [{} for _ in range(frame.height)]
-    )
-
-
-def _rounded(values: list[float | None], repetitive: bool) -> list[float | None]:
-    """``round(v, 6)`` of each finite value, as :func:`_evidence` does; once per distinct value
-    when they repeat (counts and sums over a window repeat a lot). Zeros stay out of the memo:
-    0.0 and -0.0 are equal keys but round to themselves."""
-    if not repetitive:
-        return [round(v, 6) if v is not None and math.isfinite(v) else v for v in values]
-    memo = {v: round(v, 6) for v in set(values) if v and math.isfinite(v)}
-    return [memo.get(v, v) for v in values]  # type: ignore[arg-type]

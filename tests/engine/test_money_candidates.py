@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from bidagent.engine import Plan, actions, evaluate, load_rule_set
 from bidagent.engine.actions import Candidates, Limits
+from bidagent.engine.evidence import evidence_of
 from bidagent.engine.inputs import EngineSettings
 from bidagent.engine.ruleset import LoadedRule
 from bidagent.engine.ruletests import Case
@@ -81,7 +82,7 @@ def _row_by_row(
 ) -> None:
     """The definition: one row at a time through ``_proposal`` and ``limit_step``."""
     for row in ordered.iter_rows(named=True):
-        evidence = actions._evidence(row, rule.names)
+        evidence = evidence_of(row, rule.names)
         proposal = actions._proposal(
             rule,
             row,
