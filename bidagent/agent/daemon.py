@@ -24,13 +24,10 @@
 
 from __future__ import annotations
 
-import fcntl
-import os
 import signal
 import threading
 import time
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from datetime import UTC, datetime
 from typing import IO, Any
 from zoneinfo import ZoneInfo
 
@@ -43,64 +40,19 @@ from sqlmodel import Session, select
 from bidagent.agent.apply import reconcile_sending
 from bidagent.agent.context import AgentContext
 from bidagent.agent.cycle import run_cycle
+from bidagent.agent.daemon_lock import acquire_daemon_lock
+from bidagent.agent.dayparts import daypart_times
 from bidagent.agent.health import check_health
 from bidagent.agent.metrics import METRICS, serve_metrics
 from bidagent.agent.profiles import profile_ids
 from bidagent.agent.rulewatch import RuleWatcher
-from bidagent.engine import RuleSet
-from bidagent.errors import AgentError, DaemonLockedError, RuleSetError
+from bidagent.errors import AgentError, RuleSetError
 from bidagent.settings import Settings
 from bidagent.store import ProfileRecord, session_scope
 
-__all__ = ["Daemon", "acquire_daemon_lock", "daypart_times"]
+__all__ = ["Daemon", "acquire_daemon_lock", "daypart_times"]  # the last two re-exported
 
 log = structlog.get_logger(__name__)
-
-
-def acquire_daemon_lock(settings: Settings) -> IO[str] | None:
-    """Hold an exclusive lock for the daemon's lifetime (SQLite only; None on PostgreSQL)."""
-    url = settings.database.url
-    if not url.startswith("sqlite:///") or url.endswith(":memory:"):
-        return None
-    path = Path(url.removeprefix("sqlite:///") + ".lock")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle = path.open("a+")
-    try:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        handle.seek(0)
-        owner = handle.read().strip() or "another process"
-        handle.close()
-        raise DaemonLockedError(
-            f"another bidagent daemon ({owner}) already runs on {url}; "
-            "one daemon per SQLite database (stop it first, or use PostgreSQL for several)"
-        ) from None
-    handle.seek(0)
-    handle.truncate()
-    handle.write(f"pid {os.getpid()}")
-    handle.flush()
-    return handle
-
-
-def daypart_times(rule_set: RuleSet) -> list[tuple[int, int]]:
-    """Local (hour, minute) pairs at which some enabled dayparting period opens or closes.
-
-    Each becomes a daily job: on days a cron does not fire, the run finds nothing to change,
-    which is cheaper and safer than translating day-of-month/weekday fields into triggers.
-    """
-    times: set[tuple[int, int]] = set()
-    for rule in rule_set.rules:
-        if not rule.rule.enabled or rule.schedule is None:
-            continue
-        starts = {(h, m) for h in rule.schedule.hours for m in rule.schedule.minutes}
-        times |= starts
-        if isinstance(rule.until, timedelta):
-            for h, m in starts:
-                end = (h * 60 + m + int(rule.until.total_seconds()) // 60) % (24 * 60)
-                times.add(divmod(end, 60))
-        elif rule.until is not None:
-            times |= {(h, m) for h in rule.until.hours for m in rule.until.minutes}
-    return sorted(times)
 
 
 class Daemon:
