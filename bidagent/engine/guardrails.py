@@ -90,6 +90,7 @@ def _safer(p: Proposal) -> tuple[Any, ...]:
     return (1, Decimal(0))
 
 
+@paused_gc()  # tens of thousands of notes and groups: see paused_gc
 def apply_guardrails(
     plan: Plan,
     batches: list[tuple[LoadedRule, Candidates]],
@@ -99,18 +100,6 @@ def apply_guardrails(
     scheduled_names: set[str],
 ) -> None:
     """Cooldown, blast radius, conflicts, global cap, approvals and mode, in that order, into ``plan``."""
-    with paused_gc():  # tens of thousands of notes and groups: see paused_gc
-        _apply_guardrails(plan, batches, history, settings, now, scheduled_names)
-
-
-def _apply_guardrails(
-    plan: Plan,
-    batches: list[tuple[LoadedRule, Candidates]],
-    history: History,
-    settings: EngineSettings,
-    now: datetime,
-    scheduled_names: set[str],
-) -> None:
     guard = settings.guardrails
     survivors: list[Proposal] = []
     approval_ids: set[int] = set()
