@@ -2,8 +2,8 @@
 
 Owns wiring (one long-lived ``httpx.Client`` with explicit timeouts and pool limits, the token
 source, the rate limiter, the retry policy) and the public methods, each a thin call into
-:mod:`entities`, :mod:`writes` or :mod:`reports`. It must not hold business rules: what to change
-and what to do with an ``unknown`` outcome belong to the agent.
+:mod:`entities`, :mod:`writes`, :mod:`reports` or :mod:`suggestions`. It must not hold business
+rules: what to change and what to do with an ``unknown`` outcome belong to the agent.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from bidagent.ads.pacing import RateLimiter, RetryPolicy
 from bidagent.ads.report_rows import parse_report
 from bidagent.ads.reports import ReportRunner
 from bidagent.ads.session import AdsSession
+from bidagent.ads.suggestions import BidSuggestion, SuggestionReader
 from bidagent.ads.writes import EntityWriter
 from bidagent.errors import ConfigError
 
@@ -115,6 +116,7 @@ class AdsClient:
         )
         self._reader = EntityReader(self._session, page_size=page_size)
         self._writer = EntityWriter(self._session)
+        self._suggestions = SuggestionReader(self._session)
         self._reports = ReportRunner(
             self._session,
             poll_interval_s=report_poll_interval_s,
@@ -258,6 +260,14 @@ class AdsClient:
             key = (str(parent), item["keyword_text"], str(item["match_type"]).lower())
             out.append(index.get(key))
         return out
+
+    def bid_suggestions(self, profile_id: str, targets: Sequence[Target]) -> list[BidSuggestion]:
+        """Suggested bids for existing targets (bidagent.ads.models.Target), grouped by
+        (campaign, ad group), at most 100 targeting expressions per request. Targets whose
+        expression has no recommendation type are left out of the result (no error). An API error
+        raises like other reads (ApiError etc. from bidagent.errors, after the session's retry
+        policy)."""
+        return self._suggestions.suggestions(profile_id, targets)
 
     # Writes --------------------------------------------------------------------------------
 

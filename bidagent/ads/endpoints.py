@@ -1,6 +1,6 @@
 """Where the Amazon Ads API lives: regional hosts, LWA token URLs, and the SP v3 entity table.
 
-Owns the facts of digest §1.2, §2.2 and §3.1 as data, so the rest of ``ads`` never spells a path,
+Owns the facts of digest §1.2, §2.2, §3.1 and §5.4 as data, so the rest of ``ads`` never spells a path,
 a media type or a body key twice. It must not perform I/O.
 """
 
@@ -11,6 +11,8 @@ from typing import Literal
 
 __all__ = [
     "API_HOSTS",
+    "BID_RECOMMENDATION_MEDIA_TYPE",
+    "BID_RECOMMENDATION_PATH",
     "ENTITY_SPECS",
     "REPORT_CREATE_MEDIA_TYPE",
     "REPORT_STATUS_MEDIA_TYPE",
@@ -35,6 +37,9 @@ TOKEN_URLS: dict[str, str] = {
 
 REPORT_CREATE_MEDIA_TYPE = "application/vnd.createasyncreportrequest.v3+json"
 REPORT_STATUS_MEDIA_TYPE = "application/vnd.getasyncreportresponse.v3+json"
+# Theme-based bid recommendations (digest §5.4); v3 is deprecated, v5 only adds includeAnalysis.
+BID_RECOMMENDATION_PATH = "/sp/targets/bid/recommendations"
+BID_RECOMMENDATION_MEDIA_TYPE = "application/vnd.spthemebasedbidrecommendation.v4+json"
 
 EntityKind = Literal[
     "campaign",

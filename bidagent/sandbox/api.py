@@ -1,10 +1,11 @@
 """The fake Amazon Ads API core: one ``handle(request) -> response`` shared by both serving modes.
 
-Owns routing (LwA token, ``/v2/profiles``, SP v3 entities, reporting v3, the presigned download,
-admin paths), header and media-type checks, and the fault layer (:meth:`FakeAdsApi.dispatch`)
-that turns a :class:`~bidagent.sandbox.faults.Decision` into a 429, 5xx, gateway 401, slow reply
-or a timeout after the change was applied. The in-process transport and the loopback server
-only adapt I/O around :meth:`FakeAdsApi.dispatch`; neither contains API logic.
+Owns routing (LwA token, ``/v2/profiles``, SP v3 entities, bid recommendations, reporting v3, the
+presigned download, admin paths), header and media-type checks, and the fault layer
+(:meth:`FakeAdsApi.dispatch`) that turns a :class:`~bidagent.sandbox.faults.Decision` into a 429,
+5xx, gateway 401, slow reply or a timeout after the change was applied. The in-process transport
+and the loopback server only adapt I/O around :meth:`FakeAdsApi.dispatch`; neither contains API
+logic.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from bidagent.sandbox.responses import ApiRequest, RequestRejected, json_respons
 from bidagent.sandbox.sp_create import create_entities
 from bidagent.sandbox.sp_list import list_entities
 from bidagent.sandbox.sp_write import archive_entities, update_entities
+from bidagent.sandbox.suggestions import PATH as SUGGESTIONS_PATH
+from bidagent.sandbox.suggestions import suggest_bids
 
 if TYPE_CHECKING:
     from bidagent.sandbox.sandbox import Sandbox
@@ -120,6 +123,11 @@ class FakeAdsApi:
             if method == "DELETE":
                 return cancel_report(sandbox, api, match.group(1))
             return report_status(sandbox, api, match.group(1), self.faults, self.download_base)
+        if path == SUGGESTIONS_PATH:
+            check_ads_headers(sandbox, api, needs_scope=True)
+            if method != "POST":
+                raise RequestRejected(405, f"Method {method} not allowed on {path}")
+            return suggest_bids(sandbox, api)
         base, _, action = path.rpartition("/")
         spec = SPECS_BY_PATH.get(path) or (
             SPECS_BY_PATH.get(base) if action in ("list", "delete") else None
