@@ -83,6 +83,12 @@ _GROUP_COLUMNS_SQL = "SELECT ad_group_id, name AS ad_group_name, default_bid FRO
 _CAMPAIGN_COLUMNS_SQL = """
 SELECT campaign_id, name AS campaign_name, portfolio_id AS portfolio, budget FROM campaigns
 """
+# Suggested bids are few next to the targets (a refreshed subset) and read in the parent.
+_SUGGESTIONS_SQL = """
+SELECT kind AS entity_kind, target_id AS entity_id, median AS suggested_bid,
+       low AS suggested_bid_low, high AS suggested_bid_high
+FROM bid_suggestions WHERE profile_id = :profile_id
+"""
 _AD_GROUPS_SQL = """
 SELECT 'ad_group' AS entity_kind, g.ad_group_id AS entity_id, g.profile_id, g.campaign_id,
        c.name AS campaign_name, g.name AS ad_group_name, g.state, g.default_bid,
@@ -136,10 +142,21 @@ _TARGETS_SCHEMA = {
     **_text([
         "entity_kind", "entity_id", "profile_id", "campaign_id", "campaign_name", "ad_group_id",
         "ad_group_name", "state", "bid", "default_bid", "match_type", "keyword_text", "targeting",
-        "portfolio", "budget",
+        "portfolio", "budget", "suggested_bid", "suggested_bid_low", "suggested_bid_high",
     ]),
     **_MONEY,
+    **dict.fromkeys(["suggested_bid", "suggested_bid_low", "suggested_bid_high"], pl.Float64),
 }  # fmt: skip
+_SUGGESTIONS_SCHEMA = {
+    c: _TARGETS_SCHEMA[c]
+    for c in [
+        "entity_kind",
+        "entity_id",
+        "suggested_bid",
+        "suggested_bid_low",
+        "suggested_bid_high",
+    ]
+}
 _TARGET_ROWS_SCHEMA = {
     c: _TARGETS_SCHEMA[c]
     for c in ["entity_kind", "entity_id", "profile_id", "campaign_id", "ad_group_id", "state",
@@ -213,8 +230,9 @@ def read_engine_inputs(
     base_bids = reader.frame(_BASE_BIDS_SQL, params, _BASE_BIDS_SCHEMA)
     group_columns = reader.frame(_GROUP_COLUMNS_SQL, {}, _GROUP_COLUMNS_SCHEMA)
     campaign_columns = reader.frame(_CAMPAIGN_COLUMNS_SQL, {}, _CAMPAIGN_COLUMNS_SCHEMA)
+    suggestions = reader.frame(_SUGGESTIONS_SQL, params, _SUGGESTIONS_SCHEMA)
     target_rows, *first = reads[0].result()
-    targets = _joined_targets(target_rows, group_columns, campaign_columns)
+    targets = _joined_targets(target_rows, group_columns, campaign_columns, suggestions)
     parts = [first, *(pending.result() for pending in reads[1:])]
     target_facts, campaign_facts, term_facts = (
         pl.concat(frames) for frames in zip(*parts, strict=True)
@@ -280,15 +298,28 @@ def _submit_big_reads(
 
 
 def _joined_targets(
-    targets: pl.DataFrame, groups: pl.DataFrame, campaigns: pl.DataFrame
+    targets: pl.DataFrame,
+    groups: pl.DataFrame,
+    campaigns: pl.DataFrame,
+    suggestions: pl.DataFrame,
 ) -> pl.DataFrame:
     """Targets with their ad group's and campaign's columns, as an inner join in SQL gives them
-    (a target without its ad group or campaign row is left out), in the targets' own order."""
-    return (
-        targets.join(groups, on="ad_group_id", how="inner", maintain_order="left")
-        .join(campaigns, on="campaign_id", how="inner", maintain_order="left")
-        .select(list(_TARGETS_SCHEMA))
+    (a target without its ad group or campaign row is left out), in the targets' own order, and
+    their suggested bids where one was fetched."""
+    joined = targets.join(groups, on="ad_group_id", how="inner", maintain_order="left").join(
+        campaigns, on="campaign_id", how="inner", maintain_order="left"
     )
+    if suggestions.height:
+        joined = joined.join(
+            suggestions, on=["entity_kind", "entity_id"], how="left", maintain_order="left"
+        )
+    else:
+        joined = joined.with_columns(
+            pl.lit(None, dtype=pl.Float64).alias(name)
+            for name in _SUGGESTIONS_SCHEMA
+            if name not in ("entity_kind", "entity_id")
+        )
+    return joined.select(list(_TARGETS_SCHEMA))
 
 
 def _target_count(connection: Connection, profile_id: str) -> int:

@@ -5,6 +5,7 @@ Frames (polars; column -> dtype; build empty ones with :meth:`EngineInputs.empty
 * ``targets`` (TARGETS_SCHEMA): one row per keyword or product target. ``entity_kind`` "keyword" |
   "product_target"; ``bid`` null means it inherits the ad group's ``default_bid``; ``budget`` is the
   campaign's daily budget; ``keyword_text`` null for product targets, ``targeting`` null for keywords.
+  ``suggested_bid``/``_low``/``_high``: Amazon's suggested bid range as last fetched, null when none.
 * ``ad_groups`` (AD_GROUPS_SCHEMA): metrics of an ad group are the sums of its targets' facts.
 * ``campaigns`` (CAMPAIGNS_SCHEMA): ``campaign_id`` equals ``entity_id``; ``targeting_type`` manual|auto.
 * ``search_terms`` (SEARCH_TERMS_SCHEMA): ``entity_id`` is an opaque key; ``source_kind``/``source_id``
@@ -54,6 +55,7 @@ TARGETS_SCHEMA: Schema = {
     "entity_kind": S, "entity_id": S, "profile_id": S, "campaign_id": S, "campaign_name": S,
     "ad_group_id": S, "ad_group_name": S, "state": S, "bid": F, "default_bid": F, "match_type": S,
     "keyword_text": S, "targeting": S, "portfolio": S, "budget": F,
+    "suggested_bid": F, "suggested_bid_low": F, "suggested_bid_high": F,
 }  # fmt: skip
 AD_GROUPS_SCHEMA: Schema = {
     "entity_kind": S, "entity_id": S, "profile_id": S, "campaign_id": S, "campaign_name": S,

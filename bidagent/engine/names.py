@@ -51,6 +51,10 @@ _TARGET_ATTRS = (
     "portfolio",
     "budget",
     "days_since_change",
+    # Amazon's suggested bid range (median, low, high); null until the agent has fetched one.
+    "suggested_bid",
+    "suggested_bid_low",
+    "suggested_bid_high",
 )
 ATTRIBUTES: dict[str, tuple[str, ...]] = {
     "keyword": _TARGET_ATTRS,
@@ -86,7 +90,15 @@ ATTRIBUTES: dict[str, tuple[str, ...]] = {
         "ad_group_id",
     ),
 }
-_NUMERIC_ATTRS = {"bid", "default_bid", "budget", "days_since_change"}
+_NUMERIC_ATTRS = {
+    "bid",
+    "default_bid",
+    "budget",
+    "days_since_change",
+    "suggested_bid",
+    "suggested_bid_low",
+    "suggested_bid_high",
+}
 SETTINGS = ("target_acos",)
 
 _METRIC_RE = re.compile(r"^(prev_)?([a-z_]+?)(?:_([0-9]{1,3})d)?$")

@@ -12,6 +12,7 @@ from bidagent.store.db import (
 )
 from bidagent.store.entities import (
     AdGroupRecord,
+    BidSuggestionRecord,
     CampaignFactRecord,
     CampaignRecord,
     NegativeRecord,
@@ -41,6 +42,7 @@ __all__ = [
     "REVIEW_STATUSES",
     "AdGroupRecord",
     "BaseBidRecord",
+    "BidSuggestionRecord",
     "CampaignFactRecord",
     "CampaignRecord",
     "ChangeRecord",

@@ -22,6 +22,7 @@ from bidagent.store.types import UTCDateTime
 
 __all__ = [
     "AdGroupRecord",
+    "BidSuggestionRecord",
     "CampaignFactRecord",
     "CampaignRecord",
     "NegativeRecord",
@@ -199,3 +200,24 @@ class ReportDayRecord(SQLModel, table=True):
     source: str = Field(primary_key=True, max_length=16)  # targets | search_terms | campaigns
     date: dt.date = Field(primary_key=True)
     pulled_at: dt.datetime = _when()
+
+
+class BidSuggestionRecord(SQLModel, table=True):
+    """Amazon's suggested bid range for one keyword or target, as last fetched.
+
+    Kept apart from ``targets`` because it is refreshed on its own, slower schedule (a few ad
+    groups per cycle, oldest first) and a target without one is normal. The ad group is stored so
+    the refresh can pick whole ad groups, the unit Amazon's recommendation call works in.
+    """
+
+    __tablename__ = "bid_suggestions"
+    __table_args__ = (Index("ix_bid_suggestions_profile_group", "profile_id", "ad_group_id"),)
+
+    kind: str = Field(primary_key=True, max_length=16)
+    target_id: str = Field(primary_key=True, max_length=ID)
+    profile_id: str = Field(max_length=ID)
+    ad_group_id: str = Field(max_length=ID)
+    low: Decimal = _money(nullable=False)
+    median: Decimal = _money(nullable=False)
+    high: Decimal = _money(nullable=False)
+    fetched_at: dt.datetime = _when()

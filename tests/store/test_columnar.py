@@ -17,6 +17,7 @@ from bidagent.agent import inputs as inputs_module
 from bidagent.agent.inputs import read_engine_inputs
 from bidagent.store import (
     AdGroupRecord,
+    BidSuggestionRecord,
     CampaignRecord,
     ProfileRecord,
     SearchTermFactRecord,
@@ -157,6 +158,11 @@ def _populate(engine: Engine) -> None:
          "ad_group_id": "20", "impressions": 30, "clicks": 3, "cost": 1.11, "orders": 1,
          "sales": 25.5, "units": 1},
     ])  # fmt: skip
+    upsert_rows(engine, BidSuggestionRecord, [
+        {"kind": "keyword", "target_id": "1000", "profile_id": PROFILE, "ad_group_id": "20",
+         "low": Decimal("0.61"), "median": Decimal("0.82"), "high": Decimal("1.15"),
+         "fetched_at": datetime(2024, 6, 19, 6, tzinfo=UTC)},
+    ])  # fmt: skip
 
 
 def _read(engine: Engine) -> dict[str, pl.DataFrame]:
@@ -186,7 +192,8 @@ def test_engine_inputs_read_the_same_on_every_backend_and_path(
         "campaign_id": "10", "campaign_name": "SP Shoes", "ad_group_id": "20",
         "ad_group_name": "Running", "state": "enabled", "bid": None, "default_bid": 0.75,
         "match_type": "exact", "keyword_text": "shoe 0", "targeting": None, "portfolio": None,
-        "budget": 50.25,
+        "budget": 50.25, "suggested_bid": 0.82, "suggested_bid_low": 0.61,
+        "suggested_bid_high": 1.15,
     }  # fmt: skip
     assert targets.filter(pl.col("entity_id") == "2000")["targeting"].to_list() == ['asin="B0TEST"']
     facts = here["facts"]

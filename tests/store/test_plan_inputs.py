@@ -15,6 +15,7 @@ from bidagent.agent import inputs as inputs_module
 from bidagent.agent.inputs import read_engine_inputs
 from bidagent.store import (
     AdGroupRecord,
+    BidSuggestionRecord,
     CampaignRecord,
     ProfileRecord,
     TargetFactRecord,
@@ -32,9 +33,11 @@ JOINED_SQL = """
 SELECT t.kind AS entity_kind, t.target_id AS entity_id, t.profile_id, t.campaign_id,
        c.name AS campaign_name, t.ad_group_id, g.name AS ad_group_name, t.state, t.bid,
        g.default_bid, t.match_type, t.keyword_text, t.targeting, c.portfolio_id AS portfolio,
-       c.budget
+       c.budget, s.median AS suggested_bid, s.low AS suggested_bid_low,
+       s.high AS suggested_bid_high
 FROM targets t JOIN ad_groups g ON g.ad_group_id = t.ad_group_id
 JOIN campaigns c ON c.campaign_id = t.campaign_id
+LEFT JOIN bid_suggestions s ON s.kind = t.kind AND s.target_id = t.target_id
 WHERE t.profile_id = :profile_id
 """
 
@@ -79,6 +82,13 @@ def _populate(engine: Engine) -> None:
          "keyword_text": "theirs", "targeting": None, "synced_at": NOW},
     ]  # fmt: skip
     upsert_rows(engine, TargetRecord, targets)
+    # Suggested bids for some targets: every third keyword and the product target.
+    upsert_rows(engine, BidSuggestionRecord, [
+        {"kind": t["kind"], "target_id": t["target_id"], "profile_id": t["profile_id"],
+         "ad_group_id": t["ad_group_id"], "low": Decimal("0.50"), "median": Decimal(f"0.{60 + i}"),
+         "high": Decimal("1.20"), "fetched_at": NOW}
+        for i, t in enumerate(targets) if i % 3 == 0 or t["kind"] == "product_target"
+    ])  # fmt: skip
     upsert_rows(engine, TargetFactRecord, [
         {"entity_kind": "keyword", "entity_id": "1001", "profile_id": PROFILE,
          "date": TODAY - timedelta(days=d), "impressions": 10, "clicks": 1, "cost": 0.5,
