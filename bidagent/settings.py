@@ -122,6 +122,15 @@ class AdsSettings(_Section):
         default=14, ge=1, le=60, description="Days re-pulled every cycle (attribution restates)."
     )
     history_days: int = Field(default=60, ge=1, le=95, description="Days pulled on first sync.")
+    suggestion_ad_groups: int = Field(
+        default=200,
+        ge=0,
+        le=10_000,
+        description="Ad groups whose suggested bids are fetched per cycle, oldest first; 0: off.",
+    )
+    suggestion_max_age_days: int = Field(
+        default=7, ge=1, le=90, description="Days before an ad group's suggested bids are due again."
+    )
 
 
 class ProfileSettings(_Section):

@@ -25,6 +25,7 @@ from bidagent.agent.escalate import escalate_api_problem, escalate_data_problem
 from bidagent.agent.external import record_external_edits
 from bidagent.agent.inputs import engine_settings_for, read_engine_inputs
 from bidagent.agent.planlog import cycle_change_ids, write_plan
+from bidagent.agent.suggestions import refresh_bid_suggestions
 from bidagent.agent.sync import sync_entities, sync_reports
 from bidagent.durations import parse_duration
 from bidagent.engine import Plan, RuleSet, evaluate
@@ -90,6 +91,10 @@ def _has_coverage(ctx: AgentContext, profile_id: str) -> bool:
 def _sync(ctx: AgentContext, profile_id: str, now: datetime) -> date:
     """Sync entities and reports; record external edits; return the business date."""
     sync_entities(ctx.client, ctx.engine, profile_id, now=now)
+    ads = ctx.settings.ads
+    refresh_bid_suggestions(ctx.client, ctx.engine, profile_id, now=now,
+                            max_age=timedelta(days=ads.suggestion_max_age_days),
+                            max_ad_groups=ads.suggestion_ad_groups)  # fmt: skip
     profile = _profile(ctx, profile_id)
     assert profile is not None, f"sync did not store profile {profile_id}"
     today = business_date(now, profile.timezone)

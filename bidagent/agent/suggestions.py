@@ -1,0 +1,160 @@
+"""Refresh Amazon's suggested bids into the store, a few ad groups per cycle.
+
+Owns the choice of which ad groups are due (never fetched first, then the oldest fetch, only ad
+groups with enabled targets in enabled ad groups and campaigns), the call per ad group, and
+replacing that ad group's stored rows. Suggestions are advice a rule may read
+(``suggested_bid``), never a change: so a failed call is logged and ends this cycle's refresh
+(the next cycle picks the same ad groups up) rather than failing the cycle. It must not decide
+bids.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime, timedelta
+
+import structlog
+from sqlalchemy import Table, delete, func, select
+from sqlalchemy.engine import Engine
+from sqlmodel import SQLModel
+
+from bidagent.ads import AdsClient
+from bidagent.ads.models import Target
+from bidagent.errors import AdsError
+from bidagent.store import (
+    AdGroupRecord,
+    BidSuggestionRecord,
+    CampaignRecord,
+    TargetRecord,
+    upsert_rows,
+)
+from bidagent.store.types import UTCDateTime
+
+__all__ = ["due_ad_groups", "refresh_bid_suggestions"]
+
+log = structlog.get_logger(__name__)
+
+
+def due_ad_groups(
+    engine: Engine, profile_id: str, *, now: datetime, max_age: timedelta, limit: int
+) -> list[str]:
+    """Ad groups whose suggestions are missing or older than ``max_age``, most overdue first.
+
+    An ad group counts as fetched at its newest suggestion: a target added since waits for the
+    ad group's next turn, which keeps one ad group with a target Amazon cannot suggest for (a
+    refined category) from being fetched on every cycle.
+    """
+    if limit <= 0:
+        return []
+    targets, groups, campaigns, suggestions = (
+        _table(TargetRecord),
+        _table(AdGroupRecord),
+        _table(CampaignRecord),
+        _table(BidSuggestionRecord),
+    )
+    fetched = func.max(suggestions.c.fetched_at, type_=UTCDateTime())
+    query = (
+        select(targets.c.ad_group_id, fetched)
+        .join(groups, groups.c.ad_group_id == targets.c.ad_group_id)
+        .join(campaigns, campaigns.c.campaign_id == targets.c.campaign_id)
+        .outerjoin(
+            suggestions,
+            (suggestions.c.kind == targets.c.kind)
+            & (suggestions.c.target_id == targets.c.target_id),
+        )
+        .where(
+            targets.c.profile_id == profile_id,
+            targets.c.state == "enabled",
+            groups.c.state == "enabled",
+            campaigns.c.state == "enabled",
+        )
+        .group_by(targets.c.ad_group_id)
+    )
+    cutoff = now - max_age
+    with engine.connect() as connection:
+        rows = connection.execute(query).all()
+    due = [(at, group) for group, at in rows if at is None or at <= cutoff]
+    # Never fetched (None) first, then the oldest; ties by id so the order is reproducible.
+    due.sort(key=lambda item: (item[0] is not None, item[0] or now, item[1]))
+    return [group for _, group in due[:limit]]
+
+
+def refresh_bid_suggestions(
+    client: AdsClient,
+    engine: Engine,
+    profile_id: str,
+    *,
+    now: datetime,
+    max_age: timedelta,
+    max_ad_groups: int,
+) -> int:
+    """Fetch suggestions for the due ad groups and store them; return how many were stored.
+
+    Each ad group's rows are replaced as a whole, so a target that is paused or archived since,
+    or no longer gets a suggestion, stops carrying a stale one.
+    """
+    groups = due_ad_groups(engine, profile_id, now=now, max_age=max_age, limit=max_ad_groups)
+    if not groups:
+        return 0
+    by_group = _enabled_targets(engine, profile_id, groups)
+    stored = 0
+    for done, group in enumerate(groups):
+        try:
+            found = client.bid_suggestions(profile_id, by_group.get(group, []))
+        except AdsError as exc:
+            log.warning("bid_suggestions_failed", profile_id=profile_id, ad_group_id=group,
+                        error=str(exc), ad_groups_done=done, ad_groups_left=len(groups) - done)  # fmt: skip
+            break
+        rows = [
+            {"kind": s.kind, "target_id": s.target_id, "profile_id": profile_id,
+             "ad_group_id": group, "low": s.low, "median": s.median, "high": s.high,
+             "fetched_at": now}
+            for s in found
+        ]  # fmt: skip
+        with engine.begin() as connection:
+            connection.execute(
+                delete(BidSuggestionRecord).where(
+                    BidSuggestionRecord.profile_id == profile_id,  # type: ignore[arg-type]
+                    BidSuggestionRecord.ad_group_id == group,  # type: ignore[arg-type]
+                )
+            )
+            if rows:
+                upsert_rows(connection, BidSuggestionRecord, rows)
+        stored += len(rows)
+    log.info("bid_suggestions_refreshed", profile_id=profile_id, ad_groups=len(groups),
+             suggestions=stored)  # fmt: skip
+    return stored
+
+
+def _table(model: type[SQLModel]) -> Table:
+    return model.__table__  # type: ignore[attr-defined,no-any-return]
+
+
+def _enabled_targets(engine: Engine, profile_id: str, groups: list[str]) -> dict[str, list[Target]]:
+    """The enabled keywords and targets of ``groups``, as the client's ``Target``."""
+    out: dict[str, list[Target]] = defaultdict(list)
+    with engine.connect() as connection:
+        for start in range(0, len(groups), 500):
+            query = select(
+                TargetRecord
+            ).where(
+                TargetRecord.profile_id == profile_id,  # type: ignore[arg-type]
+                TargetRecord.state == "enabled",  # type: ignore[arg-type]
+                TargetRecord.ad_group_id.in_(groups[start : start + 500]),  # type: ignore[attr-defined]
+            )
+            for row in connection.execute(query).mappings():
+                out[row["ad_group_id"]].append(
+                    Target(
+                        kind=row["kind"],
+                        target_id=row["target_id"],
+                        campaign_id=row["campaign_id"],
+                        ad_group_id=row["ad_group_id"],
+                        state=row["state"],
+                        bid=row["bid"],
+                        match_type=row["match_type"],
+                        keyword_text=row["keyword_text"],
+                        targeting=row["targeting"],
+                        expression=row["expression"],
+                    )
+                )
+    return out
