@@ -129,7 +129,10 @@ class AdsSettings(_Section):
         description="Ad groups whose suggested bids are fetched per cycle, oldest first; 0: off.",
     )
     suggestion_max_age_days: int = Field(
-        default=7, ge=1, le=90, description="Days before an ad group's suggested bids are due again."
+        default=7,
+        ge=1,
+        le=90,
+        description="Days before an ad group's suggested bids are due again.",
     )
 
 

@@ -52,6 +52,7 @@ CREATE TABLE IF NOT EXISTS entities (
   sim_key INTEGER, seq INTEGER NOT NULL,
   PRIMARY KEY (profile_id, kind, entity_id)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS entities_seq ON entities (profile_id, kind, seq);
+CREATE INDEX IF NOT EXISTS entities_ad_group ON entities (profile_id, ad_group_id);
 CREATE TABLE IF NOT EXISTS truths (
   sim_key INTEGER PRIMARY KEY, profile_id TEXT NOT NULL, kind TEXT NOT NULL,
   entity_id TEXT NOT NULL, volume REAL NOT NULL, ctr REAL NOT NULL, cvr REAL NOT NULL,
