@@ -35,7 +35,7 @@ import structlog
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from bidagent.agent.apply import reconcile_sending
 from bidagent.agent.context import AgentContext
@@ -45,6 +45,7 @@ from bidagent.agent.dayparts import daypart_times
 from bidagent.agent.health import check_health
 from bidagent.agent.metrics import METRICS, serve_metrics
 from bidagent.agent.profiles import profile_ids
+from bidagent.agent.rule_reviews import raise_rules_review, resolve_rules_review
 from bidagent.agent.rulewatch import RuleWatcher
 from bidagent.errors import AgentError, RuleSetError
 from bidagent.settings import Settings
@@ -71,40 +72,14 @@ class Daemon:
         self._days_started = 0
 
     def _on_bad_rules(self, error: RuleSetError, fingerprint: str) -> None:
-        """One open item per rules folder: each further bad edit bumps it with the new problems."""
-        from bidagent.agent.review import raise_review
-
         assert self.ctx is not None
-        with session_scope(self.ctx.engine) as session:
-            raise_review(
-                session,
-                kind="rules",
-                severity="critical",
-                summary=f"rule files rejected ({len(error.problems)} problem(s)); the last good set keeps running",
-                dedupe_key=f"rules:{self.settings.rules_dir}",
-                evidence={"problems": [str(p) for p in error.problems], "files": fingerprint},
-                now=self.ctx.now(),
-            )
+        raise_rules_review(
+            self.ctx.engine, self.settings.rules_dir, error, fingerprint, self.ctx.now()
+        )
 
     def _on_good_rules(self) -> None:
-        """A set that loads cleanly answers an open ``rules`` item: resolve it, say by whom."""
-        from bidagent.store import ReviewItemRecord
-
         assert self.ctx is not None
-        with session_scope(self.ctx.engine) as session:
-            item = session.exec(
-                select(ReviewItemRecord).where(
-                    ReviewItemRecord.dedupe_key == f"rules:{self.settings.rules_dir}",
-                    ReviewItemRecord.status == "open",
-                )
-            ).first()
-            if item is not None:
-                item.status = "resolved"
-                item.decided_by = "daemon"
-                item.decided_at = self.ctx.now()
-                item.note = "a later edit of the rule files loaded cleanly"
-                session.add(item)
-                log.info("review_resolved", review_id=item.id, kind="rules")
+        resolve_rules_review(self.ctx.engine, self.settings.rules_dir, self.ctx.now())
 
     def _cycle_all(self) -> bool:
         """Every profile's daily cycle; False when a stop cut the round short."""
