@@ -1,15 +1,16 @@
 """The rows of a reporting-v3 file: spTargeting, spSearchTerm and spCampaigns, built with polars.
 
-Owns the column vocabulary per report type, the restatement of conversions (a day's purchases
-grow as the report is pulled later), the split of a target's clicks over its search terms, and the
-row format (ids as JSON numbers, only rows with activity, null ratios without a denominator). It
-must not validate requests or manage report status (:mod:`bidagent.sandbox.reporting`).
+Owns the rows: which targets and days a report covers, the restatement of conversions (a day's
+purchases grow as the report is pulled later), the split of a target's clicks over its search
+terms, filters, aggregation by the report's keys, and keeping only rows with activity. Which
+columns exist and how they are named and derived is :mod:`bidagent.sandbox.report_columns`
+(re-exported here for :mod:`bidagent.sandbox.reporting`). It must not validate requests or manage
+report status (:mod:`bidagent.sandbox.reporting`).
 """
 
 from __future__ import annotations
 
 import gzip
-import json
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -17,108 +18,22 @@ import polars as pl
 
 from bidagent.marketplaces import marketplace_for
 from bidagent.sandbox.market import EPOCH, load_targets, term_factors
+from bidagent.sandbox.report_columns import (
+    COLUMNS,
+    FILTERS,
+    GROUP_BYS,
+    METRICS,
+    WINDOWS,
+    add_dimensions,
+    add_ratios,
+    targeting_text,
+)
 from bidagent.sandbox.traffic import uniform, visible_fraction
 
 if TYPE_CHECKING:
     from bidagent.sandbox.sandbox import Sandbox
 
-__all__ = ["COLUMNS", "GROUP_BYS", "build_report"]
-
-_WINDOWS = ("1d", "7d", "14d", "30d")
-METRICS = {
-    "impressions",
-    "clicks",
-    "cost",
-    "costPerClick",
-    "clickThroughRate",
-    "salesOtherSku7d",
-    "unitsSoldOtherSku7d",
-    "acosClicks7d",
-    "acosClicks14d",
-    "roasClicks7d",
-    "roasClicks14d",
-    "topOfSearchImpressionShare",
-    *(
-        f"{m}{w}"
-        for w in _WINDOWS
-        for m in (
-            "purchases",
-            "purchasesSameSku",
-            "unitsSoldClicks",
-            "unitsSoldSameSku",
-            "sales",
-            "attributedSalesSameSku",
-        )
-    ),
-}
-_CAMPAIGN_DIMS = {
-    "date",
-    "startDate",
-    "endDate",
-    "campaignId",
-    "campaignName",
-    "campaignStatus",
-    "campaignBudgetAmount",
-    "campaignBudgetType",
-    "campaignBudgetCurrencyCode",
-    "portfolioId",
-}
-_TARGET_DIMS = _CAMPAIGN_DIMS | {
-    "adGroupId",
-    "adGroupName",
-    "keywordId",
-    "keyword",
-    "targeting",
-    "matchType",
-    "keywordType",
-    "keywordBid",
-    "adKeywordStatus",
-}
-COLUMNS: dict[str, set[str]] = {
-    "spTargeting": _TARGET_DIMS | METRICS,
-    "spSearchTerm": _TARGET_DIMS | METRICS | {"searchTerm"},
-    "spCampaigns": _CAMPAIGN_DIMS
-    | METRICS
-    | {"spend", "campaignBiddingStrategy", "adGroupId", "adGroupName", "adStatus"},
-}
-GROUP_BYS = {
-    "spTargeting": ({"targeting"},),
-    "spSearchTerm": ({"searchTerm"},),
-    "spCampaigns": ({"campaign"}, {"adGroup"}, {"campaign", "adGroup"}),
-}
-FILTERS = {
-    "targeting": {"adKeywordStatus", "keywordType"},
-    "searchTerm": {"keywordType"},
-    "campaign": {"campaignStatus"},
-    "adGroup": {"adStatus"},
-}
-_AUTO_LABELS = {
-    "QUERY_HIGH_REL_MATCHES": "close-match",
-    "QUERY_BROAD_REL_MATCHES": "loose-match",
-    "ASIN_ACCESSORY_RELATED": "complements",
-    "ASIN_SUBSTITUTE_RELATED": "substitutes",
-}
-_EXPR_LABELS = {
-    "ASIN_SAME_AS": "asin",
-    "ASIN_CATEGORY_SAME_AS": "category",
-    "ASIN_EXPANDED_FROM": "asin-expanded",
-    "ASIN_BRAND_SAME_AS": "brand",
-}
-
-
-def _targeting_text(kind: str, text: str | None, expression: str | None) -> str:
-    if kind == "keyword":
-        return text or ""
-    parts = json.loads(expression or "[]")
-    rendered = []
-    for part in parts:
-        kind_ = part.get("type", "")
-        if kind_ in _AUTO_LABELS:
-            rendered.append(_AUTO_LABELS[kind_])
-        else:
-            label = _EXPR_LABELS.get(kind_, kind_.lower().replace("_", "-"))
-            rendered.append(f'{label}="{part.get("value", "")}"')
-    return " ".join(rendered)
+__all__ = ["COLUMNS", "FILTERS", "GROUP_BYS", "build_report"]
 
 
 def _entities(sandbox: Sandbox, profile_id: str) -> pl.DataFrame:
@@ -158,7 +73,7 @@ def _entities(sandbox: Sandbox, profile_id: str) -> pl.DataFrame:
         .otherwise(pl.lit("TARGETING_EXPRESSION"))
     )
     labels = [
-        _targeting_text(k, t, e)
+        targeting_text(k, t, e)
         for k, t, e in frame.select("kind", "text", "expression").iter_rows()
     ]
     return frame.with_columns(
@@ -242,7 +157,7 @@ def _conversions(frame: pl.DataFrame, today: int, seed: int) -> pl.DataFrame:
     )
     frame = frame.with_columns(p7=seven.cast(pl.Int64), p1=one.cast(pl.Int64))
     values: dict[str, Any] = {}
-    for window in _WINDOWS:
+    for window in WINDOWS:
         count = pl.col("p1") if window == "1d" else pl.col("p7")
         same = (count * 0.9 + u).floor().cast(pl.Int64)
         values |= {
@@ -288,8 +203,8 @@ def build_report(
     frame = frame.filter(
         pl.col("clicks") > 0 if report_type == "spSearchTerm" else pl.col("impressions") > 0
     )
-    frame = _dimensions(frame, entities, keys, market.currency_code, start, end)
-    frame = _ratios(frame).select(columns)
+    frame = add_dimensions(frame, entities, keys, market.currency_code, start, end)
+    frame = add_ratios(frame).select(columns)
     return gzip.compress(frame.write_json().encode(), compresslevel=5)
 
 
@@ -319,66 +234,4 @@ def _aggregate(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
     return frame.group_by(keys).agg(
         *(pl.col(c).sum() for c in sums),
         day_bid=pl.col("day_bid").last() if "day" in keys else pl.col("day_bid").max(),
-    )
-
-
-def _dimensions(
-    frame: pl.DataFrame,
-    entities: pl.DataFrame,
-    keys: list[str],
-    currency: str,
-    start: date,
-    end: date,
-) -> pl.DataFrame:
-    if "sim_key" in keys:
-        frame = frame.join(entities, on="sim_key", how="left")
-    else:
-        names = entities.group_by(keys).agg(pl.all().first())
-        frame = frame.join(names, on=keys, how="left")
-    as_int = pl.Int64
-    out = frame.with_columns(
-        campaignId=pl.col("campaign_id").cast(as_int),
-        adGroupId=pl.col("ad_group_id").cast(as_int),
-        keywordId=pl.col("entity_id").cast(as_int),
-        keyword=pl.col("targeting"),
-        matchType=pl.col("keywordType"),
-        keywordBid=pl.col("day_bid"),
-        adKeywordStatus=pl.col("state"),
-        campaignStatus=pl.col("campaign_state"),
-        adStatus=pl.col("group_state"),
-        campaignBudgetAmount=pl.col("budget"),
-        campaignBudgetType=pl.lit("DAILY_BUDGET"),
-        campaignBudgetCurrencyCode=pl.lit(currency),
-        campaignBiddingStrategy=pl.lit("legacyForSales"),
-        portfolioId=pl.lit(None, as_int),
-        startDate=pl.lit(start.isoformat()),
-        endDate=pl.lit(end.isoformat()),
-        spend=pl.col("cost"),
-    )
-    if "day" in frame.columns:
-        out = out.with_columns(
-            date=(pl.lit(EPOCH) + pl.duration(days=pl.col("day"))).dt.strftime("%Y-%m-%d")
-        )
-    return out
-
-
-def _ratios(frame: pl.DataFrame) -> pl.DataFrame:
-    def ratio(num: pl.Expr, den: pl.Expr) -> pl.Expr:
-        return pl.when(den > 0).then(num / den).otherwise(None)
-
-    return frame.with_columns(
-        cost=pl.col("cost").round(2),
-        spend=pl.col("spend").round(2),
-        costPerClick=ratio(pl.col("cost"), pl.col("clicks")).round(2),
-        clickThroughRate=(ratio(pl.col("clicks"), pl.col("impressions")) * 100).round(4),
-        acosClicks7d=(ratio(pl.col("cost"), pl.col("sales7d")) * 100).round(2),
-        acosClicks14d=(ratio(pl.col("cost"), pl.col("sales14d")) * 100).round(2),
-        roasClicks7d=ratio(pl.col("sales7d"), pl.col("cost")).round(4),
-        roasClicks14d=ratio(pl.col("sales14d"), pl.col("cost")).round(4),
-        topOfSearchImpressionShare=pl.lit(None, pl.Float64),
-        **{
-            c: pl.col(c).round(2)
-            for c in frame.columns
-            if c.startswith(("sales", "attributedSales"))
-        },
     )
