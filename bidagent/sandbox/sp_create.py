@@ -19,16 +19,8 @@ from bidagent.marketplaces import marketplace_for
 from bidagent.sandbox.catalog import AUTO_PREDICATES
 from bidagent.sandbox.entity_specs import EntitySpec
 from bidagent.sandbox.responses import ApiRequest
-from bidagent.sandbox.sp_write import (
-    ItemError,
-    batch_items,
-    campaign_budget,
-    check_bid,
-    check_state,
-    fetch,
-    multi_status,
-    success_item,
-)
+from bidagent.sandbox.sp_batch import ItemError, batch_items, fetch, multi_status, success_item
+from bidagent.sandbox.sp_checks import campaign_budget, check_bid, check_state
 from bidagent.sandbox.store import ENTITY_COLUMNS
 
 if TYPE_CHECKING:

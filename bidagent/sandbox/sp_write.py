@@ -1,25 +1,33 @@
 """SP v3 batch updates (``PUT /sp/<entity>``) and archives (``POST /sp/<entity>/delete``).
 
-Owns per-item validation as Amazon applies it (entity not found, archived entities immutable,
-state enum, marketplace bid and budget limits, bid above budget), the 207 multi-status body with
-items in shuffled order, ``Prefer: return=representation``, and the audit log of every applied
-field. One request is one SQLite transaction, committed before the answer leaves. It must not
-create entities (:mod:`bidagent.sandbox.sp_create`) or simulate traffic.
+Owns what an update item may change and in what order it is checked (entity not found, archived
+entities immutable, then each field), how an accepted change is applied, and the audit log of
+every applied field. One request is one SQLite transaction, committed before the answer leaves.
+The batch envelope (array limits, the 207 body) is :mod:`bidagent.sandbox.sp_batch` and the field
+checks (bid, state, budget limits) :mod:`bidagent.sandbox.sp_checks`; both are shared with
+creates. It must not create entities (:mod:`bidagent.sandbox.sp_create`) or simulate traffic.
 """
 
 from __future__ import annotations
 
 import json
-import random
 import sqlite3
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from bidagent.marketplaces import Marketplace, marketplace_for
-from bidagent.sandbox.entity_specs import EntitySpec, render_entity
-from bidagent.sandbox.responses import ApiRequest, RequestRejected, json_response
+from bidagent.sandbox.entity_specs import EntitySpec
+from bidagent.sandbox.responses import ApiRequest, RequestRejected
+from bidagent.sandbox.sp_batch import (
+    MAX_ITEMS,
+    ItemError,
+    batch_items,
+    fetch,
+    multi_status,
+    success_item,
+)
+from bidagent.sandbox.sp_checks import campaign_budget, check_bid, check_budget, check_state
 
 if TYPE_CHECKING:
     from bidagent.sandbox.sandbox import Sandbox
@@ -32,191 +40,6 @@ __all__ = [
     "multi_status",
     "update_entities",
 ]
-
-MAX_ITEMS = 1000
-WRITABLE_STATES = ("ENABLED", "PAUSED", "PROPOSED")
-
-
-class ItemError(Exception):
-    """One item of a batch failed; becomes an entry of the 207 ``error`` array."""
-
-    def __init__(self, selector: str, reason: str, message: str, **fields: Any) -> None:
-        self.value = {"reason": reason, "message": message, **fields}
-        self.selector = selector
-        super().__init__(message)
-
-    def item(self, index: int) -> dict[str, Any]:
-        """The 207 error entry for request position ``index``."""
-        return {
-            "index": index,
-            "errors": [{"errorType": self.selector, "errorValue": {self.selector: self.value}}],
-        }
-
-
-def batch_items(api: ApiRequest, spec: EntitySpec) -> list[Any]:
-    """The request's array under the entity's plural key; 400 if missing or over 1,000."""
-    body = api.json()
-    items = body.get(spec.key) if isinstance(body, dict) else None
-    if not isinstance(items, list) or not items:
-        raise RequestRejected(400, f"Request body must contain a non-empty '{spec.key}' array")
-    if len(items) > MAX_ITEMS:
-        raise RequestRejected(
-            400,
-            f"'{spec.key}' has {len(items)} items; at most {MAX_ITEMS} are allowed",
-            errors=[
-                {
-                    "errorType": "rangeError",
-                    "errorValue": {
-                        "rangeError": {
-                            "reason": "TOO_HIGH",
-                            "message": "Too many items",
-                            "upperLimit": str(MAX_ITEMS),
-                            "cause": {"location": f"$.{spec.key}", "trigger": str(len(items))},
-                        }
-                    },
-                }
-            ],
-        )
-    return items
-
-
-def multi_status(
-    api: ApiRequest, spec: EntitySpec, success: list[dict[str, Any]], errors: list[dict[str, Any]]
-) -> httpx.Response:
-    """The 207 answer; items come back in no particular order, as Amazon's may."""
-    shuffler = random.Random(api.request_id)
-    shuffler.shuffle(success)
-    shuffler.shuffle(errors)
-    headers = {}
-    if _wants_representation(api):
-        headers["Preference-Applied"] = "return=representation"
-    body = {spec.key: {"success": success, "error": errors}}
-    return json_response(207, body, api.request_id, media_type=spec.media_type, headers=headers)
-
-
-def _wants_representation(api: ApiRequest) -> bool:
-    return "return=representation" in (api.header("Prefer") or "").replace(" ", "")
-
-
-def success_item(api: ApiRequest, spec: EntitySpec, index: int, row: Any) -> dict[str, Any]:
-    """One 207 success entry (the full entity only when the client asked for it)."""
-    item: dict[str, Any] = {"index": index, spec.success_id: row["entity_id"]}
-    if _wants_representation(api):
-        item[spec.item_key] = render_entity(spec, row)
-    return item
-
-
-def fetch(conn: sqlite3.Connection, profile_id: str, kind: str, entity_id: str) -> Any:
-    """One stored entity row, or ``None``."""
-    cursor = conn.execute(
-        "SELECT * FROM entities WHERE profile_id = ? AND kind = ? AND entity_id = ?",
-        (profile_id, kind, entity_id),
-    )
-    cursor.row_factory = sqlite3.Row
-    return cursor.fetchone()
-
-
-def check_bid(value: Any, market: Marketplace, location: str, budget: float | None) -> float:
-    """A bid as Amazon checks it: a number inside the marketplace range, not above the budget."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ItemError(
-            "malformedValueError",
-            "PATTERN_NOT_MATCHED",
-            "bid must be a number",
-            cause={"location": location, "trigger": json.dumps(value)},
-        )
-    if not market.min_bid <= Decimal(repr(float(value))) <= market.max_bid:
-        raise ItemError(
-            "biddingError",
-            "BID_OUT_OF_MARKET_PLACE_RANGE",
-            f"Bid must be between {market.min_bid} and {market.max_bid}",
-            lowerLimit=str(market.min_bid),
-            upperLimit=str(market.max_bid),
-            marketplace=market.country_code,
-            cause={"location": location, "trigger": str(value)},
-        )
-    if budget is not None and float(value) > budget:
-        raise ItemError(
-            "biddingError",
-            "BID_GT_BUDGET",
-            "Bid cannot be greater than the budget",
-            upperLimit=str(budget),
-            cause={"location": location, "trigger": str(value)},
-        )
-    return float(value)
-
-
-def check_state(value: Any, location: str) -> str:
-    """A writable state (ENABLED, PAUSED, PROPOSED); ARCHIVED only through ``/delete``."""
-    if value not in WRITABLE_STATES:
-        raise ItemError(
-            "rangeError",
-            "INVALID_ENUM_VALUE",
-            f"Invalid state {value!r}",
-            allowed=list(WRITABLE_STATES),
-            cause={"location": location, "trigger": str(value)},
-        )
-    return str(value)
-
-
-def campaign_budget(
-    conn: sqlite3.Connection, profile_id: str, campaign_id: str | None
-) -> float | None:
-    """The daily budget of a campaign (``None`` if unknown)."""
-    row = fetch(conn, profile_id, "campaign", campaign_id or "")
-    return None if row is None else float(row["budget"])
-
-
-def _check_budget(
-    conn: sqlite3.Connection, row: Any, value: Any, market: Marketplace, location: str
-) -> float:
-    if not isinstance(value, dict) or "budget" not in value or "budgetType" not in value:
-        raise ItemError(
-            "missingValueError",
-            "MISSING_VALUE",
-            "budget needs budget and budgetType",
-            cause={"location": location},
-        )
-    if value["budgetType"] != "DAILY":
-        raise ItemError(
-            "rangeError",
-            "INVALID_ENUM_VALUE",
-            "budgetType must be DAILY",
-            allowed=["DAILY"],
-            cause={"location": location + ".budgetType"},
-        )
-    amount = value["budget"]
-    if isinstance(amount, bool) or not isinstance(amount, int | float):
-        raise ItemError(
-            "malformedValueError",
-            "PATTERN_NOT_MATCHED",
-            "budget must be a number",
-            cause={"location": location + ".budget"},
-        )
-    if not market.min_budget <= Decimal(repr(float(amount))) <= market.max_budget:
-        raise ItemError(
-            "budgetError",
-            "BUDGET_OUT_OF_MARKET_PLACE_RANGE",
-            f"Budget must be between {market.min_budget} and {market.max_budget}",
-            lowerLimit=str(market.min_budget),
-            upperLimit=str(market.max_budget),
-            marketplace=market.country_code,
-            cause={"location": location + ".budget", "trigger": str(amount)},
-        )
-    top = conn.execute(
-        "SELECT MAX(bid) FROM entities WHERE profile_id = ? AND campaign_id = ? "
-        "AND kind IN ('keyword', 'target', 'ad_group') AND state != 'ARCHIVED'",
-        (row["profile_id"], row["entity_id"]),
-    ).fetchone()[0]
-    if top is not None and float(amount) < top:
-        raise ItemError(
-            "budgetError",
-            "BUDGET_LT_KEYWORD_BIDS",
-            "Budget cannot be lower than existing bids",
-            lowerLimit=str(top),
-            cause={"location": location + ".budget", "trigger": str(amount)},
-        )
-    return float(amount)
 
 
 def _changes(
@@ -259,7 +82,7 @@ def _changes(
             budget = campaign_budget(conn, row["profile_id"], row["campaign_id"])
             out[name] = ("bid", check_bid(value, market, where, budget))
         elif name == "budget":
-            out[name] = ("budget", _check_budget(conn, row, value, market, where))
+            out[name] = ("budget", check_budget(conn, row, value, market, where))
         elif name == "name":
             if not isinstance(value, str) or not value.strip():
                 raise ItemError(
