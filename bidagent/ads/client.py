@@ -2,8 +2,8 @@
 
 Owns wiring (one long-lived ``httpx.Client`` with explicit timeouts and pool limits, the token
 source, the rate limiter, the retry policy) and the public methods, each a thin call into
-:mod:`entities`, :mod:`writes`, :mod:`reports` or :mod:`suggestions`. It must not hold business
-rules: what to change and what to do with an ``unknown`` outcome belong to the agent.
+:mod:`entities`, :mod:`readback`, :mod:`writes`, :mod:`reports` or :mod:`suggestions`. It must not
+hold business rules: what to change and what to do with an ``unknown`` outcome belong to the agent.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from bidagent.ads.models import (
     Target,
 )
 from bidagent.ads.pacing import RateLimiter, RetryPolicy
+from bidagent.ads.readback import current_values, find_existing
 from bidagent.ads.report_rows import parse_report
 from bidagent.ads.reports import ReportRunner
 from bidagent.ads.session import AdsSession
@@ -217,49 +218,14 @@ class AdsClient:
     ) -> dict[str, dict[str, Any]]:
         """Live values by id for reconcile: bid/state (targets), budget/state (campaigns),
         default_bid/state (ad groups), state and text (negatives). Missing ids are absent."""
-        listing: dict[str, Callable[..., Sequence[Any]]] = {
-            "keyword": self._reader.keywords,
-            "product_target": self._reader.targets,
-            "campaign": self._reader.campaigns,
-            "ad_group": self._reader.ad_groups,
-            "negative_keyword": self._reader.negative_keywords,
-            "campaign_negative_keyword": self._reader.campaign_negative_keywords,
-        }
-        if kind not in listing:
-            raise ValueError(f"unknown entity kind {kind!r}")
-        found = listing[kind](profile_id, ids=list(ids))
-        return {_entity_id(entity): entity.live() for entity in found}
+        return current_values(self._reader, profile_id, kind, ids)
 
     def find_existing(
         self, profile_id: str, kind: CreateKind, items: Sequence[dict[str, Any]]
     ) -> list[dict[str, Any] | None]:
         """For each create item, the live entity with the same (ad group or campaign, text,
         match type), or ``None``: how a create whose outcome was unknown is read back."""
-        readers: dict[str, Callable[..., Sequence[Target | Negative]]] = {
-            "keyword": self._reader.keywords,
-            "negative_keyword": self._reader.negative_keywords,
-            "campaign_negative_keyword": self._reader.campaign_negative_keywords,
-        }
-        reader = readers[kind]
-        campaigns = sorted({str(item["campaign_id"]) for item in items})
-        found: Sequence[Target | Negative] = (
-            reader(profile_id, campaign_ids=campaigns) if campaigns else []
-        )
-        index: dict[tuple[Any, ...], dict[str, Any]] = {}
-        for entity in found:
-            parent = (
-                entity.campaign_id if kind == "campaign_negative_keyword" else entity.ad_group_id
-            )
-            key = (parent, entity.keyword_text, entity.match_type)
-            index[key] = {"entity_id": _entity_id(entity), **entity.live()}
-        out: list[dict[str, Any] | None] = []
-        for item in items:
-            parent = (
-                item["campaign_id"] if kind == "campaign_negative_keyword" else item["ad_group_id"]
-            )
-            key = (str(parent), item["keyword_text"], str(item["match_type"]).lower())
-            out.append(index.get(key))
-        return out
+        return find_existing(self._reader, profile_id, kind, items)
 
     def bid_suggestions(self, profile_id: str, targets: Sequence[Target]) -> list[BidSuggestion]:
         """Suggested bids for existing targets (bidagent.ads.models.Target), grouped by
@@ -318,13 +284,3 @@ class AdsClient:
             for a, b, raw in self.fetch_report_raw(profile_id, report_type, start, end)
         ]
         return pl.concat(frames) if len(frames) > 1 else frames[0]
-
-
-def _entity_id(entity: Campaign | AdGroup | Target | Negative) -> str:
-    if isinstance(entity, Campaign):
-        return entity.campaign_id
-    if isinstance(entity, AdGroup):
-        return entity.ad_group_id
-    if isinstance(entity, Target):
-        return entity.target_id
-    return entity.negative_id
