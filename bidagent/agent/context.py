@@ -61,6 +61,9 @@ def agent_now(settings: Settings) -> datetime:
     return _wall_clock()
 
 
+_IN_PROCESS_REQUESTS_PER_SECOND = 10_000.0
+
+
 @dataclass
 class AgentContext:
     """The agent's handles. Build with :meth:`open`; close when done."""
@@ -114,8 +117,14 @@ class AgentContext:
             clock = _remote_sandbox_clock(settings.ads.base_url, transport)
         from bidagent.agent.metrics import CountingTransport
 
-        # The in-process fake API moves reports along per poll, not per second: poll briskly.
-        overrides = {"report_poll_interval_s": 0.01} if sandbox is not None else {}
+        # The in-process fake API moves reports along per poll, not per second: poll briskly. Its
+        # days pass in seconds, so a per-second rate limit would only add sleeps (a day's suggested
+        # bids took 6 s at 5 requests a second); its own throttling faults still apply.
+        overrides: dict[str, Any] = (
+            {"report_poll_interval_s": 0.01, "requests_per_second": _IN_PROCESS_REQUESTS_PER_SECOND}
+            if sandbox is not None
+            else {}
+        )
         client = AdsClient.from_settings(
             settings,
             transport=CountingTransport(transport or httpx.HTTPTransport(retries=0)),
