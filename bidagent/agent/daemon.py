@@ -70,6 +70,7 @@ class Daemon:
         self._started = datetime.now(UTC)
         self.ticks = 0  # sandbox days fully run
         self._days_started = 0
+        self._max_days: int | None = None
 
     def _on_bad_rules(self, error: RuleSetError, fingerprint: str) -> None:
         assert self.ctx is not None
@@ -96,6 +97,10 @@ class Daemon:
         assert self.ctx is not None
         assert self.ctx.sandbox is not None
         if self._stop.is_set():
+            return
+        if self._max_days is not None and self._days_started >= self._max_days:
+            # The last day is done: a tick that fires before the main loop sees it must not
+            # start (and then interrupt) one more day.
             return
         if self._days_started:
             self.ctx.sandbox.advance(days=1)
@@ -257,6 +262,7 @@ class Daemon:
     def run(self, *, max_ticks: int | None = None) -> int:
         """Run until SIGTERM/SIGINT (or ``max_ticks`` sandbox days, for tests). Returns 0."""
         self._lock = acquire_daemon_lock(self.settings)
+        self._max_days = max_ticks
         if threading.current_thread() is threading.main_thread():
             # Installed first, so a SIGTERM during start-up (reconcile) also ends cleanly.
             signal.signal(signal.SIGTERM, self.request_stop)
