@@ -142,7 +142,7 @@ _TARGETS_SCHEMA = {
     **_text([
         "entity_kind", "entity_id", "profile_id", "campaign_id", "campaign_name", "ad_group_id",
         "ad_group_name", "state", "bid", "default_bid", "match_type", "keyword_text", "targeting",
-        "portfolio", "budget", "suggested_bid", "suggested_bid_low", "suggested_bid_high",
+        "portfolio", "budget",
     ]),
     **_MONEY,
     **dict.fromkeys(["suggested_bid", "suggested_bid_low", "suggested_bid_high"], pl.Float64),
@@ -306,20 +306,12 @@ def _joined_targets(
     """Targets with their ad group's and campaign's columns, as an inner join in SQL gives them
     (a target without its ad group or campaign row is left out), in the targets' own order, and
     their suggested bids where one was fetched."""
-    joined = targets.join(groups, on="ad_group_id", how="inner", maintain_order="left").join(
-        campaigns, on="campaign_id", how="inner", maintain_order="left"
+    return (
+        targets.join(groups, on="ad_group_id", how="inner", maintain_order="left")
+        .join(campaigns, on="campaign_id", how="inner", maintain_order="left")
+        .join(suggestions, on=["entity_kind", "entity_id"], how="left", maintain_order="left")
+        .select(list(_TARGETS_SCHEMA))
     )
-    if suggestions.height:
-        joined = joined.join(
-            suggestions, on=["entity_kind", "entity_id"], how="left", maintain_order="left"
-        )
-    else:
-        joined = joined.with_columns(
-            pl.lit(None, dtype=pl.Float64).alias(name)
-            for name in _SUGGESTIONS_SCHEMA
-            if name not in ("entity_kind", "entity_id")
-        )
-    return joined.select(list(_TARGETS_SCHEMA))
 
 
 def _target_count(connection: Connection, profile_id: str) -> int:

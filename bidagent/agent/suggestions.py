@@ -11,6 +11,7 @@ bids.
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import fields
 from datetime import datetime, timedelta
 
 import structlog
@@ -33,6 +34,8 @@ from bidagent.store.types import UTCDateTime
 __all__ = ["due_ad_groups", "refresh_bid_suggestions"]
 
 log = structlog.get_logger(__name__)
+
+_CHUNK = 500  # ad group ids per IN (...), well under SQLite's variable limit
 
 
 def due_ad_groups(
@@ -131,30 +134,18 @@ def _table(model: type[SQLModel]) -> Table:
 
 
 def _enabled_targets(engine: Engine, profile_id: str, groups: list[str]) -> dict[str, list[Target]]:
-    """The enabled keywords and targets of ``groups``, as the client's ``Target``."""
+    """The enabled keywords and targets of ``groups``, as the client's ``Target`` (whose fields
+    are columns of the targets table under the same names)."""
+    targets = _table(TargetRecord)
+    names = [f.name for f in fields(Target)]
     out: dict[str, list[Target]] = defaultdict(list)
     with engine.connect() as connection:
-        for start in range(0, len(groups), 500):
-            query = select(
-                TargetRecord
-            ).where(
-                TargetRecord.profile_id == profile_id,  # type: ignore[arg-type]
-                TargetRecord.state == "enabled",  # type: ignore[arg-type]
-                TargetRecord.ad_group_id.in_(groups[start : start + 500]),  # type: ignore[attr-defined]
+        for start in range(0, len(groups), _CHUNK):
+            query = select(*(targets.c[name] for name in names)).where(
+                targets.c.profile_id == profile_id,
+                targets.c.state == "enabled",
+                targets.c.ad_group_id.in_(groups[start : start + _CHUNK]),
             )
             for row in connection.execute(query).mappings():
-                out[row["ad_group_id"]].append(
-                    Target(
-                        kind=row["kind"],
-                        target_id=row["target_id"],
-                        campaign_id=row["campaign_id"],
-                        ad_group_id=row["ad_group_id"],
-                        state=row["state"],
-                        bid=row["bid"],
-                        match_type=row["match_type"],
-                        keyword_text=row["keyword_text"],
-                        targeting=row["targeting"],
-                        expression=row["expression"],
-                    )
-                )
+                out[row["ad_group_id"]].append(Target(**{name: row[name] for name in names}))
     return out
