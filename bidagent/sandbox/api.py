@@ -19,10 +19,15 @@ import httpx
 from bidagent.marketplaces import marketplace_for
 from bidagent.sandbox.admin import handle_admin
 from bidagent.sandbox.auth import check_ads_headers, host_region, issue_token
-from bidagent.sandbox.entity_specs import SPECS_BY_PATH, EntitySpec
+from bidagent.sandbox.entity_specs import SPECS_BY_PATH
 from bidagent.sandbox.faults import FaultConfig, FaultInjector
 from bidagent.sandbox.reporting import cancel_report, create_report, download_report, report_status
-from bidagent.sandbox.responses import ApiRequest, RequestRejected, json_response
+from bidagent.sandbox.responses import (
+    ApiRequest,
+    RequestRejected,
+    check_media_type,
+    json_response,
+)
 from bidagent.sandbox.sp_create import create_entities
 from bidagent.sandbox.sp_list import list_entities
 from bidagent.sandbox.sp_write import archive_entities, update_entities
@@ -135,7 +140,8 @@ class FakeAdsApi:
         if spec is None:
             raise RequestRejected(404, f"No such resource: {method} {path}")
         check_ads_headers(sandbox, api, needs_scope=True)
-        _check_media(api, spec, method)
+        # SP v3 wants the entity's vendor type as Content-Type (and Accept, if one is sent).
+        check_media_type(api, spec.media_type, has_body=method in ("POST", "PUT"))
         if path.endswith("/list") and method == "POST":
             return list_entities(sandbox, api, spec)
         if path.endswith("/delete") and method == "POST":
@@ -170,21 +176,3 @@ class FakeAdsApi:
                 }
             )
         return json_response(200, answer, api.request_id)
-
-
-def _media(value: str | None) -> str:
-    return (value or "").split(";")[0].strip().lower()
-
-
-def _check_media(api: ApiRequest, spec: EntitySpec, method: str) -> None:
-    """SP v3 wants the entity's vendor type as Content-Type (and Accept, if one is sent)."""
-    wanted = spec.media_type.lower()
-    if method in ("POST", "PUT") and _media(api.header("content-type")) != wanted:
-        raise RequestRejected(
-            415, f"Unsupported media type '{api.header('content-type')}'; use {spec.media_type}"
-        )
-    accepted = {_media(part) for part in (api.header("accept") or "").split(",")}
-    if not accepted & {"", "*/*", wanted}:
-        raise RequestRejected(
-            415, f"Unsupported Accept '{api.header('accept')}'; use {spec.media_type}"
-        )

@@ -17,6 +17,7 @@ import httpx
 __all__ = [
     "ApiRequest",
     "RequestRejected",
+    "check_media_type",
     "json_response",
     "lwa_error",
     "report_error",
@@ -81,6 +82,23 @@ class RequestRejected(Exception):  # noqa: N818 - control flow inside the fake A
         self.message = message
         self.extra = extra
         super().__init__(message)
+
+
+def _media(value: str | None) -> str:
+    return (value or "").split(";")[0].strip().lower()
+
+
+def check_media_type(api: ApiRequest, media_type: str, *, has_body: bool) -> None:
+    """Amazon's vendor media type as Content-Type of a request with a body, and in Accept if
+    one is sent; a 415 names the type to use."""
+    wanted = media_type.lower()
+    if has_body and _media(api.header("content-type")) != wanted:
+        raise RequestRejected(
+            415, f"Unsupported media type '{api.header('content-type')}'; use {media_type}"
+        )
+    accepted = {_media(part) for part in (api.header("accept") or "").split(",")}
+    if not accepted & {"", "*/*", wanted}:
+        raise RequestRejected(415, f"Unsupported Accept '{api.header('accept')}'; use {media_type}")
 
 
 def json_response(

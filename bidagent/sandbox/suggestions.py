@@ -23,7 +23,12 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from bidagent.marketplaces import Marketplace, marketplace_for, round_money
-from bidagent.sandbox.responses import ApiRequest, RequestRejected, json_response
+from bidagent.sandbox.responses import (
+    ApiRequest,
+    RequestRejected,
+    check_media_type,
+    json_response,
+)
 from bidagent.sandbox.sandbox import START_DATE
 
 if TYPE_CHECKING:
@@ -105,7 +110,7 @@ def suggested_range(market_bid: float, market: Marketplace) -> SuggestedRange:
 
 def suggest_bids(sandbox: Sandbox, api: ApiRequest) -> httpx.Response:
     """Answer one request for the profile in ``api.profile_id`` (headers already checked)."""
-    _check_media(api)
+    check_media_type(api, MEDIA_TYPE, has_body=True)
     body = api.json()
     if not isinstance(body, dict):
         raise RequestRejected(400, "Request body must be a JSON object")
@@ -160,21 +165,6 @@ def suggest_bids(sandbox: Sandbox, api: ApiRequest) -> httpx.Response:
     return json_response(
         200, {"bidRecommendations": [theme]}, api.request_id, media_type=MEDIA_TYPE
     )
-
-
-def _media(value: str | None) -> str:
-    return (value or "").split(";")[0].strip().lower()
-
-
-def _check_media(api: ApiRequest) -> None:
-    """The endpoint wants its vendor type as Content-Type (and Accept, if one is sent)."""
-    if _media(api.header("content-type")) != MEDIA_TYPE:
-        raise RequestRejected(
-            415, f"Unsupported media type '{api.header('content-type')}'; use {MEDIA_TYPE}"
-        )
-    accepted = {_media(part) for part in (api.header("accept") or "").split(",")}
-    if not accepted & {"", "*/*", MEDIA_TYPE}:
-        raise RequestRejected(415, f"Unsupported Accept '{api.header('accept')}'; use {MEDIA_TYPE}")
 
 
 def _id(body: dict[str, Any], name: str) -> str:
