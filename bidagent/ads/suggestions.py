@@ -171,12 +171,12 @@ class SuggestionReader:
 
     def suggestions(self, profile_id: str, targets: Sequence[Target]) -> list[BidSuggestion]:
         """Suggestions in ``targets`` order, one request per ad group and 100 expressions."""
+        asked = [(t, e) for t in targets if (e := targeting_expression(t)) is not None]
         groups: dict[tuple[str, str], list[tuple[Target, dict[str, str]]]] = {}
-        for target in targets:
-            expression = targeting_expression(target)
-            if expression is not None:
-                parent = (target.campaign_id, target.ad_group_id)
-                groups.setdefault(parent, []).append((target, expression))
+        for target, expression in asked:
+            groups.setdefault((target.campaign_id, target.ad_group_id), []).append(
+                (target, expression)
+            )
         answers: dict[tuple[str, str, ExpressionKey], tuple[Decimal, ...]] = {}
         requests = 0
         for (campaign_id, ad_group_id), members in groups.items():
@@ -189,10 +189,7 @@ class SuggestionReader:
                 for key, bids in found.items():
                     answers[(campaign_id, ad_group_id, key)] = bids
         out: list[BidSuggestion] = []
-        for target in targets:
-            expression = targeting_expression(target)
-            if expression is None:
-                continue
+        for target, expression in asked:
             answer = answers.get((target.campaign_id, target.ad_group_id, _key(expression)))
             if answer is not None:
                 low, median, high = answer
