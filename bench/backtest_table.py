@@ -23,7 +23,7 @@ from typing import Any
 
 import structlog
 
-from bidagent.agent.backtest import ArmSpec, BacktestSpec, arms_for, run_backtest
+from bidagent.agent.backtest.run import ArmSpec, BacktestSpec, arms_for, run_backtest
 from bidagent.sandbox.scenarios import SCENARIOS
 from bidagent.settings import Settings
 

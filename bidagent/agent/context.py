@@ -115,7 +115,7 @@ class AgentContext:
             clock = lambda: box.now  # noqa: E731
         elif settings.ads.source == "sandbox" and settings.ads.base_url is not None:
             clock = _remote_sandbox_clock(settings.ads.base_url, transport)
-        from bidagent.agent.metrics import CountingTransport
+        from bidagent.agent.service.metrics import CountingTransport
 
         # The in-process fake API moves reports along per poll, not per second: poll briskly. Its
         # days pass in seconds, so a per-second rate limit would only add sleeps (a day's suggested

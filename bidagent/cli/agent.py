@@ -13,9 +13,9 @@ from typing import Annotated, Any
 import typer
 
 from bidagent.agent.context import AgentContext
-from bidagent.agent.control import GLOBAL_SCOPE, pause, resume
-from bidagent.agent.cycle import plan_profile, run_cycle
+from bidagent.agent.cycle.run import plan_profile, run_cycle
 from bidagent.agent.profiles import profile_ids
+from bidagent.agent.service.kill_switch import GLOBAL_SCOPE, pause, resume
 from bidagent.cli.context import load_cli_settings
 from bidagent.cli.render import OutputFormat, console, render_rows, to_jsonable
 from bidagent.engine import load_rule_set

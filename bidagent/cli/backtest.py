@@ -1,6 +1,6 @@
 """``bidagent backtest``: replay the sandbox under a rule set and baselines, and compare them.
 
-Thin: parse options, run :func:`bidagent.agent.backtest.run_backtest` with a progress bar on
+Thin: parse options, run :func:`bidagent.agent.backtest.run.run_backtest` with a progress bar on
 stderr, render the comparison (table or JSON on stdout) and, when asked, write the HTML report.
 Exit 0 when the backtest ran, 1 on a bad option, rule set or run.
 """
@@ -15,8 +15,8 @@ from typing import Annotated, Any
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from bidagent.agent.backtest import BacktestResult, BacktestSpec, arms_for, run_backtest
-from bidagent.agent.backtest_report import write_html_report
+from bidagent.agent.backtest.html_report import write_html_report
+from bidagent.agent.backtest.run import BacktestResult, BacktestSpec, arms_for, run_backtest
 from bidagent.cli.context import fail, load_cli_settings
 from bidagent.cli.render import OutputFormat, console, err_console, render_rows, to_jsonable
 from bidagent.errors import BidAgentError

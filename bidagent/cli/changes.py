@@ -14,7 +14,7 @@ import typer
 from sqlmodel import Session, col, select
 
 from bidagent.agent.context import AgentContext, agent_now
-from bidagent.agent.revert import apply_revert, plan_revert, select_changes
+from bidagent.agent.cycle.revert import apply_revert, plan_revert, select_changes
 from bidagent.cli.context import load_cli_settings
 from bidagent.cli.render import OutputFormat, console, render_rows, to_jsonable
 from bidagent.durations import parse_duration

@@ -1,6 +1,6 @@
 """``bidagent health``: exit 0 when the agent is alive and on time, 1 otherwise (Docker HEALTHCHECK).
 
-The rule is :func:`bidagent.agent.health.check_health`, the same one the daemon's ``/healthz``
+The rule is :func:`bidagent.agent.service.health.check_health`, the same one the daemon's ``/healthz``
 serves, so the two can never disagree:
 
 * the database answers (a missing SQLite file is unhealthy, and is not created by the check);
@@ -23,7 +23,7 @@ from pathlib import Path
 
 import typer
 
-from bidagent.agent.health import check_health
+from bidagent.agent.service.health import check_health
 from bidagent.cli.context import load_cli_settings
 from bidagent.cli.db import missing_sqlite_file
 from bidagent.store import make_engine

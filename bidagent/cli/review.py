@@ -1,6 +1,6 @@
 """``bidagent review``: list, show, approve, reject, resolve and expire review items.
 
-Thin: parse, call :mod:`bidagent.agent.review`, render. The JSON shapes of ``list`` and ``show``
+Thin: parse, call :mod:`bidagent.agent.review.items`, render. The JSON shapes of ``list`` and ``show``
 are documented in ``docs/review.md`` and pinned by a test. Exit codes: 0 ok, 1 when an action was
 refused (an item already decided, a change whose entity moved, a bad configuration), 2 usage.
 """
@@ -19,8 +19,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from bidagent.agent.context import agent_now
-from bidagent.agent.decisions import Applier, Decision, decide
-from bidagent.agent.review import (
+from bidagent.agent.review.decisions import Applier, Decision, decide
+from bidagent.agent.review.items import (
     ITEM_KEYS,
     change_counts,
     expire_items,
@@ -84,8 +84,8 @@ def _database(ctx: typer.Context) -> Iterator[tuple[Settings, Engine]]:
 @contextmanager
 def open_applier(settings: Settings, engine: Engine) -> Iterator[Applier]:
     """The apply path for approvals: an agent context (Ads client) around ``applier_for``."""
-    from bidagent.agent.apply import applier_for
     from bidagent.agent.context import AgentContext
+    from bidagent.agent.cycle.apply import applier_for
 
     with AgentContext.open(settings, engine=engine) as agent:
         applier: Applier = applier_for(agent)

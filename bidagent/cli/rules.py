@@ -128,7 +128,9 @@ def explain_command(
             inputs = build_inputs(runnable.case, settings, at)  # type: ignore[arg-type]
             rule_set = runnable.rule_set
         else:
-            from bidagent.agent.inputs import load_engine_inputs  # written by the agent layer
+            from bidagent.agent.cycle.engine_inputs import (
+                load_engine_inputs,  # written by the agent layer
+            )
 
             config = _settings(ctx)
             rule_set = load_rule_set(list(paths) if paths else [config.rules_dir])

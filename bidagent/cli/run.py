@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from bidagent.agent.daemon import Daemon
+from bidagent.agent.service.daemon import Daemon
 from bidagent.cli.context import load_cli_settings
 from bidagent.errors import BidAgentError
 

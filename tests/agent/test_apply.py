@@ -8,8 +8,8 @@ from decimal import Decimal
 from sqlmodel import Session, select
 
 from bidagent.ads import EntityUpdate, Target
-from bidagent.agent.apply import apply_approved, apply_planned, reconcile_sending
 from bidagent.agent.context import AgentContext
+from bidagent.agent.cycle.apply import apply_approved, apply_planned, reconcile_sending
 from bidagent.settings import Settings
 from bidagent.store import ChangeRecord, ReviewItemRecord, session_scope
 

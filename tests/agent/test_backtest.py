@@ -8,16 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from bidagent.agent.backtest import (
+from bidagent.agent.backtest.arms import arm_settings, run_arm
+from bidagent.agent.backtest.html_report import render_html_report
+from bidagent.agent.backtest.margin_targets import margin_targets
+from bidagent.agent.backtest.run import (
     ArmSpec,
     BacktestResult,
     BacktestSpec,
     arms_for,
     run_backtest,
 )
-from bidagent.agent.backtest_arms import arm_settings, run_arm
-from bidagent.agent.backtest_report import render_html_report
-from bidagent.agent.backtest_targets import margin_targets
 from bidagent.errors import AgentError
 from bidagent.sandbox import Sandbox
 from bidagent.settings import Settings, load_settings

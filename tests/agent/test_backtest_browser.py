@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from bidagent.agent.backtest import BacktestSpec, arms_for, run_backtest
-from bidagent.agent.backtest_report import CHARTS, write_html_report
+from bidagent.agent.backtest.html_report import CHARTS, write_html_report
+from bidagent.agent.backtest.run import BacktestSpec, arms_for, run_backtest
 from bidagent.settings import load_settings
 
 REQUIRE_ENV = "BIDAGENT_REQUIRE_BROWSER"

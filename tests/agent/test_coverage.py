@@ -12,7 +12,7 @@ import polars as pl
 import pytest
 from sqlalchemy.engine import Engine
 
-from bidagent.agent.coverage import read_report_dates
+from bidagent.agent.cycle.report_coverage import read_report_dates
 from bidagent.engine import EngineInputs, evaluate, load_rule_set
 from bidagent.engine.inputs import REPORT_DATES_SCHEMA
 from bidagent.engine.ruletests import Case

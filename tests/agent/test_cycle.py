@@ -9,10 +9,10 @@ import pytest
 from sqlmodel import Session, select
 
 from bidagent.agent.context import AgentContext
-from bidagent.agent.control import pause, resume
-from bidagent.agent.cycle import plan_profile, run_cycle
+from bidagent.agent.cycle.revert import apply_revert, plan_revert, select_changes
+from bidagent.agent.cycle.run import plan_profile, run_cycle
 from bidagent.agent.profiles import profile_ids
-from bidagent.agent.revert import apply_revert, plan_revert, select_changes
+from bidagent.agent.service.kill_switch import pause, resume
 from bidagent.engine import RuleSet
 from bidagent.store import ChangeRecord, CycleRecord
 
@@ -178,7 +178,7 @@ def test_a_failed_cycle_runs_again_at_the_next_fire(
     agent: AgentContext, rule_set: RuleSet, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A cycle that failed is recorded as failed and is not mistaken for done the same day."""
-    import bidagent.agent.cycle as cycle_module
+    import bidagent.agent.cycle.run as cycle_module
 
     (profile_id,) = profile_ids(agent)
 
@@ -204,8 +204,8 @@ def test_a_rejected_proposal_is_not_raised_again_within_the_cooldown(
     agent: AgentContext, rule_set: RuleSet
 ) -> None:
     """Rejecting held changes keeps their rule off those entity fields for the rule's cooldown."""
-    from bidagent.agent.apply import applier_for
-    from bidagent.agent.decisions import decide
+    from bidagent.agent.cycle.apply import applier_for
+    from bidagent.agent.review.decisions import decide
     from bidagent.store import ReviewItemRecord
 
     (profile_id,) = profile_ids(agent)

@@ -21,7 +21,7 @@ import pytest
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
-from bidagent.agent.daemon import Daemon, acquire_daemon_lock, daypart_times
+from bidagent.agent.service.daemon import Daemon, acquire_daemon_lock, daypart_times
 from bidagent.cli.app import app
 from bidagent.engine import load_rule_set
 from bidagent.settings import Settings, load_settings

@@ -10,7 +10,7 @@ import pytest
 from sqlmodel import Session, select
 
 from bidagent.agent.context import AgentContext, agent_now
-from bidagent.agent.cycle import run_cycle
+from bidagent.agent.cycle.run import run_cycle
 from bidagent.agent.profiles import profile_ids
 from bidagent.engine import RuleSet
 from bidagent.sandbox import Sandbox

@@ -16,15 +16,15 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from bidagent.agent.notify import (
+from bidagent.agent.review.items import list_items, raise_review
+from bidagent.agent.review.notify import (
     BACKOFF_CAP_S,
     DeliveryCounts,
     deliver_pending,
     enqueue_digest,
     retry_delay,
 )
-from bidagent.agent.notify_payloads import build_payload
-from bidagent.agent.review import list_items, raise_review
+from bidagent.agent.review.webhook_payloads import build_payload
 from bidagent.settings import NotifySettings, Settings, WebhookSettings
 from bidagent.store import (
     ChangeRecord,

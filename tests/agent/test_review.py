@@ -1,4 +1,4 @@
-"""The review queue: raising with deduplication, deciding, expiring (bidagent.agent.review)."""
+"""The review queue: raising with deduplication, deciding, expiring (bidagent.agent.review.items)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from bidagent.agent.decisions import decide
-from bidagent.agent.review import (
+from bidagent.agent.review.decisions import decide
+from bidagent.agent.review.items import (
     ITEM_KEYS,
     ChangeOutcome,
     expire_items,

@@ -12,13 +12,13 @@ from pathlib import Path
 from sqlmodel import Session, col, select
 
 from bidagent.ads import EntityUpdate
-from bidagent.agent.apply import applier_for
 from bidagent.agent.context import AgentContext
-from bidagent.agent.cycle import plan_profile, run_cycle
-from bidagent.agent.daemon import Daemon
-from bidagent.agent.decisions import decide
+from bidagent.agent.cycle.apply import applier_for
+from bidagent.agent.cycle.run import plan_profile, run_cycle
 from bidagent.agent.profiles import profile_ids
-from bidagent.agent.rulewatch import RuleWatcher
+from bidagent.agent.review.decisions import decide
+from bidagent.agent.service.daemon import Daemon
+from bidagent.agent.service.rule_watch import RuleWatcher
 from bidagent.engine import load_rule_set
 from bidagent.settings import Settings
 from bidagent.store import (

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from bidagent.ads import AdsClient
-from bidagent.agent.sync import sync_entities, sync_reports
+from bidagent.agent.cycle.sync import sync_entities, sync_reports
 from bidagent.errors import ReportFailed
 from bidagent.sandbox import Sandbox
 from bidagent.store import (

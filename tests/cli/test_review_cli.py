@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from typer.testing import CliRunner
 
-from bidagent.agent.review import CHANGE_KEYS, ITEM_KEYS, get_item, raise_review
+from bidagent.agent.review.items import CHANGE_KEYS, ITEM_KEYS, get_item, raise_review
 from bidagent.cli import review as review_cli
 from bidagent.cli.app import app
 from bidagent.settings import Settings

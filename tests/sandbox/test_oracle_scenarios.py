@@ -134,7 +134,7 @@ def test_optimal_bids_respect_campaign_budgets(tmp_path: Path) -> None:
 
 def test_oracle_beats_unchanged_bids_on_the_underbid_account(tmp_path: Path) -> None:
     """Under-bid campaigns have small budgets; the oracle's bids still earn more than the old ones."""
-    from bidagent.agent.backtest import BacktestSpec, arms_for, run_backtest
+    from bidagent.agent.backtest.run import BacktestSpec, arms_for, run_backtest
     from bidagent.settings import Settings
 
     spec = BacktestSpec(days=4, seed=1, scenario="underbid", targets=300, history_days=7)

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from sqlalchemy.engine import Engine
 
-from bidagent.agent.suggestions import due_ad_groups
+from bidagent.agent.cycle.bid_suggestions import due_ad_groups
 from bidagent.store import (
     AdGroupRecord,
     BidSuggestionRecord,

@@ -11,8 +11,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from structlog.testing import capture_logs
 
-from bidagent.agent import inputs as inputs_module
-from bidagent.agent.inputs import read_engine_inputs
+from bidagent.agent.cycle import engine_inputs as inputs_module
+from bidagent.agent.cycle.engine_inputs import read_engine_inputs
 from bidagent.store import (
     AdGroupRecord,
     BidSuggestionRecord,

@@ -14,8 +14,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from bidagent.agent import planlog
-from bidagent.agent.planlog import write_plan
+from bidagent.agent.cycle import intent_log as planlog
+from bidagent.agent.cycle.intent_log import write_plan
 from bidagent.engine import Plan, Proposal
 from bidagent.store import ChangeRecord, session_scope
 

@@ -2,7 +2,7 @@
 
 Owns the page: the comparison table, per-day line charts of spend, sales and ACoS per arm, the
 changes each rule made and the review decisions. It must not run anything: it renders a finished
-:class:`~bidagent.agent.backtest.BacktestResult`. Every value is escaped; nothing is fetched.
+:class:`~bidagent.agent.backtest.run.BacktestResult`. Every value is escaped; nothing is fetched.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from bidagent.agent.backtest import BacktestResult
-    from bidagent.agent.backtest_arms import ArmResult
+    from bidagent.agent.backtest.arms import ArmResult
+    from bidagent.agent.backtest.run import BacktestResult
 
 __all__ = ["CHARTS", "render_html_report", "write_html_report"]
 

@@ -15,7 +15,7 @@ import structlog
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from bidagent.agent.values import same_value
+from bidagent.agent.cycle.change_requests import same_value
 from bidagent.store import AdGroupRecord, CampaignRecord, ChangeRecord, TargetRecord
 
 __all__ = ["record_external_edits"]

@@ -3,7 +3,7 @@
 Owns the life of a review item (``open`` → ``approved | rejected | resolved | expired``), the
 deduplication of recurring problems onto one open item, the held changes' fate when an item is
 decided or expires, and the announcement of new and escalated items to the notification outbox
-(one fan-out row per event; :mod:`bidagent.agent.notify` turns it into one row per webhook).
+(one fan-out row per event; :mod:`bidagent.agent.review.notify` turns it into one row per webhook).
 
 It must not speak HTTP: approving calls an *applier* (the apply path, which re-reads the live
 value and refuses a change whose entity moved) outside any database transaction, and it must not

@@ -22,9 +22,9 @@ import structlog
 from sqlmodel import Session, col, select
 
 from bidagent.agent.context import AgentContext
-from bidagent.agent.control import ensure_not_paused
-from bidagent.agent.failpoints import failpoint
-from bidagent.agent.values import api_kind, change_request, live_value
+from bidagent.agent.cycle.change_requests import api_kind, change_request, live_value
+from bidagent.agent.cycle.failpoints import failpoint
+from bidagent.agent.service.kill_switch import ensure_not_paused
 from bidagent.errors import AdsError, PausedError
 from bidagent.store import ChangeRecord, session_scope
 
@@ -82,7 +82,7 @@ def _finish(
         row.finished_at = now if status in ("applied", "failed") else row.finished_at
         session.add(row)
         if status == "failed" and code is not None:
-            from bidagent.agent.escalate import escalate_failed_change
+            from bidagent.agent.review.escalation import escalate_failed_change
 
             escalate_failed_change(session, row, now=now)
     log.info(f"change_{status}", change_id=change_id, reason=reason, code=code, remote_id=remote_id)

@@ -13,9 +13,9 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from bidagent.agent.apply import ApplyOutcome, apply_planned
 from bidagent.agent.context import AgentContext
-from bidagent.agent.values import MONEY_FIELDS, api_kind, live_value
+from bidagent.agent.cycle.apply import ApplyOutcome, apply_planned
+from bidagent.agent.cycle.change_requests import MONEY_FIELDS, api_kind, live_value
 from bidagent.store import ChangeRecord, session_scope
 
 __all__ = ["RevertItem", "apply_revert", "plan_revert", "select_changes"]

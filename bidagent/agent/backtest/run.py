@@ -2,8 +2,8 @@
 
 Owns the run (which arms, in which temporary folder, in what order) and the comparison: each
 arm's profit against ``none`` and as a share of ``oracle``, and its ACoS against the target. The
-arms themselves live in :mod:`bidagent.agent.backtest_arms`; rendering (JSON, table, HTML) belongs
-to the CLI and :mod:`bidagent.agent.backtest_report`. It must not print and must not write
+arms themselves live in :mod:`bidagent.agent.backtest.arms`; rendering (JSON, table, HTML) belongs
+to the CLI and :mod:`bidagent.agent.backtest.html_report`. It must not print and must not write
 outside its temporary folder.
 
 All arms run in this one process, one after the other, each in its own sandbox generated from
@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from bidagent.agent.backtest_arms import ArmResult, ArmSpec, BacktestSpec, DayCallback, run_arm
+from bidagent.agent.backtest.arms import ArmResult, ArmSpec, BacktestSpec, DayCallback, run_arm
 from bidagent.errors import AgentError
 from bidagent.settings import Settings
 

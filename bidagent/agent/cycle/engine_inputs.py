@@ -14,7 +14,7 @@ import polars as pl
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 
-from bidagent.agent.coverage import read_report_dates
+from bidagent.agent.cycle.report_coverage import read_report_dates
 from bidagent.engine import EngineInputs, EngineSettings
 from bidagent.errors import AgentError
 from bidagent.settings import Settings

@@ -25,12 +25,12 @@ import polars as pl
 from sqlmodel import Session, col, select
 
 from bidagent.ads.models import EntityUpdate
-from bidagent.agent.apply import applier_for
-from bidagent.agent.backtest_targets import margin_target_profile
+from bidagent.agent.backtest.margin_targets import margin_target_profile
 from bidagent.agent.context import AgentContext
-from bidagent.agent.cycle import run_cycle
-from bidagent.agent.decisions import decide
-from bidagent.agent.review import list_items
+from bidagent.agent.cycle.apply import applier_for
+from bidagent.agent.cycle.run import run_cycle
+from bidagent.agent.review.decisions import decide
+from bidagent.agent.review.items import list_items
 from bidagent.engine import RuleSet, load_rule_set
 from bidagent.errors import AgentError
 from bidagent.sandbox import Sandbox
@@ -67,7 +67,7 @@ class ArmSpec:
     kind: ArmKind
     rules_dir: Path | None = None
     # Each campaign's target ACoS = this fraction of its products' margin (see
-    # bidagent.agent.backtest_targets); None keeps the settings' target ACoS for every campaign.
+    # bidagent.agent.backtest.margin_targets); None keeps the settings' target ACoS for every campaign.
     margin_target: float | None = None
 
 

@@ -37,16 +37,16 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlmodel import Session
 
-from bidagent.agent.apply import reconcile_sending
 from bidagent.agent.context import AgentContext
-from bidagent.agent.cycle import run_cycle
-from bidagent.agent.daemon_lock import acquire_daemon_lock
-from bidagent.agent.dayparts import daypart_times
-from bidagent.agent.health import check_health
-from bidagent.agent.metrics import METRICS, serve_metrics
+from bidagent.agent.cycle.apply import reconcile_sending
+from bidagent.agent.cycle.run import run_cycle
 from bidagent.agent.profiles import profile_ids
-from bidagent.agent.rule_reviews import raise_rules_review, resolve_rules_review
-from bidagent.agent.rulewatch import RuleWatcher
+from bidagent.agent.review.rule_items import raise_rules_review, resolve_rules_review
+from bidagent.agent.service.daemon_lock import acquire_daemon_lock
+from bidagent.agent.service.daypart_times import daypart_times
+from bidagent.agent.service.health import check_health
+from bidagent.agent.service.metrics import METRICS, serve_metrics
+from bidagent.agent.service.rule_watch import RuleWatcher
 from bidagent.errors import AgentError, RuleSetError
 from bidagent.settings import Settings
 from bidagent.store import ProfileRecord, session_scope
@@ -135,8 +135,8 @@ class Daemon:
     def _housekeeping(self) -> None:
         """Reload rules, expire held items, deliver notifications: each step on its own, so a
         failing one (a file vanishing mid-read, a webhook down) does not starve the others."""
-        from bidagent.agent.notify import deliver_pending
-        from bidagent.agent.review import expire_items
+        from bidagent.agent.review.items import expire_items
+        from bidagent.agent.review.notify import deliver_pending
 
         assert self.ctx is not None
         ctx = self.ctx

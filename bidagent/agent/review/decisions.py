@@ -19,7 +19,7 @@ import structlog
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from bidagent.agent.review import (
+from bidagent.agent.review.items import (
     ChangeOutcome,
     ItemWithChanges,
     changes_of,
@@ -35,7 +35,7 @@ log = structlog.get_logger(__name__)
 
 
 class ApplyOutcome(Protocol):
-    """What the apply path reports for one change (``bidagent.agent.apply.ApplyOutcome`` fits)."""
+    """What the apply path reports for one change (``bidagent.agent.cycle.apply.ApplyOutcome`` fits)."""
 
     @property
     def change_id(self) -> int: ...
@@ -46,7 +46,7 @@ class ApplyOutcome(Protocol):
 
 
 class Applier(Protocol):
-    """Applies approved held changes; ``bidagent.agent.apply.applier_for(ctx)`` returns one."""
+    """Applies approved held changes; ``bidagent.agent.cycle.apply.applier_for(ctx)`` returns one."""
 
     def __call__(self, change_ids: list[int], *, actor: str) -> Sequence[ApplyOutcome]: ...
 
@@ -140,7 +140,7 @@ def decide(
     if decision not in _DECIDED_STATUS:
         raise ValueError(f"unknown decision {decision!r}")
     if decision == "approve" and applier is None:
-        raise ValueError("approving needs an applier: bidagent.agent.apply.applier_for(ctx)")
+        raise ValueError("approving needs an applier: bidagent.agent.cycle.apply.applier_for(ctx)")
     if not item_ids:
         raise ReviewError("no review items given")
     with session_scope(engine) as session:

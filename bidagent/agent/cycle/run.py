@@ -19,14 +19,14 @@ import structlog
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
-from bidagent.agent.apply import apply_planned, reconcile_sending
 from bidagent.agent.context import AgentContext
-from bidagent.agent.escalate import escalate_api_problem, escalate_data_problem
-from bidagent.agent.external import record_external_edits
-from bidagent.agent.inputs import engine_settings_for, read_engine_inputs
-from bidagent.agent.planlog import cycle_change_ids, write_plan
-from bidagent.agent.suggestions import refresh_bid_suggestions
-from bidagent.agent.sync import sync_entities, sync_reports
+from bidagent.agent.cycle.apply import apply_planned, reconcile_sending
+from bidagent.agent.cycle.bid_suggestions import refresh_bid_suggestions
+from bidagent.agent.cycle.engine_inputs import engine_settings_for, read_engine_inputs
+from bidagent.agent.cycle.external_edits import record_external_edits
+from bidagent.agent.cycle.intent_log import cycle_change_ids, write_plan
+from bidagent.agent.cycle.sync import sync_entities, sync_reports
+from bidagent.agent.review.escalation import escalate_api_problem, escalate_data_problem
 from bidagent.durations import parse_duration
 from bidagent.engine import Plan, RuleSet, evaluate
 from bidagent.engine.lookback import facts_lookback_days

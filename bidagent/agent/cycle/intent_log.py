@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from bidagent.agent.review import raise_review
+from bidagent.agent.review.items import raise_review
 from bidagent.engine import Plan, Proposal
 from bidagent.engine.plan import paused_gc
 from bidagent.store import BaseBidRecord, ChangeRecord, CycleRecord

@@ -1,6 +1,6 @@
 """Delivering the notification outbox to webhooks, and the daily digest.
 
-Owns the outbox's life after :func:`bidagent.agent.review.raise_review` queues an event: fanning
+Owns the outbox's life after :func:`bidagent.agent.review.items.raise_review` queues an event: fanning
 each event out to one row per configured webhook (whose ``min_severity`` it meets), posting due
 rows, retrying failures with capped exponential backoff and jitter, and giving up (``dead``) only
 after ``notify.max_attempts``, which raises one deduplicated ``api`` review item per webhook.
@@ -28,8 +28,7 @@ from sqlalchemy import func
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from bidagent.agent.notify_payloads import build_payload
-from bidagent.agent.review import (
+from bidagent.agent.review.items import (
     ALL_WEBHOOKS,
     SEVERITIES,
     get_item,
@@ -37,6 +36,7 @@ from bidagent.agent.review import (
     make_dedupe_key,
     raise_review,
 )
+from bidagent.agent.review.webhook_payloads import build_payload
 from bidagent.settings import Settings, WebhookSettings
 from bidagent.store import ChangeRecord, NotificationRecord, ReviewItemRecord, session_scope
 

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from bidagent.agent.review import raise_review
+from bidagent.agent.review.items import raise_review
 from bidagent.store import ChangeRecord
 
 __all__ = ["escalate_api_problem", "escalate_data_problem", "escalate_failed_change"]

@@ -2,7 +2,7 @@
 
 Owns one open ``rules`` item per rules folder (its dedupe key), raised when a reload fails and
 resolved by the daemon when a later edit loads cleanly. It must not load or watch rule files:
-:mod:`bidagent.agent.rulewatch` does that and calls in here.
+:mod:`bidagent.agent.service.rule_watch` does that and calls in here.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import structlog
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from bidagent.agent.review import raise_review
+from bidagent.agent.review.items import raise_review
 from bidagent.errors import RuleSetError
 from bidagent.store import ReviewItemRecord, session_scope
 

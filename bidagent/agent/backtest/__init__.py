@@ -1,0 +1,1 @@
+"""Backtests: a rule set replayed on sandbox worlds against baselines, and the report."""

@@ -1,0 +1,1 @@
+"""One cycle, step by step: sync, engine inputs, plan into the intent log, apply, reconcile, revert."""

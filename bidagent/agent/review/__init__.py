@@ -1,0 +1,1 @@
+"""The review queue: raising and expiring items, decisions, escalation, notifications."""

@@ -1,0 +1,1 @@
+"""The long-running service: daemon, its lock, health, metrics, rule watching, kill switch."""
