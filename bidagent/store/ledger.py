@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, Numeric, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
+from bidagent.store.statuses import CHANGE_STATUSES, REVIEW_STATUSES
 from bidagent.store.types import UTCDateTime
 
 __all__ = [
@@ -31,18 +32,6 @@ __all__ = [
     "ReviewItemRecord",
 ]
 
-CHANGE_STATUSES = (
-    "planned",
-    "sending",
-    "applied",
-    "failed",
-    "superseded",
-    "held",
-    "dry_run",
-    "reverted",
-    "rejected",
-    "expired",
-)
 REVIEW_KINDS = (
     "approval",
     "guardrail",
@@ -53,7 +42,6 @@ REVIEW_KINDS = (
     "api",
     "rules",
 )
-REVIEW_STATUSES = ("open", "approved", "rejected", "resolved", "expired")
 
 
 def _when(nullable: bool = True) -> Any:

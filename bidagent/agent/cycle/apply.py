@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import structlog
@@ -27,10 +26,12 @@ from bidagent.agent.cycle.failpoints import failpoint
 from bidagent.agent.service.kill_switch import ensure_not_paused
 from bidagent.errors import AdsError, PausedError
 from bidagent.store import ChangeRecord, session_scope
+from bidagent.store.statuses import ChangeStatus
+from bidagent.store.transitions import ChangeOutcome, transition
 
 __all__ = [
     "MAX_SEND_ATTEMPTS",
-    "ApplyOutcome",
+    "ChangeOutcome",
     "apply_approved",
     "apply_planned",
     "reconcile_sending",
@@ -40,16 +41,6 @@ log = structlog.get_logger(__name__)
 
 BATCH_SIZE = 200  # well under Amazon's 1,000: an unknown outcome then costs fewer read-backs
 MAX_SEND_ATTEMPTS = 3  # sends of one change before an unknown outcome becomes a review item
-
-
-@dataclass(frozen=True)
-class ApplyOutcome:
-    """What became of one change: ``applied``, ``failed``, ``planned`` (not sent: paused) or
-    ``refused`` (an approval whose entity no longer holds the old value)."""
-
-    change_id: int
-    status: str
-    reason: str | None = None
 
 
 def _load(session: Session, ids: Iterable[int]) -> list[ChangeRecord]:
@@ -63,22 +54,21 @@ def _load(session: Session, ids: Iterable[int]) -> list[ChangeRecord]:
 def _finish(
     ctx: AgentContext,
     change_id: int,
-    status: str,
+    status: ChangeStatus,
     *,
     reason: str | None = None,
     code: str | None = None,
     remote_id: str | None = None,
-) -> ApplyOutcome:
+) -> ChangeOutcome:
     now = ctx.now()
     with session_scope(ctx.engine) as session:
         row = session.get(ChangeRecord, change_id)
         assert row is not None
-        row.status = status
+        transition(row, status, now=now)
         row.reason = reason
         row.error_code = code
         if remote_id:
             row.remote_id = remote_id
-        row.updated_at = now
         row.finished_at = now if status in ("applied", "failed") else row.finished_at
         session.add(row)
         if status == "failed" and code is not None:
@@ -86,17 +76,16 @@ def _finish(
 
             escalate_failed_change(session, row, now=now)
     log.info(f"change_{status}", change_id=change_id, reason=reason, code=code, remote_id=remote_id)
-    return ApplyOutcome(change_id, status, reason)
+    return ChangeOutcome(change_id, status, reason)
 
 
 def _mark_sending(ctx: AgentContext, ids: Sequence[int]) -> None:
     now = ctx.now()
     with session_scope(ctx.engine) as session:
         for row in _load(session, ids):
-            row.status = "sending"
+            transition(row, "sending", now=now)
             row.attempts += 1
             row.sent_at = now
-            row.updated_at = now
             session.add(row)
 
 
@@ -110,23 +99,23 @@ def _batches(rows: Sequence[ChangeRecord]) -> Iterable[tuple[str, str, list[Chan
             yield profile_id, kind, members[start : start + BATCH_SIZE]
 
 
-def apply_planned(ctx: AgentContext, change_ids: Sequence[int]) -> list[ApplyOutcome]:
+def apply_planned(ctx: AgentContext, change_ids: Sequence[int]) -> list[ChangeOutcome]:
     """Send the ``planned`` changes among ``change_ids``; others are left as they are."""
     with Session(ctx.engine) as session:
         rows = [r for r in _load(session, change_ids) if r.status == "planned"]
-    outcomes: list[ApplyOutcome] = []
+    outcomes: list[ChangeOutcome] = []
     for number, (profile_id, kind, batch) in enumerate(_batches(rows)):
         if number:
             failpoint("between_batches")
         if ctx.stopping.is_set():
             # Shutting down: leave the rest planned; the interrupted cycle resumes on restart.
-            outcomes.extend(ApplyOutcome(r.id or 0, "planned", "shutting down") for r in batch)
+            outcomes.extend(ChangeOutcome(r.id or 0, "planned", "shutting down") for r in batch)
             continue
         try:
             ensure_not_paused(ctx.engine, profile_id)
         except PausedError as exc:
             log.warning("batch_held_by_kill_switch", profile_id=profile_id, reason=str(exc))
-            outcomes.extend(ApplyOutcome(r.id or 0, "planned", str(exc)) for r in batch)
+            outcomes.extend(ChangeOutcome(r.id or 0, "planned", str(exc)) for r in batch)
             continue
         outcomes.extend(_send_batch(ctx, profile_id, kind, batch))
     return outcomes
@@ -134,7 +123,7 @@ def apply_planned(ctx: AgentContext, change_ids: Sequence[int]) -> list[ApplyOut
 
 def _send_batch(
     ctx: AgentContext, profile_id: str, kind: str, batch: list[ChangeRecord]
-) -> list[ApplyOutcome]:
+) -> list[ChangeOutcome]:
     ids = [r.id or 0 for r in batch]
     _mark_sending(ctx, ids)
     failpoint("after_mark_sending")
@@ -152,7 +141,7 @@ def _send_batch(
     failpoint("after_request_sent")
     by_index = {result.index: result for result in results}
     failpoint("before_record_outcome")
-    outcomes: list[ApplyOutcome] = []
+    outcomes: list[ChangeOutcome] = []
     unknown: list[int] = []
     for index, change_id in enumerate(ids):
         result = by_index.get(index)
@@ -170,15 +159,14 @@ def _send_batch(
     return outcomes
 
 
-def _requeue(ctx: AgentContext, change_id: int, reason: str) -> ApplyOutcome:
+def _requeue(ctx: AgentContext, change_id: int, reason: str) -> ChangeOutcome:
     with session_scope(ctx.engine) as session:
         row = session.get(ChangeRecord, change_id)
         assert row is not None
-        row.status = "planned"
+        transition(row, "planned", now=ctx.now())
         row.reason = reason
-        row.updated_at = ctx.now()
         session.add(row)
-    return ApplyOutcome(change_id, "planned", reason)
+    return ChangeOutcome(change_id, "planned", reason)
 
 
 def _read_back(ctx: AgentContext, rows: Sequence[ChangeRecord]) -> dict[int, Any]:
@@ -195,7 +183,7 @@ def _read_back(ctx: AgentContext, rows: Sequence[ChangeRecord]) -> dict[int, Any
     return live
 
 
-def reconcile(ctx: AgentContext, change_ids: Sequence[int]) -> list[ApplyOutcome]:
+def reconcile(ctx: AgentContext, change_ids: Sequence[int]) -> list[ChangeOutcome]:
     """Settle changes whose outcome is unknown by reading the live values back."""
     with Session(ctx.engine) as session:
         rows = [r for r in _load(session, change_ids) if r.status == "sending"]
@@ -206,9 +194,9 @@ def reconcile(ctx: AgentContext, change_ids: Sequence[int]) -> list[ApplyOutcome
     except AdsError as exc:
         # Cannot tell yet: leave them ``sending``; the next reconcile (start, next cycle) retries.
         log.error("reconcile_deferred", changes=len(rows), error=str(exc))
-        return [ApplyOutcome(r.id or 0, "sending", str(exc)) for r in rows]
+        return [ChangeOutcome(r.id or 0, "sending", str(exc)) for r in rows]
     failpoint("mid_reconcile")
-    outcomes: list[ApplyOutcome] = []
+    outcomes: list[ChangeOutcome] = []
     resend: list[int] = []
     for row in rows:
         change_id = row.id or 0
@@ -254,7 +242,7 @@ def reconcile(ctx: AgentContext, change_ids: Sequence[int]) -> list[ApplyOutcome
     return outcomes
 
 
-def reconcile_sending(ctx: AgentContext, profile_id: str | None = None) -> list[ApplyOutcome]:
+def reconcile_sending(ctx: AgentContext, profile_id: str | None = None) -> list[ChangeOutcome]:
     """Settle every row left ``sending`` (a crash between send and record). Run at start and
     before each cycle."""
     query = select(ChangeRecord.id).where(ChangeRecord.status == "sending")
@@ -269,7 +257,7 @@ def reconcile_sending(ctx: AgentContext, profile_id: str | None = None) -> list[
 
 def apply_approved(
     ctx: AgentContext, change_ids: Sequence[int], *, actor: str
-) -> list[ApplyOutcome]:
+) -> list[ChangeOutcome]:
     """Apply held changes a person approved, each only if its entity still has the old value."""
     with Session(ctx.engine) as session:
         rows = [r for r in _load(session, change_ids) if r.status == "held"]
@@ -277,7 +265,7 @@ def apply_approved(
         return []
     live = _read_back(ctx, rows)
     ready: list[int] = []
-    outcomes: list[ApplyOutcome] = []
+    outcomes: list[ChangeOutcome] = []
     now = ctx.now()
     for row in rows:
         change_id = row.id or 0
@@ -288,21 +276,19 @@ def apply_approved(
             with session_scope(ctx.engine) as session:
                 record = session.get(ChangeRecord, change_id)
                 assert record is not None
-                record.status = "failed"
+                transition(record, "failed", now=now)
                 record.error_code = "entity_moved"
                 record.reason = reason
-                record.updated_at = now
                 record.finished_at = now
                 session.add(record)
-            outcomes.append(ApplyOutcome(change_id, "refused", reason))
+            outcomes.append(ChangeOutcome(change_id, "refused", reason))
             continue
         with session_scope(ctx.engine) as session:
             record = session.get(ChangeRecord, change_id)
             assert record is not None
-            record.status = "planned"
+            transition(record, "planned", now=now)
             record.actor = "approval"
             record.reason = f"approved by {actor}"
-            record.updated_at = now
             session.add(record)
         ready.append(change_id)
     outcomes.extend(apply_planned(ctx, ready))
@@ -312,7 +298,7 @@ def apply_approved(
 def applier_for(ctx: AgentContext) -> Any:
     """The callable the review queue uses to apply approved changes in this context."""
 
-    def apply(change_ids: list[int], *, actor: str) -> list[ApplyOutcome]:
+    def apply(change_ids: list[int], *, actor: str) -> list[ChangeOutcome]:
         return apply_approved(ctx, change_ids, actor=actor)
 
     return apply

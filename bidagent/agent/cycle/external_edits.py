@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 
 from bidagent.agent.cycle.change_requests import same_value
 from bidagent.store import AdGroupRecord, CampaignRecord, ChangeRecord, TargetRecord
+from bidagent.store.transitions import new_change
 
 __all__ = ["record_external_edits"]
 
@@ -66,7 +67,7 @@ def record_external_edits(session: Session, profile_id: str, *, now: datetime) -
             if value is None and change.field == "bid":
                 continue  # bid cleared to inherit the default: not a value we can compare
             session.add(
-                ChangeRecord(
+                new_change(
                     cycle_id=None,
                     profile_id=profile_id,
                     entity_kind=change.entity_kind,

@@ -13,13 +13,13 @@ from decimal import Decimal
 from itertools import chain
 from typing import Any
 
-from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from bidagent.agent.review.items import raise_review
 from bidagent.engine import Plan, Proposal
 from bidagent.engine.plan import paused_gc
 from bidagent.store import BaseBidRecord, ChangeRecord, CycleRecord
+from bidagent.store.transitions import initial_status, transition_where
 
 __all__ = ["value_text", "write_plan"]
 
@@ -136,7 +136,7 @@ def _change_row(
         proposal.entity_name, proposal.campaign_id, proposal.ad_group_id, proposal.field,
         value_text(proposal.old_value), value_text(proposal.new_value),
         _json_text(proposal.payload), proposal.rule_name, proposal.rule_file, proposal.rule_hash,
-        _json_text(proposal.evidence), notes, proposal.status,
+        _json_text(proposal.evidence), notes, initial_status(proposal.status),
         superseded, f"superseded by rule '{superseded}'" if superseded else None,
         review_item_id, "rule", 0, stamp, stamp,
     )  # fmt: skip
@@ -253,17 +253,13 @@ def _supersede_older_holds(
     """An open item holds the current proposal only: changes it held from earlier cycles were
     planned on older data, so they end ``superseded`` rather than pile up for approval. Runs
     before this plan's rows are inserted, so every ``held`` row it finds is an older one."""
-    session.execute(
-        update(ChangeRecord.__table__)  # type: ignore[attr-defined]
-        .where(
-            col(ChangeRecord.review_item_id).in_(item_ids),
-            col(ChangeRecord.status) == "held",
-        )
-        .values(
-            status="superseded",
-            reason=f"replaced by a fresher proposal in cycle {cycle_id}",
-            updated_at=now,
-        )
+    transition_where(
+        session,
+        "superseded",
+        current="held",
+        where=(col(ChangeRecord.review_item_id).in_(item_ids),),
+        now=now,
+        reason=f"replaced by a fresher proposal in cycle {cycle_id}",
     )
 
 

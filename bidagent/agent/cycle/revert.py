@@ -14,9 +14,10 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from bidagent.agent.context import AgentContext
-from bidagent.agent.cycle.apply import ApplyOutcome, apply_planned
+from bidagent.agent.cycle.apply import ChangeOutcome, apply_planned
 from bidagent.agent.cycle.change_requests import MONEY_FIELDS, api_kind, live_value
 from bidagent.store import ChangeRecord, session_scope
+from bidagent.store.transitions import new_change, transition
 
 __all__ = ["RevertItem", "apply_revert", "plan_revert", "select_changes"]
 
@@ -90,7 +91,7 @@ def plan_revert(ctx: AgentContext, originals: Sequence[ChangeRecord]) -> list[Re
     return sorted(items, key=lambda item: item.original.id or 0)
 
 
-def apply_revert(ctx: AgentContext, items: Sequence[RevertItem], *, by: str) -> list[ApplyOutcome]:
+def apply_revert(ctx: AgentContext, items: Sequence[RevertItem], *, by: str) -> list[ChangeOutcome]:
     """Write a ``revert`` change for each revertible item and send them; mark originals reverted."""
     now = ctx.now()
     created: dict[int, int] = {}
@@ -99,7 +100,7 @@ def apply_revert(ctx: AgentContext, items: Sequence[RevertItem], *, by: str) -> 
             if item.skip_reason is not None:
                 continue
             original = item.original
-            row = ChangeRecord(
+            row = new_change(
                 profile_id=original.profile_id,
                 entity_kind=original.entity_kind,
                 entity_id=original.entity_id,
@@ -129,8 +130,7 @@ def apply_revert(ctx: AgentContext, items: Sequence[RevertItem], *, by: str) -> 
             if outcome.status == "applied":
                 original_row = session.get(ChangeRecord, created[outcome.change_id])
                 if original_row is not None:
-                    original_row.status = "reverted"
+                    transition(original_row, "reverted", now=now)
                     original_row.reason = f"reverted by change {outcome.change_id}"
-                    original_row.updated_at = now
                     session.add(original_row)
     return outcomes

@@ -40,6 +40,7 @@ from bidagent.store import (
     session_scope,
     upsert_rows,
 )
+from bidagent.store.transitions import transition
 from bidagent.store.types import utcnow
 
 __all__ = ["CycleResult", "business_date", "plan_profile", "run_cycle"]
@@ -374,7 +375,6 @@ def _supersede_stale(ctx: AgentContext, profile_id: str, cycle_id: int, now: dat
             )
         ).all()
         for row in stale:
-            row.status = "superseded"
+            transition(row, "superseded", now=now)
             row.reason = f"not sent before cycle {cycle_id} planned afresh"
-            row.updated_at = now
             session.add(row)

@@ -27,28 +27,19 @@ from bidagent.agent.review.items import (
     settle_changes,
 )
 from bidagent.errors import ReviewError
-from bidagent.store import CHANGE_STATUSES, ChangeRecord, ReviewItemRecord, session_scope
+from bidagent.store import ChangeRecord, ReviewItemRecord, session_scope
+from bidagent.store.statuses import CHANGE_TRANSITIONS, ChangeStatus, ReviewStatus
+from bidagent.store.transitions import transition
 
-__all__ = ["Applier", "ApplyOutcome", "Decision", "decide"]
+__all__ = ["Applier", "ChangeOutcome", "Decision", "decide"]
 
 log = structlog.get_logger(__name__)
-
-
-class ApplyOutcome(Protocol):
-    """What the apply path reports for one change (``bidagent.agent.cycle.apply.ApplyOutcome`` fits)."""
-
-    @property
-    def change_id(self) -> int: ...
-    @property
-    def status(self) -> str: ...
-    @property
-    def reason(self) -> str | None: ...
 
 
 class Applier(Protocol):
     """Applies approved held changes; ``bidagent.agent.cycle.apply.applier_for(ctx)`` returns one."""
 
-    def __call__(self, change_ids: list[int], *, actor: str) -> Sequence[ApplyOutcome]: ...
+    def __call__(self, change_ids: list[int], *, actor: str) -> Sequence[ChangeOutcome]: ...
 
 
 @dataclass(frozen=True)
@@ -66,7 +57,11 @@ class Decision:
         return self.decision == "approve" and any(o.status != "applied" for o in self.outcomes)
 
 
-_DECIDED_STATUS = {"approve": "approved", "reject": "rejected", "resolve": "resolved"}
+_DECIDED_STATUS: dict[str, ReviewStatus] = {
+    "approve": "approved",
+    "reject": "rejected",
+    "resolve": "resolved",
+}
 
 
 def _claim(session: Session, item_ids: Sequence[int], decision: str) -> list[ItemWithChanges]:
@@ -113,9 +108,8 @@ def _supersede_stale(changes: Sequence[ChangeRecord], now: datetime) -> list[int
     keep = {c.id for c in newest.values()}
     for change in changes:
         if change.status == "held" and change.id not in keep:
-            change.status = "superseded"
+            transition(change, "superseded", now=now)
             change.reason = "replaced by a newer proposal in the same review item"
-            change.updated_at = now
     return sorted(c for c in keep if c is not None)
 
 
@@ -150,7 +144,7 @@ def decide(
     to_apply: dict[int, list[int]] = {}
     with session_scope(engine) as session:
         for item, changes in _claim(session, item_ids, decision):
-            item.status = status
+            transition(item, status, now=now)
             item.decided_by = by
             item.decided_at = now
             item.note = note
@@ -197,12 +191,8 @@ def _apply_approved(
             for item_id in to_apply:
                 item = session.get(ReviewItemRecord, item_id)
                 if item is not None:
-                    item.status, item.decided_by, item.decided_at, item.note = (
-                        "open",
-                        None,
-                        None,
-                        None,
-                    )
+                    transition(item, "open", now=now)
+                    item.decided_by, item.decided_at, item.note = None, None, None
                     session.add(item)
         raise
     decisions = []
@@ -216,9 +206,12 @@ def _apply_approved(
                 change = session.get(ChangeRecord, change_id)
                 if change is not None and change.status == "held":
                     # The applier normally settles rows itself; never leave one held.
-                    change.status = status if status in CHANGE_STATUSES else "failed"
+                    # A held row can only move where the table allows; anything else ends failed.
+                    settled: ChangeStatus = next(
+                        (s for s in CHANGE_TRANSITIONS["held"] if s == status), "failed"
+                    )
+                    transition(change, settled, now=now)
                     change.reason = reason
-                    change.updated_at = now
                     session.add(change)
                 outcomes.append(ChangeOutcome(change_id, status, reason))
             unapplied = [

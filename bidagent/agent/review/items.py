@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
@@ -30,6 +29,8 @@ from bidagent.store import (
     NotificationRecord,
     ReviewItemRecord,
 )
+from bidagent.store.statuses import ChangeStatus
+from bidagent.store.transitions import ChangeOutcome, status_of, transition
 
 __all__ = [
     "ALL_WEBHOOKS",
@@ -70,15 +71,6 @@ CHANGE_KEYS = (
     "new_value", "rule_name", "status", "reason",
 )
 # fmt: on
-
-
-@dataclass(frozen=True)
-class ChangeOutcome:
-    """What a decision did to one held change."""
-
-    change_id: int
-    status: str
-    reason: str | None
 
 
 class ItemWithChanges(NamedTuple):
@@ -286,17 +278,16 @@ def recently_rejected(
 
 
 def settle_changes(
-    changes: Sequence[ChangeRecord], status: str, reason: str, now: datetime
+    changes: Sequence[ChangeRecord], status: ChangeStatus, reason: str, now: datetime
 ) -> list[ChangeOutcome]:
     """Move the still-held ``changes`` to ``status``; changes no longer held keep theirs."""
     outcomes = []
     for change in changes:
         if change.status == "held":
-            change.status = status
+            transition(change, status, now=now)
             change.reason = reason
-            change.updated_at = now
             change.finished_at = now
-        outcomes.append(ChangeOutcome(change.id or 0, change.status, change.reason))
+        outcomes.append(ChangeOutcome(change.id or 0, status_of(change), change.reason))
     return outcomes
 
 
@@ -307,7 +298,7 @@ def expire_items(session: Session, now: datetime) -> int:
     )
     items = list(session.exec(query))
     for item in items:
-        item.status = "expired"
+        transition(item, "expired", now=now)
         item.decided_by = SYSTEM_ACTOR
         item.decided_at = now
         session.add(item)

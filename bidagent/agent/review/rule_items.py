@@ -17,6 +17,7 @@ from sqlmodel import select
 from bidagent.agent.review.items import raise_review
 from bidagent.errors import RuleSetError
 from bidagent.store import ReviewItemRecord, session_scope
+from bidagent.store.transitions import transition
 
 __all__ = ["raise_rules_review", "resolve_rules_review"]
 
@@ -55,7 +56,7 @@ def resolve_rules_review(engine: Engine, rules_dir: Path, now: datetime) -> None
         ).first()
         if item is None:
             return
-        item.status = "resolved"
+        transition(item, "resolved", now=now)
         item.decided_by = "daemon"
         item.decided_at = now
         item.note = "a later edit of the rule files loaded cleanly"
