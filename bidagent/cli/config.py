@@ -14,7 +14,7 @@ import typer
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from bidagent.cli.context import load_cli_settings
+from bidagent.cli.bootstrap import load_cli_settings
 from bidagent.settings import Settings
 
 __all__ = ["config_app", "effective_config"]

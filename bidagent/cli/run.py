@@ -7,8 +7,7 @@ from typing import Annotated
 import typer
 
 from bidagent.agent.service.daemon import Daemon
-from bidagent.cli.context import load_cli_settings
-from bidagent.errors import BidAgentError
+from bidagent.cli.bootstrap import fail, failing_cleanly, load_cli_settings
 
 __all__ = ["register", "run_command"]
 
@@ -26,15 +25,9 @@ def run_command(
         settings.ads.source == "sandbox" and settings.ads.base_url is None
     ):
         # Only the in-process sandbox counts days; elsewhere --days would never stop the daemon.
-        typer.echo(
-            'error: --days needs the in-process sandbox ([ads] source = "sandbox")', err=True
-        )
-        raise typer.Exit(2)
-    try:
+        fail('--days needs the in-process sandbox ([ads] source = "sandbox")', code=2)
+    with failing_cleanly():
         code = Daemon(settings).run(max_ticks=days)
-    except BidAgentError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
     raise typer.Exit(code)
 
 
