@@ -21,9 +21,7 @@ def run_command(
 ) -> None:
     """Run the agent as a service: cycles on schedule, rule reloads, notifications."""
     settings = load_cli_settings(ctx)
-    if days is not None and not (
-        settings.ads.source == "sandbox" and settings.ads.base_url is None
-    ):
+    if days is not None and settings.ads.backend != "sandbox":
         # Only the in-process sandbox counts days; elsewhere --days would never stop the daemon.
         fail('--days needs the in-process sandbox ([ads] source = "sandbox")', code=2)
     with failing_cleanly():

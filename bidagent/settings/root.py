@@ -109,7 +109,7 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _amazon_needs_credentials(self) -> Settings:
-        if self.ads.source == "amazon":
+        if self.ads.backend == "amazon":
             missing = [
                 name
                 for name in ("client_id", "client_secret", "refresh_token")
@@ -132,7 +132,7 @@ class Settings(BaseSettings):
         """The global safety mode: explicit, else ``apply`` on the sandbox and ``dry_run`` on Amazon."""
         if self.mode is not None:
             return self.mode
-        return "apply" if self.ads.source == "sandbox" else "dry_run"
+        return "dry_run" if self.ads.backend == "amazon" else "apply"
 
     def target_acos_for(self, profile_id: str) -> float:
         """Target ACoS of a profile (its own, else the global default)."""

@@ -101,6 +101,19 @@ class AdsSettings(_Section):
         description="Days before an ad group's suggested bids are due again.",
     )
 
+    @property
+    def backend(self) -> Literal["sandbox", "remote_sandbox", "amazon"]:
+        """What the agent talks to, the one place ``source`` and ``base_url`` are read together.
+
+        ``sandbox``: the in-process simulated marketplace (``source = "sandbox"``, no
+        ``base_url``); its clock is simulated and only it can count ``run --days``.
+        ``remote_sandbox``: a ``bidagent sandbox serve`` reached over HTTP at ``base_url``.
+        ``amazon``: the Amazon Ads API (a ``base_url`` only overrides the regional host).
+        """
+        if self.source == "amazon":
+            return "amazon"
+        return "sandbox" if self.base_url is None else "remote_sandbox"
+
 
 class ProfileSettings(_Section):
     """One advertising profile the agent manages."""
