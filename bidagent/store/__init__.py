@@ -30,7 +30,6 @@ from bidagent.store.ledger import (
     ChangeRecord,
     ControlRecord,
     CycleRecord,
-    LeaseRecord,
     NotificationRecord,
     ReviewItemRecord,
 )
@@ -48,7 +47,6 @@ __all__ = [
     "ChangeRecord",
     "ControlRecord",
     "CycleRecord",
-    "LeaseRecord",
     "NegativeRecord",
     "NotificationRecord",
     "ProfileRecord",
