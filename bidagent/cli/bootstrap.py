@@ -21,10 +21,10 @@ from bidagent.logs import configure_logging, register_settings_secrets
 from bidagent.settings import Settings, load_settings
 from bidagent.store import make_engine, upgrade_database
 
-__all__ = ["config_path", "fail", "failing_cleanly", "load_cli_settings", "open_database"]
+__all__ = ["fail", "failing_cleanly", "load_cli_settings", "open_database"]
 
 
-def config_path(ctx: typer.Context) -> Path | None:
+def _config_path(ctx: typer.Context) -> Path | None:
     """The ``--config`` path given to the root command, if any."""
     obj = ctx.find_root().obj or {}
     path = obj.get("config_path") if isinstance(obj, dict) else None
@@ -53,7 +53,7 @@ def load_cli_settings(ctx: typer.Context, *, logging: bool = True) -> Settings:
     logging is configured from ``[logging]`` (pass ``logging=False`` to leave it alone).
     """
     try:
-        settings = load_settings(config_path(ctx))
+        settings = load_settings(_config_path(ctx))
     except ConfigError as exc:
         fail(str(exc))
     register_settings_secrets(settings)

@@ -20,7 +20,7 @@ from bidagent.cli.render import OutputFormat, console, render_rows, to_jsonable
 from bidagent.durations import parse_duration
 from bidagent.store import ChangeRecord
 
-__all__ = ["changes_app", "register"]
+__all__ = ["register"]
 
 changes_app = typer.Typer(
     name="changes", help="The change log: every change, its rule, evidence and status.",

@@ -17,7 +17,7 @@ from sqlalchemy.exc import ArgumentError
 from bidagent.cli.bootstrap import load_cli_settings
 from bidagent.settings import Settings
 
-__all__ = ["config_app", "effective_config"]
+__all__ = ["config_app"]
 
 config_app = typer.Typer(name="config", help="Check the configuration.", no_args_is_help=True)
 

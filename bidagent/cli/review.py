@@ -33,7 +33,7 @@ from bidagent.cli.render import OutputFormat, console, err_console, render_rows
 from bidagent.settings import Settings
 from bidagent.store import REVIEW_STATUSES, session_scope
 
-__all__ = ["open_applier", "review_app"]
+__all__ = ["review_app"]
 
 review_app = typer.Typer(
     name="review",

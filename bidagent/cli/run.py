@@ -9,7 +9,7 @@ import typer
 from bidagent.agent.service.daemon import Daemon
 from bidagent.cli.bootstrap import fail, failing_cleanly, load_cli_settings
 
-__all__ = ["register", "run_command"]
+__all__ = ["register"]
 
 
 def run_command(

@@ -30,7 +30,7 @@ from bidagent.settings.sections import (
     ScheduleSettings,
     WebhookSettings,
 )
-from bidagent.settings.sources import load_settings, resolve_config_path
+from bidagent.settings.sources import load_settings
 
 __all__ = [
     "AdsSettings",
@@ -47,5 +47,4 @@ __all__ = [
     "Settings",
     "WebhookSettings",
     "load_settings",
-    "resolve_config_path",
 ]

@@ -26,8 +26,6 @@ from bidagent.durations import parse_duration
 __all__ = [
     "AdsSettings",
     "DatabaseSettings",
-    "Duration",
-    "Fraction",
     "GuardrailSettings",
     "HttpSettings",
     "LoggingSettings",

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ValidationError
 from bidagent.errors import ConfigError
 from bidagent.settings.root import ENV_PREFIX, FILE_VALUES, SECRET_VALUES, Settings
 
-__all__ = ["load_settings", "resolve_config_path"]
+__all__ = ["load_settings"]
 
 CONFIG_ENV = "BIDAGENT_CONFIG"
 SECRETS_DIR_ENV = "BIDAGENT_SECRETS_DIR"

@@ -6,7 +6,6 @@ Everything SQL lives here; the engine never sees a session, and ``ads`` never se
 from bidagent.store.db import (
     database_revision,
     make_engine,
-    normalise_url,
     session_scope,
     upgrade_database,
 )
@@ -57,7 +56,6 @@ __all__ = [
     "TargetRecord",
     "database_revision",
     "make_engine",
-    "normalise_url",
     "session_scope",
     "upgrade_database",
     "upsert_rows",
