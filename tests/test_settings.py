@@ -11,7 +11,7 @@ import pytest
 from pydantic import BaseModel, SecretStr
 
 from bidagent.errors import ConfigError
-from bidagent.settings import Settings, load_settings
+from bidagent.settings import AdsSettings, Settings, load_settings
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "config.example.toml"
 
@@ -180,6 +180,23 @@ def test_amazon_source_defaults_to_dry_run(tmp_path: Path) -> None:
         "BIDAGENT_ADS__REFRESH_TOKEN": "Atzr|t",
     }
     assert load_settings(environ=environ, cwd=tmp_path).effective_mode == "dry_run"
+
+
+@pytest.mark.parametrize(
+    ("source", "base_url", "backend"),
+    [
+        ("sandbox", None, "sandbox"),
+        ("sandbox", "http://127.0.0.1:8765", "remote_sandbox"),
+        ("amazon", None, "amazon"),
+        ("amazon", "https://advertising-api-test.amazon.com", "amazon"),
+    ],
+)
+def test_ads_backend_reads_source_and_base_url_together(
+    source: str, base_url: str | None, backend: str
+) -> None:
+    """``backend``: in-process sandbox without a URL, remote sandbox with one, Amazon either way."""
+    ads = AdsSettings.model_validate({"source": source, "base_url": base_url})
+    assert ads.backend == backend
 
 
 def test_numeric_profile_ids_are_kept_as_text(tmp_path: Path) -> None:

@@ -18,12 +18,10 @@ from bidagent.ads.models import (
     Target,
 )
 from bidagent.ads.report_rows import parse_report
-from bidagent.ads.reports import LOOKBACK_DAYS, MAX_SPAN_DAYS, split_range
+from bidagent.ads.reports import split_range
 from bidagent.ads.suggestions import BidSuggestion
 
 __all__ = [
-    "LOOKBACK_DAYS",
-    "MAX_SPAN_DAYS",
     "AdGroup",
     "AdsClient",
     "BidSuggestion",

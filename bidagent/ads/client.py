@@ -133,7 +133,7 @@ class AdsClient:
     ) -> AdsClient:
         """Build from ``[ads]``; ``source = "sandbox"`` takes the sandbox's credentials."""
         ads = settings.ads
-        if ads.source == "sandbox":
+        if ads.backend != "amazon":
             sandbox = settings.sandbox
             credentials = (
                 sandbox.client_id,

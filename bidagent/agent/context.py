@@ -48,7 +48,7 @@ def agent_now(settings: Settings) -> datetime:
     """Now on the agent's clock without opening a client: the in-process sandbox's simulated
     time, else the wall clock. Commands that read or decide on the ledger (``changes --since``,
     review decisions and expiry) must use the same clock the cycles stamped it with."""
-    if settings.ads.source == "sandbox" and settings.ads.base_url is None:
+    if settings.ads.backend == "sandbox":
         from bidagent.sandbox import Sandbox
 
         box = Sandbox.from_settings(settings)
@@ -56,7 +56,7 @@ def agent_now(settings: Settings) -> datetime:
             return box.now
         finally:
             box.close()
-    if settings.ads.source == "sandbox" and settings.ads.base_url is not None:
+    if settings.ads.backend == "remote_sandbox" and settings.ads.base_url is not None:
         return _remote_sandbox_clock(settings.ads.base_url, None)()
     return _wall_clock()
 
@@ -99,7 +99,7 @@ class AgentContext:
             upgrade_database(db)
         owned: list[Any] = []
         clock: Callable[[], datetime] = _wall_clock
-        in_process = settings.ads.source == "sandbox" and settings.ads.base_url is None
+        in_process = settings.ads.backend == "sandbox"
         if sandbox is None and in_process and transport is None:
             from bidagent.sandbox import Sandbox
             from bidagent.sandbox.faults import FaultConfig
@@ -113,7 +113,7 @@ class AgentContext:
         if sandbox is not None:
             box = sandbox
             clock = lambda: box.now  # noqa: E731
-        elif settings.ads.source == "sandbox" and settings.ads.base_url is not None:
+        elif settings.ads.backend == "remote_sandbox" and settings.ads.base_url is not None:
             clock = _remote_sandbox_clock(settings.ads.base_url, transport)
         from bidagent.agent.service.metrics import CountingTransport
 

@@ -16,10 +16,10 @@ from bidagent.agent.context import AgentContext
 from bidagent.agent.cycle.run import plan_profile, run_cycle
 from bidagent.agent.profiles import profile_ids
 from bidagent.agent.service.kill_switch import GLOBAL_SCOPE, pause, resume
-from bidagent.cli.context import load_cli_settings
+from bidagent.cli.bootstrap import failing_cleanly, load_cli_settings, open_database
 from bidagent.cli.render import OutputFormat, console, render_rows, to_jsonable
 from bidagent.engine import load_rule_set
-from bidagent.errors import BidAgentError
+from bidagent.store.types import utcnow
 
 __all__ = ["register"]
 
@@ -27,11 +27,6 @@ ProfileOption = Annotated[
     str | None, typer.Option("--profile", "-p", help="Only this profile id (default: all).")
 ]
 FormatOption = Annotated[OutputFormat, typer.Option("--format", "-f", help="table, json or csv.")]
-
-
-def _fail(message: str) -> None:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(1)
 
 
 def cycle_command(
@@ -45,16 +40,13 @@ def cycle_command(
 ) -> None:
     """Run one whole cycle now: sync, evaluate, plan, apply, record."""
     settings = load_cli_settings(ctx)
-    try:
+    with failing_cleanly():
         rule_set = load_rule_set([settings.rules_dir])
         with AgentContext.open(settings) as agent:
             results = [
                 run_cycle(agent, pid, rule_set, force=force, dry_run=dry_run, trigger="cli")
                 for pid in profile_ids(agent, profile)
             ]
-    except BidAgentError as exc:
-        _fail(str(exc))
-        return
     rows = [
         {
             "profile_id": r.profile_id,
@@ -105,16 +97,13 @@ def plan_command(
 ) -> None:
     """Show what a cycle would change now, with evidence; nothing is sent or recorded."""
     settings = load_cli_settings(ctx)
-    try:
+    with failing_cleanly():
         rule_set = load_rule_set([settings.rules_dir])
         with AgentContext.open(settings) as agent:
             plans = [
                 (pid, *plan_profile(agent, pid, rule_set, sync=not no_sync))
                 for pid in profile_ids(agent, profile)
             ]
-    except BidAgentError as exc:
-        _fail(str(exc))
-        return
     rows = [_proposal_row(pid, p) for pid, _today, plan in plans for p in plan.proposals]
     reviews = [
         {"profile_id": pid, "kind": r.kind, "severity": r.severity, "summary": r.summary,
@@ -145,12 +134,8 @@ def pause_command(
 ) -> None:
     """Engage the kill switch: nothing is sent until `bidagent resume`."""
     settings = load_cli_settings(ctx)
-    from bidagent.store import make_engine, upgrade_database
-    from bidagent.store.types import utcnow
-
-    engine = make_engine(settings.database.url)
-    upgrade_database(engine)
-    pause(engine, scope=profile or GLOBAL_SCOPE, reason=reason, by=by, now=utcnow())
+    with open_database(settings) as engine:
+        pause(engine, scope=profile or GLOBAL_SCOPE, reason=reason, by=by, now=utcnow())
     typer.echo(f"paused {profile or 'all profiles'}: no change will be sent")
 
 
@@ -161,12 +146,8 @@ def resume_command(
 ) -> None:
     """Release the kill switch."""
     settings = load_cli_settings(ctx)
-    from bidagent.store import make_engine, upgrade_database
-    from bidagent.store.types import utcnow
-
-    engine = make_engine(settings.database.url)
-    upgrade_database(engine)
-    resume(engine, scope=profile or GLOBAL_SCOPE, by=by, now=utcnow())
+    with open_database(settings) as engine:
+        resume(engine, scope=profile or GLOBAL_SCOPE, by=by, now=utcnow())
     typer.echo(f"resumed {profile or 'all profiles'}")
 
 

@@ -17,9 +17,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from bidagent.agent.backtest.html_report import write_html_report
 from bidagent.agent.backtest.run import BacktestResult, BacktestSpec, arms_for, run_backtest
-from bidagent.cli.context import fail, load_cli_settings
+from bidagent.cli.bootstrap import fail, failing_cleanly, load_cli_settings
 from bidagent.cli.render import OutputFormat, console, err_console, render_rows, to_jsonable
-from bidagent.errors import BidAgentError
 from bidagent.logs import configure_logging
 from bidagent.sandbox.scenarios import SCENARIOS
 
@@ -135,7 +134,7 @@ def backtest_command(
         history_days=settings.sandbox.history_days,
         review_policy=review,  # type: ignore[arg-type]
     )
-    try:
+    with failing_cleanly():
         arms = arms_for(
             rules or settings.rules_dir,
             baseline or ["none", "oracle"],
@@ -156,9 +155,6 @@ def backtest_command(
                 progress.update(task, advance=1, description=f"{arm} day {day}/{days}")
 
             result = run_backtest(settings, spec, arms, on_day=advanced)
-    except BidAgentError as exc:
-        fail(str(exc))
-        return
     if report is not None:
         write_html_report(result, report)
     if fmt is OutputFormat.json:

@@ -15,14 +15,12 @@ from sqlmodel import Session, col, select
 
 from bidagent.agent.context import AgentContext, agent_now
 from bidagent.agent.cycle.revert import apply_revert, plan_revert, select_changes
-from bidagent.cli.context import load_cli_settings
+from bidagent.cli.bootstrap import fail, failing_cleanly, load_cli_settings, open_database
 from bidagent.cli.render import OutputFormat, console, render_rows, to_jsonable
 from bidagent.durations import parse_duration
-from bidagent.errors import BidAgentError
-from bidagent.settings import Settings
-from bidagent.store import ChangeRecord, make_engine, upgrade_database
+from bidagent.store import ChangeRecord
 
-__all__ = ["changes_app", "register"]
+__all__ = ["register"]
 
 changes_app = typer.Typer(
     name="changes", help="The change log: every change, its rule, evidence and status.",
@@ -66,12 +64,6 @@ def change_row(row: ChangeRecord) -> dict[str, Any]:
     }
 
 
-def _engine(settings: Settings) -> Any:
-    engine = make_engine(settings.database.url)
-    upgrade_database(engine)
-    return engine
-
-
 @changes_app.callback()
 def list_changes(
     ctx: typer.Context,
@@ -92,8 +84,7 @@ def list_changes(
         try:
             window = parse_duration(since)
         except ValueError as exc:
-            typer.echo(f"error: --since: {exc}", err=True)
-            raise typer.Exit(2) from None
+            fail(f"--since: {exc}", code=2)
         query = query.where(col(ChangeRecord.updated_at) >= agent_now(settings) - window)
     if rule is not None:
         query = query.where(ChangeRecord.rule_name == rule)
@@ -103,7 +94,7 @@ def list_changes(
         query = query.where(ChangeRecord.cycle_id == cycle)
     if status is not None:
         query = query.where(ChangeRecord.status == status)
-    with Session(_engine(settings)) as session:
+    with open_database(settings) as engine, Session(engine) as session:
         rows = [
             change_row(r)
             for r in session.exec(query.order_by(col(ChangeRecord.id).desc()).limit(limit))
@@ -122,11 +113,10 @@ def show_change(
 ) -> None:
     """One change in full: values, rule, file and hash, evidence, notes, timestamps."""
     settings = load_cli_settings(ctx)
-    with Session(_engine(settings)) as session:
+    with open_database(settings) as engine, Session(engine) as session:
         row = session.get(ChangeRecord, change_id)
     if row is None:
-        typer.echo(f"error: no change {change_id}", err=True)
-        raise typer.Exit(1)
+        fail(f"no change {change_id}")
     data = row.model_dump()
     if fmt is OutputFormat.json:
         sys.stdout.write(json.dumps(to_jsonable(data), indent=2, sort_keys=True) + "\n")
@@ -151,40 +141,34 @@ def revert_command(
 ) -> None:
     """Put applied changes back to their old values (skipping entities changed since)."""
     if not change_ids and cycle is None and rule is None:
-        typer.echo("error: name change ids, --cycle ID, or --rule R [--since 2d]", err=True)
-        raise typer.Exit(2)
+        fail("name change ids, --cycle ID, or --rule R [--since 2d]", code=2)
     try:
         window = parse_duration(since) if since else None
     except ValueError as exc:
-        typer.echo(f"error: --since: {exc}", err=True)
-        raise typer.Exit(2) from None
+        fail(f"--since: {exc}", code=2)
     settings = load_cli_settings(ctx)
-    try:
-        with AgentContext.open(settings) as agent:
-            moment = agent.now() - window if window is not None else None
-            with Session(agent.engine) as session:
-                originals = select_changes(
-                    session, change_ids=change_ids or (), cycle_id=cycle, rule=rule, since=moment
-                )
-            items = plan_revert(agent, originals)
-            rows = [
-                {"change": i.original.id, "entity": i.original.entity_name or i.original.entity_id,
-                 "field": i.original.field, "now": i.current, "back_to": i.target,
-                 "skipped": i.skip_reason or ""}
-                for i in items
-            ]  # fmt: skip
-            render_rows(rows, ["change", "entity", "field", "now", "back_to", "skipped"],
-                        OutputFormat.table, title="revert plan")  # fmt: skip
-            todo = [i for i in items if i.skip_reason is None]
-            if not todo:
-                typer.echo("nothing to revert")
-                raise typer.Exit(1 if items else 0)
-            if not yes and not typer.confirm(f"apply {len(todo)} revert(s)?"):
-                raise typer.Exit(1)
-            outcomes = apply_revert(agent, todo, by=by)
-    except BidAgentError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
+    with failing_cleanly(), AgentContext.open(settings) as agent:
+        moment = agent.now() - window if window is not None else None
+        with Session(agent.engine) as session:
+            originals = select_changes(
+                session, change_ids=change_ids or (), cycle_id=cycle, rule=rule, since=moment
+            )
+        items = plan_revert(agent, originals)
+        rows = [
+            {"change": i.original.id, "entity": i.original.entity_name or i.original.entity_id,
+             "field": i.original.field, "now": i.current, "back_to": i.target,
+             "skipped": i.skip_reason or ""}
+            for i in items
+        ]  # fmt: skip
+        render_rows(rows, ["change", "entity", "field", "now", "back_to", "skipped"],
+                    OutputFormat.table, title="revert plan")  # fmt: skip
+        todo = [i for i in items if i.skip_reason is None]
+        if not todo:
+            typer.echo("nothing to revert")
+            raise typer.Exit(1 if items else 0)
+        if not yes and not typer.confirm(f"apply {len(todo)} revert(s)?"):
+            raise typer.Exit(1)
+        outcomes = apply_revert(agent, todo, by=by)
     applied = sum(1 for o in outcomes if o.status == "applied")
     typer.echo(f"reverted {applied} of {len(todo)}")
     if applied != len(todo):

@@ -14,10 +14,10 @@ import typer
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from bidagent.cli.context import load_cli_settings
+from bidagent.cli.bootstrap import load_cli_settings
 from bidagent.settings import Settings
 
-__all__ = ["config_app", "effective_config"]
+__all__ = ["config_app"]
 
 config_app = typer.Typer(name="config", help="Check the configuration.", no_args_is_help=True)
 

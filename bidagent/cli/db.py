@@ -13,13 +13,12 @@ from typing import Annotated
 
 import typer
 from alembic.script import ScriptDirectory
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import make_url
 
 import bidagent.store.db
-from bidagent.cli.context import fail, load_cli_settings
-from bidagent.errors import StoreError
+from bidagent.cli.bootstrap import fail, failing_cleanly, load_cli_settings, open_database
 from bidagent.settings import Settings
-from bidagent.store import database_revision, make_engine, upgrade_database
+from bidagent.store import database_revision, upgrade_database
 
 __all__ = ["db_app", "head_revision", "missing_sqlite_file"]
 
@@ -41,14 +40,6 @@ def missing_sqlite_file(settings: Settings) -> Path | None:
     return None if path.exists() else path
 
 
-def _engine(settings: Settings) -> Engine:
-    return make_engine(
-        settings.database.url,
-        busy_timeout_ms=settings.database.busy_timeout_ms,
-        echo=settings.database.echo,
-    )
-
-
 def _shown_url(settings: Settings) -> str:
     return make_url(settings.database.url).render_as_string(hide_password=True)
 
@@ -57,13 +48,8 @@ def _shown_url(settings: Settings) -> str:
 def upgrade_command(ctx: typer.Context) -> None:
     """Apply every pending migration and print the revision the database is now at."""
     settings = load_cli_settings(ctx)
-    engine = _engine(settings)
-    try:
+    with open_database(settings, upgrade=False) as engine, failing_cleanly():
         revision = upgrade_database(engine)
-    except StoreError as exc:
-        fail(str(exc))
-    finally:
-        engine.dispose()
     typer.echo(f"database {_shown_url(settings)} at revision {revision}")
 
 
@@ -80,14 +66,11 @@ def current_command(
         fail(f"--format must be text or json, not {fmt!r}", code=2)
     settings = load_cli_settings(ctx)
     missing = missing_sqlite_file(settings)
-    engine = _engine(settings)
-    try:
-        current = None if missing else database_revision(engine)
-    except Exception as exc:  # any driver error: report it, this is a diagnostic command
-        fail(f"database {_shown_url(settings)} does not answer: {type(exc).__name__}: {exc}")
-        raise
-    finally:
-        engine.dispose()
+    with open_database(settings, upgrade=False) as engine:
+        try:
+            current = None if missing else database_revision(engine)
+        except Exception as exc:  # any driver error: report it, this is a diagnostic command
+            fail(f"database {_shown_url(settings)} does not answer: {type(exc).__name__}: {exc}")
     head = head_revision()
     if fmt == "json":
         typer.echo(json.dumps({"current": current, "head": head, "up_to_date": current == head}))

@@ -24,9 +24,8 @@ from pathlib import Path
 import typer
 
 from bidagent.agent.service.health import check_health
-from bidagent.cli.context import load_cli_settings
+from bidagent.cli.bootstrap import load_cli_settings, open_database
 from bidagent.cli.db import missing_sqlite_file
-from bidagent.store import make_engine
 
 __all__ = ["first_start", "health_command"]
 
@@ -54,11 +53,8 @@ def health_command(ctx: typer.Context) -> None:
     if missing is not None:
         typer.echo(f"unhealthy: database file {missing} does not exist", err=True)
         raise typer.Exit(1)
-    engine = make_engine(settings.database.url, busy_timeout_ms=settings.database.busy_timeout_ms)
-    try:
+    with open_database(settings, upgrade=False) as engine:
         healthy, reason = check_health(settings, engine, started=first_start())
-    finally:
-        engine.dispose()
     if not healthy:
         typer.echo(f"unhealthy: {reason}", err=True)
         raise typer.Exit(1)

@@ -28,13 +28,12 @@ from bidagent.agent.review.items import (
     item_json,
     list_items,
 )
-from bidagent.cli.context import fail, load_cli_settings
+from bidagent.cli.bootstrap import fail, failing_cleanly, load_cli_settings, open_database
 from bidagent.cli.render import OutputFormat, console, err_console, render_rows
-from bidagent.errors import BidAgentError
 from bidagent.settings import Settings
-from bidagent.store import REVIEW_STATUSES, make_engine, session_scope, upgrade_database
+from bidagent.store import REVIEW_STATUSES, session_scope
 
-__all__ = ["open_applier", "review_app"]
+__all__ = ["review_app"]
 
 review_app = typer.Typer(
     name="review",
@@ -65,20 +64,8 @@ RuleOption = Annotated[
 @contextmanager
 def _database(ctx: typer.Context) -> Iterator[tuple[Settings, Engine]]:
     settings = load_cli_settings(ctx)
-    try:
-        engine = make_engine(
-            settings.database.url, busy_timeout_ms=settings.database.busy_timeout_ms
-        )
-        upgrade_database(engine)
-    except BidAgentError as exc:
-        fail(str(exc))
-        raise  # unreachable: fail() exits
-    try:
+    with open_database(settings) as engine, failing_cleanly():
         yield settings, engine
-    except BidAgentError as exc:
-        fail(str(exc))
-    finally:
-        engine.dispose()
 
 
 @contextmanager

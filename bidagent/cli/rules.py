@@ -8,14 +8,15 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
+from bidagent.cli.bootstrap import fail, load_cli_settings
 from bidagent.engine import check_rule_set, explain, load_rule_set
 from bidagent.engine.ruletests import load_test_file, run_rule_tests
 from bidagent.engine.schema import rule_file_schema
-from bidagent.errors import ConfigError, RuleSetError
+from bidagent.errors import RuleSetError
 
 __all__ = ["rules_app"]
 
@@ -28,19 +29,8 @@ Paths = Annotated[
 ]
 
 
-def _settings(ctx: typer.Context) -> Any:
-    from bidagent.settings import load_settings
-
-    obj = ctx.obj if isinstance(ctx.obj, dict) else {}
-    try:
-        return load_settings(obj.get("config_path"))
-    except ConfigError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
-
-
 def _paths(ctx: typer.Context, paths: list[Path] | None) -> list[Path]:
-    return list(paths) if paths else [_settings(ctx).rules_dir]
+    return list(paths) if paths else [load_cli_settings(ctx, logging=False).rules_dir]
 
 
 @rules_app.command("check")
@@ -132,7 +122,7 @@ def explain_command(
                 load_engine_inputs,  # written by the agent layer
             )
 
-            config = _settings(ctx)
+            config = load_cli_settings(ctx, logging=False)
             rule_set = load_rule_set(list(paths) if paths else [config.rules_dir])
             profile_id = profile or (config.profiles[0].profile_id if config.profiles else None)
             if profile_id is None:
@@ -144,6 +134,5 @@ def explain_command(
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from None
     except KeyError:
-        typer.echo(f"error: no rule named {rule!r}", err=True)
-        raise typer.Exit(1) from None
+        fail(f"no rule named {rule!r}")
     typer.echo(result.render())

@@ -7,10 +7,9 @@ from typing import Annotated
 import typer
 
 from bidagent.agent.service.daemon import Daemon
-from bidagent.cli.context import load_cli_settings
-from bidagent.errors import BidAgentError
+from bidagent.cli.bootstrap import fail, failing_cleanly, load_cli_settings
 
-__all__ = ["register", "run_command"]
+__all__ = ["register"]
 
 
 def run_command(
@@ -22,19 +21,11 @@ def run_command(
 ) -> None:
     """Run the agent as a service: cycles on schedule, rule reloads, notifications."""
     settings = load_cli_settings(ctx)
-    if days is not None and not (
-        settings.ads.source == "sandbox" and settings.ads.base_url is None
-    ):
+    if days is not None and settings.ads.backend != "sandbox":
         # Only the in-process sandbox counts days; elsewhere --days would never stop the daemon.
-        typer.echo(
-            'error: --days needs the in-process sandbox ([ads] source = "sandbox")', err=True
-        )
-        raise typer.Exit(2)
-    try:
+        fail('--days needs the in-process sandbox ([ads] source = "sandbox")', code=2)
+    with failing_cleanly():
         code = Daemon(settings).run(max_ticks=days)
-    except BidAgentError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
     raise typer.Exit(code)
 
 

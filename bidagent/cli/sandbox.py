@@ -14,11 +14,10 @@ from typing import Annotated
 
 import typer
 
-from bidagent.errors import BidAgentError
+from bidagent.cli.bootstrap import fail, failing_cleanly, load_cli_settings
 from bidagent.sandbox import SCENARIOS, Sandbox
 from bidagent.sandbox.faults import FaultConfig
 from bidagent.sandbox.server import SandboxServer
-from bidagent.settings import load_settings
 
 __all__ = ["sandbox_app"]
 
@@ -28,12 +27,9 @@ sandbox_app = typer.Typer(
 
 
 def _open(ctx: typer.Context) -> Sandbox:
-    try:
-        settings = load_settings((ctx.obj or {}).get("config_path"))
+    settings = load_cli_settings(ctx, logging=False)
+    with failing_cleanly():
         return Sandbox.from_settings(settings)
-    except BidAgentError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
 
 
 @sandbox_app.command()
@@ -46,11 +42,8 @@ def reset(
 ) -> None:
     """Start the sandbox over: a fresh account with its history."""
     with _open(ctx) as sandbox:
-        try:
+        with failing_cleanly():
             sandbox.reset(seed=seed, scenario=scenario)
-        except BidAgentError as exc:
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(1) from None
         typer.echo(
             f"sandbox reset: seed {sandbox.seed}, scenario {sandbox.scenario.name}, "
             f"clock {sandbox.now.isoformat()}"
@@ -65,8 +58,7 @@ def advance(
 ) -> None:
     """Move the simulated clock forward, simulating the traffic in between."""
     if days < 0 or hours < 0 or days + hours == 0:
-        typer.echo("error: give --days and/or --hours, greater than zero", err=True)
-        raise typer.Exit(2)
+        fail("give --days and/or --hours, greater than zero", code=2)
     with _open(ctx) as sandbox:
         now = sandbox.advance(days=days, hours=hours)
         typer.echo(f"sandbox clock: {now.isoformat()}")

@@ -6,7 +6,6 @@ Everything SQL lives here; the engine never sees a session, and ``ads`` never se
 from bidagent.store.db import (
     database_revision,
     make_engine,
-    normalise_url,
     session_scope,
     upgrade_database,
 )
@@ -30,7 +29,6 @@ from bidagent.store.ledger import (
     ChangeRecord,
     ControlRecord,
     CycleRecord,
-    LeaseRecord,
     NotificationRecord,
     ReviewItemRecord,
 )
@@ -48,7 +46,6 @@ __all__ = [
     "ChangeRecord",
     "ControlRecord",
     "CycleRecord",
-    "LeaseRecord",
     "NegativeRecord",
     "NotificationRecord",
     "ProfileRecord",
@@ -59,7 +56,6 @@ __all__ = [
     "TargetRecord",
     "database_revision",
     "make_engine",
-    "normalise_url",
     "session_scope",
     "upgrade_database",
     "upsert_rows",

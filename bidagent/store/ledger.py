@@ -1,5 +1,5 @@
 """Tables of what the agent did and owes: cycles, changes (the intent log), review items, the
-notification outbox, the kill switch, profile leases and dayparting base bids.
+notification outbox, the kill switch and dayparting base bids.
 
 The change row is written before any API call and updated after it; no row, no change. Values
 are kept as canonical text in ``old_value``/``new_value`` so bids, budgets, states and created
@@ -27,7 +27,6 @@ __all__ = [
     "ChangeRecord",
     "ControlRecord",
     "CycleRecord",
-    "LeaseRecord",
     "NotificationRecord",
     "ReviewItemRecord",
 ]
@@ -194,18 +193,6 @@ class ControlRecord(SQLModel, table=True):
     reason: str | None = None
     changed_by: str | None = Field(default=None, max_length=128)
     changed_at: dt.datetime | None = _when()
-
-
-class LeaseRecord(SQLModel, table=True):
-    """Which replica runs a profile's cycles (PostgreSQL, several replicas). ``epoch`` grows
-    with each new holder and is checked before each batch, so a stale holder cannot send."""
-
-    __tablename__ = "leases"
-
-    profile_id: str = Field(primary_key=True, max_length=32)
-    owner: str = Field(max_length=128)
-    epoch: int = 0
-    expires_at: dt.datetime | None = _when(nullable=False)
 
 
 class BaseBidRecord(SQLModel, table=True):

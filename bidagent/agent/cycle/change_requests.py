@@ -101,7 +101,7 @@ def live_value(
     """Read the live values behind ``rows`` (all of one API kind) in as few calls as possible."""
     if kind.startswith("create:"):
         return _live_creations(client, profile_id, kind.removeprefix("create:"), rows)
-    current = client.get_current(profile_id, kind, [r.entity_id for r in rows])  # type: ignore[arg-type]
+    current = client.get_current(profile_id, kind, [r.entity_id for r in rows])
     values: list[LiveValue | None] = []
     for row in rows:
         entity = current.get(row.entity_id)

@@ -21,7 +21,7 @@ from bidagent.settings import Settings
 from bidagent.store import ProfileRecord, make_engine, session_scope, upgrade_database
 from bidagent.store.columnar import FrameReader, PendingFrames, Query
 
-__all__ = ["FACT_LOOKBACK_DAYS", "load_engine_inputs", "read_engine_inputs", "search_term_key"]
+__all__ = ["FACT_LOOKBACK_DAYS", "load_engine_inputs", "read_engine_inputs"]
 
 # From this many targets on, a profile's daily facts and its targets are read by child processes
 # (see bidagent.store.columnar); below it, a process start (about 0.2 s) costs more than it saves.
@@ -43,11 +43,6 @@ _METRIC_TYPES = {
     "sales": pl.Float64,
     "units": pl.Int64,
 }
-
-
-def search_term_key(source_kind: str, source_id: str, search_term: str) -> str:
-    """The engine's entity id of a search term: unique per matched keyword or target."""
-    return f"{source_kind}:{source_id}:{search_term}"
 
 
 def _as_date(frame: pl.DataFrame, column: str = "date") -> pl.DataFrame:

@@ -162,10 +162,10 @@ def _insert_changes(session: Session, rows: list[tuple[Any, ...]]) -> None:
     whole = len(rows) - len(rows) % size
     if size > 1 and whole:
         batches = [tuple(chain.from_iterable(rows[i : i + size])) for i in range(0, whole, size)]
-        connection.exec_driver_sql(head + ", ".join([one] * size), batches)  # type: ignore[arg-type]
+        connection.exec_driver_sql(head + ", ".join([one] * size), batches)
         rows = rows[whole:]
     if rows:
-        connection.exec_driver_sql(head + one, rows)  # type: ignore[arg-type]
+        connection.exec_driver_sql(head + one, rows)
 
 
 def _stamp(session: Session, now: datetime) -> Any:

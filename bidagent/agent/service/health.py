@@ -25,7 +25,7 @@ __all__ = ["allowance", "check_health"]
 
 def allowance(settings: Settings) -> timedelta:
     """How old the newest cycle may be before the agent counts as stuck."""
-    if settings.ads.source == "sandbox" and settings.ads.base_url is None:
+    if settings.ads.backend == "sandbox":
         return timedelta(seconds=settings.sandbox.seconds_per_day) + timedelta(minutes=1)
     return timedelta(days=1) + timedelta(seconds=settings.schedule.misfire_grace_s)
 

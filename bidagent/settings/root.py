@@ -1,0 +1,160 @@
+"""The root :class:`Settings` model: every section, the checks across them, what they imply.
+
+Owns the top-level keys, the order in which pydantic-settings consults the sources (init,
+environment, secrets folder, file) and what the settings derive (the effective mode, a profile's
+target ACoS, the sandbox's state path). It must not find or read files: :mod:`.sources` parses
+them and hands the data over through the two context variables below, for one construction.
+"""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, PrivateAttr, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from bidagent.durations import parse_duration
+from bidagent.settings.sections import (
+    AdsSettings,
+    DatabaseSettings,
+    GuardrailSettings,
+    HttpSettings,
+    LoggingSettings,
+    Mode,
+    NotifySettings,
+    ProfileSettings,
+    ReviewSettings,
+    SandboxSettings,
+    ScheduleSettings,
+)
+
+__all__ = ["ENV_PREFIX", "FILE_VALUES", "SECRET_VALUES", "Settings"]
+
+ENV_PREFIX = "BIDAGENT_"
+
+# Set by :func:`~.sources.load_settings` around one ``Settings()``: pydantic-settings builds its
+# sources inside the class, so parsed data can only reach them from outside like this.
+FILE_VALUES: ContextVar[dict[str, Any] | None] = ContextVar("bidagent_settings_file", default=None)
+SECRET_VALUES: ContextVar[dict[str, Any] | None] = ContextVar(
+    "bidagent_settings_secrets", default=None
+)
+
+
+class _DictSource(PydanticBaseSettingsSource):
+    """A settings source over an already-parsed mapping (the TOML file, or the secrets folder)."""
+
+    def __init__(self, settings_cls: type[BaseSettings], data: dict[str, Any]) -> None:
+        super().__init__(settings_cls)
+        self._data = data
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return self._data.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(self._data)
+
+
+class Settings(BaseSettings):
+    """The effective configuration. Build it with :func:`load_settings`, not directly."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        extra="forbid",
+        frozen=True,
+    )
+
+    mode: Mode | None = Field(
+        default=None,
+        description="dry_run | review | apply. Default: apply on the sandbox, dry_run on Amazon.",
+    )
+    rules_dir: Path = Path("rules")
+    default_target_acos: float = Field(default=0.30, gt=0, le=10)
+    database: DatabaseSettings = DatabaseSettings()
+    ads: AdsSettings = AdsSettings()
+    profiles: list[ProfileSettings] = Field(default_factory=list)
+    schedule: ScheduleSettings = ScheduleSettings()
+    guardrails: GuardrailSettings = GuardrailSettings()
+    review: ReviewSettings = ReviewSettings()
+    notify: NotifySettings = NotifySettings()
+    sandbox: SandboxSettings = SandboxSettings()
+    logging: LoggingSettings = LoggingSettings()
+    http: HttpSettings = HttpSettings()
+
+    _config_file: Path | None = PrivateAttr(default=None)
+
+    @property
+    def config_file(self) -> Path | None:
+        """The file this configuration was read from (None: built-in defaults)."""
+        return self._config_file
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (
+            init_settings,
+            env_settings,
+            _DictSource(settings_cls, SECRET_VALUES.get() or {}),
+            _DictSource(settings_cls, FILE_VALUES.get() or {}),
+        )
+
+    @model_validator(mode="after")
+    def _amazon_needs_credentials(self) -> Settings:
+        if self.ads.backend == "amazon":
+            missing = [
+                name
+                for name in ("client_id", "client_secret", "refresh_token")
+                if not getattr(self.ads, name)
+            ]
+            if missing:
+                raise ValueError(
+                    "ads.source = 'amazon' needs "
+                    + ", ".join(f"ads.{m}" for m in missing)
+                    + " (set BIDAGENT_ADS__<NAME> or a secrets file)"
+                )
+        ids = [p.profile_id for p in self.profiles]
+        duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        if duplicates:
+            raise ValueError(f"profiles: duplicate profile_id {', '.join(duplicates)}")
+        return self
+
+    @property
+    def effective_mode(self) -> Mode:
+        """The global safety mode: explicit, else ``apply`` on the sandbox and ``dry_run`` on Amazon."""
+        if self.mode is not None:
+            return self.mode
+        return "dry_run" if self.ads.backend == "amazon" else "apply"
+
+    def target_acos_for(self, profile_id: str) -> float:
+        """Target ACoS of a profile (its own, else the global default)."""
+        for profile in self.profiles:
+            if profile.profile_id == profile_id and profile.target_acos is not None:
+                return profile.target_acos
+        return self.default_target_acos
+
+    def profile(self, profile_id: str) -> ProfileSettings | None:
+        """The configured profile with this id, if any."""
+        return next((p for p in self.profiles if p.profile_id == profile_id), None)
+
+    def sandbox_state_path(self) -> Path:
+        """Where the sandbox keeps its state: configured, else beside the SQLite file."""
+        if self.sandbox.state_path is not None:
+            return self.sandbox.state_path
+        url = self.database.url
+        if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+            db_path = Path(url.removeprefix("sqlite:///"))
+            return db_path.with_name(db_path.name + ".sandbox")
+        return Path("bidagent.sandbox")
+
+    def duration(self, value: str) -> timedelta:
+        """Parse one of this configuration's duration strings."""
+        return parse_duration(value)

@@ -1,0 +1,223 @@
+"""The configuration's sections: one frozen pydantic model per ``[table]`` of ``bidagent.toml``.
+
+Owns each section's keys, defaults, bounds and the checks that stay inside one section (a floor
+below its ceiling, a duration that parses). It must not read files or the environment (that is
+:mod:`bidagent.settings.sources`) nor check across sections (that is :class:`~.root.Settings`).
+"""
+
+from __future__ import annotations
+
+from datetime import time
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
+
+from bidagent.durations import parse_duration
+
+__all__ = [
+    "AdsSettings",
+    "DatabaseSettings",
+    "GuardrailSettings",
+    "HttpSettings",
+    "LoggingSettings",
+    "Mode",
+    "NotifySettings",
+    "ProfileSettings",
+    "ReviewSettings",
+    "SandboxSettings",
+    "ScheduleSettings",
+    "WebhookSettings",
+]
+
+Mode = Literal["dry_run", "review", "apply"]
+
+
+def _check_duration(value: str) -> str:
+    parse_duration(value)
+    return value
+
+
+Duration = Annotated[str, AfterValidator(_check_duration)]
+Fraction = Annotated[float, Field(ge=0.0, le=10.0)]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DatabaseSettings(_Section):
+    """Where the ledger lives. SQLite by default; ``postgresql+psycopg://...`` for several replicas."""
+
+    url: str = "sqlite:///bidagent.db"
+    busy_timeout_ms: int = Field(default=10_000, ge=0)
+    echo: bool = False
+
+
+class AdsSettings(_Section):
+    """The Ads API data source. ``sandbox`` needs no Amazon account."""
+
+    source: Literal["sandbox", "amazon"] = "sandbox"
+    region: Literal["NA", "EU", "FE"] = "NA"
+    client_id: str | None = None
+    client_secret: SecretStr | None = None
+    refresh_token: SecretStr | None = None
+    base_url: str | None = Field(
+        default=None, description="Override the regional host, e.g. a `bidagent sandbox serve` URL."
+    )
+    token_url: str | None = Field(default=None, description="Override the LWA token URL.")
+    timeout_s: float = Field(default=30.0, gt=0)
+    connect_timeout_s: float = Field(default=10.0, gt=0)
+    max_connections: int = Field(default=10, ge=1)
+    requests_per_second: float = Field(default=5.0, gt=0, description="Per profile.")
+    max_attempts: int = Field(default=6, ge=1, description="Per read request, retries included.")
+    max_retry_time_s: float = Field(default=300.0, gt=0)
+    report_poll_interval_s: float = Field(default=10.0, gt=0)
+    report_deadline_s: float = Field(default=3 * 3600.0, gt=0)
+    restate_days: int = Field(
+        default=14, ge=1, le=60, description="Days re-pulled every cycle (attribution restates)."
+    )
+    history_days: int = Field(default=60, ge=1, le=95, description="Days pulled on first sync.")
+    suggestion_ad_groups: int = Field(
+        default=200,
+        ge=0,
+        le=10_000,
+        description="Ad groups whose suggested bids are fetched per cycle, oldest first; 0: off.",
+    )
+    suggestion_max_age_days: int = Field(
+        default=7,
+        ge=1,
+        le=90,
+        description="Days before an ad group's suggested bids are due again.",
+    )
+
+    @property
+    def backend(self) -> Literal["sandbox", "remote_sandbox", "amazon"]:
+        """What the agent talks to, the one place ``source`` and ``base_url`` are read together.
+
+        ``sandbox``: the in-process simulated marketplace (``source = "sandbox"``, no
+        ``base_url``); its clock is simulated and only it can count ``run --days``.
+        ``remote_sandbox``: a ``bidagent sandbox serve`` reached over HTTP at ``base_url``.
+        ``amazon``: the Amazon Ads API (a ``base_url`` only overrides the regional host).
+        """
+        if self.source == "amazon":
+            return "amazon"
+        return "sandbox" if self.base_url is None else "remote_sandbox"
+
+
+class ProfileSettings(_Section):
+    """One advertising profile the agent manages."""
+
+    profile_id: str
+    name: str | None = None
+    target_acos: float | None = Field(default=None, gt=0, le=10)
+    campaign_target_acos: dict[str, Annotated[float, Field(gt=0, le=10)]] = Field(
+        default_factory=dict, description="Per campaign id or exact campaign name."
+    )
+    enabled: bool = True
+
+    @field_validator("profile_id", mode="before")
+    @classmethod
+    def _profile_id_as_text(cls, value: Any) -> Any:
+        # TOML users write ids as numbers; Amazon ids exceed 2**53, so keep them as text.
+        return str(value) if isinstance(value, int) else value
+
+
+class ScheduleSettings(_Section):
+    """When the daily cycle runs, in each profile's own time zone."""
+
+    daily_at: time = time(7, 0)
+    misfire_grace_s: int = Field(default=6 * 3600, ge=1)
+    reload_rules_s: float = Field(default=5.0, gt=0, description="How often rule files are polled.")
+
+
+class GuardrailSettings(_Section):
+    """Limits applied to every rule; a rule may only tighten them."""
+
+    min_bid: float | None = Field(default=None, ge=0)
+    max_bid: float | None = Field(default=None, gt=0)
+    min_budget: float | None = Field(default=None, ge=0)
+    max_budget: float | None = Field(default=None, gt=0)
+    max_step: Fraction = 0.5
+    cooldown: Duration = "3d"
+    settle: Duration = "2d"
+    max_data_age: Duration = "3d"
+    max_changes_per_cycle: int = Field(default=500, ge=0)
+    max_changes_pct: Fraction = 0.25
+
+    @model_validator(mode="after")
+    def _floors_below_ceilings(self) -> GuardrailSettings:
+        for low, high in (("min_bid", "max_bid"), ("min_budget", "max_budget")):
+            lo, hi = getattr(self, low), getattr(self, high)
+            if lo is not None and hi is not None and lo > hi:
+                raise ValueError(f"{low} ({lo}) is above {high} ({hi})")
+        return self
+
+
+class ReviewSettings(_Section):
+    """The human review queue."""
+
+    hold_expiry: Duration = "3d"
+
+
+class WebhookSettings(_Section):
+    """One notification target. The URL is a secret: it usually embeds a token."""
+
+    name: str
+    kind: Literal["slack", "feishu", "dingtalk", "json"] = "json"
+    url: SecretStr
+    min_severity: Literal["info", "warning", "critical"] = "warning"
+
+
+class NotifySettings(_Section):
+    """Where review items are announced."""
+
+    webhooks: list[WebhookSettings] = Field(default_factory=list)
+    digest_at: time | None = None
+    timeout_s: float = Field(default=10.0, gt=0)
+    max_attempts: int = Field(default=20, ge=1)
+
+
+class SandboxSettings(_Section):
+    """The simulated marketplace used when ``[ads] source = "sandbox"``."""
+
+    seed: int = 7
+    scenario: str = "steady"
+    seconds_per_day: float = Field(
+        default=5.0, gt=0, description="Daemon: one simulated day per this many real seconds."
+    )
+    state_path: Path | None = Field(
+        default=None,
+        description="Default: beside the SQLite database, <db>.sandbox (a SQLite file).",
+    )
+    targets: int = Field(default=300, ge=1, description="Targets in a fresh sandbox account.")
+    history_days: int = Field(default=60, ge=0)
+    faults: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Fault injection for the in-process fake API (see docs/sandbox.md).",
+    )
+    client_id: str = "amzn1.application-oa2-client.sandbox"
+    client_secret: SecretStr = SecretStr("sandbox-secret")
+    refresh_token: SecretStr = SecretStr("Atzr|sandbox")
+
+
+class LoggingSettings(_Section):
+    """Log level and renderer (``auto``: console on a terminal, JSON lines otherwise)."""
+
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    format: Literal["auto", "console", "json"] = "auto"
+
+
+class HttpSettings(_Section):
+    """The optional local ``/healthz`` and ``/metrics`` endpoint (0 = off)."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=0, ge=0, le=65535)
