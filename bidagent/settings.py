@@ -39,6 +39,7 @@ from pydantic_settings import (
 )
 
 from bidagent.durations import parse_duration
+from bidagent.engine.config import Mode
 from bidagent.errors import ConfigError
 
 __all__ = [
@@ -73,8 +74,6 @@ _LOADER_ENV = {
     "BIDAGENT_FAILPOINTS",
     "BIDAGENT_FAILPOINTS_SEED",
 }
-
-Mode = Literal["dry_run", "review", "apply"]
 
 
 def _check_duration(value: str) -> str:

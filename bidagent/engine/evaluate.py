@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
-from bidagent.durations import parse_duration
+from bidagent.durations import format_duration
 from bidagent.engine import cron
 from bidagent.engine.actions import Candidates, rule_candidates
 from bidagent.engine.frames import (
@@ -45,11 +45,7 @@ def local_today(now: datetime, settings: EngineSettings) -> date:
 
 def rule_settle_days(rule: LoadedRule, settings: EngineSettings) -> int:
     """Newest days the rule ignores: its own ``settle``, else the configuration's."""
-    return (
-        days_of(rule.rule.settle)
-        if rule.rule.settle
-        else parse_duration(settings.guardrails.settle).days
-    )
+    return days_of(rule.rule.settle) if rule.rule.settle else settings.guardrails.settle.days
 
 
 class _Freshness:
@@ -72,11 +68,11 @@ class _Freshness:
         if not ranges:
             return None
         present = self.dates(SOURCE_OF[rule.rule.entity])
-        max_age = parse_duration(self.settings.guardrails.max_data_age)
+        max_age = self.settings.guardrails.max_data_age
         oldest_ok = self.today - timedelta(days=max(max_age.days, 1))
         latest = max(present) if present else None
         if latest is None or latest < oldest_ok:
-            return f"newest report day is {latest or 'none'}, older than max_data_age {self.settings.guardrails.max_data_age} (needs {oldest_ok} or later)"
+            return f"newest report day is {latest or 'none'}, older than max_data_age {format_duration(max_age)} (needs {oldest_ok} or later)"
         needed: set[date] = set()
         for start, end in set(ranges.values()):
             needed.update(start + timedelta(days=i) for i in range((end - start).days + 1))

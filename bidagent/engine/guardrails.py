@@ -166,7 +166,9 @@ def settings_cooldown(rule: LoadedRule, settings: EngineSettings) -> timedelta:
     """The rule's cooldown, else the configured one."""
     from bidagent.durations import parse_duration
 
-    return parse_duration(rule.rule.cooldown or settings.guardrails.cooldown)
+    if rule.rule.cooldown:
+        return parse_duration(rule.rule.cooldown)
+    return settings.guardrails.cooldown
 
 
 def _fmt(delta: timedelta) -> str:
