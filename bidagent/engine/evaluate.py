@@ -17,6 +17,7 @@ import polars as pl
 from bidagent.durations import format_duration
 from bidagent.engine import cron
 from bidagent.engine.actions import Candidates, rule_candidates
+from bidagent.engine.creations import CreationLookups
 from bidagent.engine.frames import (
     FACT_KINDS,
     SOURCE_OF,
@@ -85,6 +86,14 @@ class _Freshness:
         return None
 
 
+_ProposalKey = tuple[str, str, str, str]
+
+
+def _key(p: Proposal) -> _ProposalKey:
+    """Which rule changes which entity field: one proposal per key within a scheduled rule."""
+    return (p.rule_name, p.entity_kind, p.entity_id, p.field)
+
+
 def _selected(rule_set: RuleSet, scope: Scope) -> list[LoadedRule]:
     rules = [r for r in rule_set.rules if r.rule.enabled]
     if scope == "daily":
@@ -117,7 +126,8 @@ def evaluate(
     dipped = set(inputs.base_bids["entity_id"].to_list())
     entities: dict[str, pl.DataFrame] = {}
     batches: list[tuple[LoadedRule, Candidates]] = []
-    pending: dict[int, BaseBidUpdate] = {}
+    pending: dict[_ProposalKey, BaseBidUpdate] = {}
+    lookups = CreationLookups(inputs)
     for rule in rules:
         if rule.rule.entity not in entities:
             entities[rule.rule.entity] = _prepared(rule.rule.entity, inputs, sums, entities)
@@ -140,7 +150,7 @@ def evaluate(
         frame = rule_frame(
             rule, entities[rule.rule.entity], sums, inputs, settings, ranges[rule.name], now
         )
-        found = rule_candidates(rule, frame, inputs, settings)
+        found = rule_candidates(rule, frame, lookups, settings)
         plan.reviews.extend(found.reviews)
         plan.skips.extend(found.skips)
         if rule.schedule is not None:
@@ -163,7 +173,7 @@ def evaluate(
         batches.append((rule, found))
     apply_guardrails(plan, batches, History.build(inputs.history), settings, now, scheduled)
     for p in plan.proposals:
-        update = pending.get(id(p))
+        update = pending.get(_key(p))
         if update is not None and (update.action == "clear" or p.status in ("planned", "held")):
             plan.base_bid_updates.append(update)
     return plan
@@ -181,7 +191,10 @@ def _prepared(
 
 
 def _remember_bases(
-    rule: LoadedRule, found: Candidates, frame: pl.DataFrame, pending: dict[int, BaseBidUpdate]
+    rule: LoadedRule,
+    found: Candidates,
+    frame: pl.DataFrame,
+    pending: dict[_ProposalKey, BaseBidUpdate],
 ) -> None:
     stored = dict(
         frame.filter(pl.col("_stored_base").is_not_null())
@@ -192,7 +205,7 @@ def _remember_bases(
         p.notes.insert(0, f"dayparting: base bid {stored.get(p.entity_id, p.old_value)}")
         if p.entity_id not in stored:
             base = p.old_value if isinstance(p.old_value, Decimal) else None
-            pending[id(p)] = BaseBidUpdate(p.entity_kind, p.entity_id, rule.name, "set", base)
+            pending[_key(p)] = BaseBidUpdate(p.entity_kind, p.entity_id, rule.name, "set", base)
 
 
 def _restore(

@@ -102,10 +102,8 @@ def apply_guardrails(
     """Cooldown, blast radius, conflicts, global cap, approvals and mode, in that order, into ``plan``."""
     guard = settings.guardrails
     survivors: list[Proposal] = []
-    approval_ids: set[int] = set()
     for rule, found in batches:
         if not history.rows:  # nothing changed recently: no cooldown can stop anything
-            approval_ids |= found.approval
             _blast_radius(plan, rule, found.proposals, found.population, settings)
             survivors.extend(found.proposals)
             continue
@@ -122,7 +120,6 @@ def apply_guardrails(
                 )
                 continue
             kept.append(p)
-        approval_ids |= found.approval
         _blast_radius(plan, rule, kept, found.population, settings)
         survivors.extend(kept)
     _resolve_conflicts(survivors, plan, settings)
@@ -142,7 +139,7 @@ def apply_guardrails(
     rules = {rule.name: rule for rule, _ in batches}
     modes = {name: strictest_mode(settings.mode, r.rule.mode) for name, r in rules.items()}
     for p in survivors:
-        if p.status == "planned" and id(p) in approval_ids:
+        if p.status == "planned" and p.needs_approval:
             _approval(plan, p, settings, "step over the rule's approval threshold")
     for p in survivors:
         mode = modes[p.rule_name]
