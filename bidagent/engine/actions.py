@@ -2,8 +2,10 @@
 
 Owns the vectorised part of a rule (filter and ``when`` mask, the action value for every matched row in
 one polars expression) and the per-proposal records, with floors, ceilings and the step limit applied
-(guardrails 2 and 3). It must not look at other rules: cooldown, conflicts, blast radius and mode are
-in :mod:`bidagent.engine.guardrails`.
+(guardrails 2 and 3; a step over ``approval.over`` is flagged ``needs_approval``). Negate and harvest
+rows are completed by :mod:`bidagent.engine.creations`. It must not look at other rules: cooldown,
+blast radius, conflicts, the cycle cap, approvals and mode are the pipeline of
+:mod:`bidagent.engine.guardrails`.
 """
 
 from __future__ import annotations
