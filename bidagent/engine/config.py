@@ -22,6 +22,7 @@ Mode = Literal["dry_run", "review", "apply"]
 
 _DURATIONS = ("cooldown", "settle", "max_data_age")
 _COUNTS = ("max_changes_per_cycle",)
+_FRACTIONS = ("max_step", "max_changes_pct")  # 0.3 is 30%; the TOML allows up to 10 (1,000%)
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,6 @@ def _parsed(name: str, value: Any) -> Any:
     if value is None:
         return None
     number = int(value) if name in _COUNTS else float(value)
-    if number < 0:
-        raise ValueError(f"guardrails {name} must not be negative, got {value!r}")
+    if number < 0 or (name in _FRACTIONS and number > 10):
+        raise ValueError(f"guardrails {name} out of range: {value!r}")
     return number
