@@ -21,9 +21,9 @@ import polars as pl
 from simpleeval import SimpleEval
 
 from bidagent.engine import EngineInputs, EngineSettings, evaluate, load_rule_set
+from bidagent.engine.config import GuardrailConfig
 from bidagent.engine.inputs import REPORT_DATES_SCHEMA, frame
 from bidagent.marketplaces import marketplace_for
-from bidagent.settings import GuardrailSettings
 
 TARGETS = 200_000
 DAYS = 60
@@ -200,7 +200,7 @@ def main() -> None:
     )
     settings = EngineSettings(
         profile_id="p1", timezone="UTC", marketplace=marketplace_for("US"), mode="apply",
-        guardrails=GuardrailSettings(max_changes_per_cycle=1_000_000, max_changes_pct=10),
+        guardrails=GuardrailConfig(max_changes_per_cycle=1_000_000, max_changes_pct=10),
     )  # fmt: skip
     with tempfile.TemporaryDirectory() as folder:
         _rules_file(Path(folder))

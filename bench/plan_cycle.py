@@ -29,7 +29,7 @@ from pathlib import Path
 import polars as pl
 from sqlalchemy.engine import Engine
 
-from bidagent.agent.cycle.engine_inputs import read_engine_inputs
+from bidagent.agent.cycle.engine_inputs import guardrail_config, read_engine_inputs
 from bidagent.agent.cycle.intent_log import write_plan
 from bidagent.engine import EngineSettings, Plan, RuleSet, evaluate, load_rule_set
 from bidagent.engine.lookback import facts_lookback_days
@@ -199,10 +199,9 @@ def main() -> None:
 def _measure(url: str) -> None:
     engine = make_engine(url)
     rule_set = load_rule_set([RULES])
-    settings = EngineSettings.from_settings(Settings(), PROFILE, "US", "America/Los_Angeles")
     settings = EngineSettings(
         profile_id=PROFILE, timezone="America/Los_Angeles", marketplace=marketplace_for("US"),
-        mode="apply", target_acos=0.3, guardrails=settings.guardrails,
+        mode="apply", target_acos=0.3, guardrails=guardrail_config(Settings().guardrails),
     )  # fmt: skip
     now = datetime(2026, 6, 1, 15, tzinfo=UTC)
     lookback = facts_lookback_days(rule_set, settings)

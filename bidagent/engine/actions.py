@@ -2,8 +2,10 @@
 
 Owns the vectorised part of a rule (filter and ``when`` mask, the action value for every matched row in
 one polars expression) and the per-proposal records, with floors, ceilings and the step limit applied
-(guardrails 2 and 3). It must not look at other rules: cooldown, conflicts, blast radius and mode are
-in :mod:`bidagent.engine.guardrails`.
+(guardrails 2 and 3; a step over ``approval.over`` is flagged ``needs_approval``). Negate and harvest
+rows are completed by :mod:`bidagent.engine.creations`. It must not look at other rules: cooldown,
+blast radius, conflicts, the cycle cap, approvals and mode are the pipeline of
+:mod:`bidagent.engine.guardrails`.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ from typing import Any
 
 import polars as pl
 
+from bidagent.engine.creations import CreationLookups, creation
 from bidagent.engine.evidence import evidence_of, evidence_rows
-from bidagent.engine.inputs import EngineInputs, EngineSettings
+from bidagent.engine.inputs import EngineSettings
 from bidagent.engine.money import Bounds, bounds_for, limit_step
 from bidagent.engine.money_columns import limit_steps
 from bidagent.engine.plan import Proposal, ReviewRequest, Skip, paused_gc
@@ -36,7 +39,6 @@ class Candidates:
     reviews: list[ReviewRequest] = field(default_factory=list)
     skips: list[Skip] = field(default_factory=list)
     population: int = 0  # entities that passed the filter (for max_changes_pct)
-    approval: set[int] = field(default_factory=set)  # id() of proposals over approval.over
 
 
 def _value_expr(rule: LoadedRule, current: str) -> pl.Expr | None:
@@ -74,10 +76,13 @@ class _Blank(string.Formatter):
 def rule_candidates(
     rule: LoadedRule,
     frame: pl.DataFrame,
-    inputs: EngineInputs,
+    lookups: CreationLookups,
     settings: EngineSettings,
 ) -> Candidates:
-    """Evaluate ``rule`` on its prepared frame (see :func:`bidagent.engine.frames.rule_frame`)."""
+    """Evaluate ``rule`` on its prepared frame (see :func:`bidagent.engine.frames.rule_frame`).
+
+    ``lookups`` are the evaluation's existing keywords, negatives and ad groups (negate, harvest).
+    """
     matched, population = match_frame(rule, frame)
     out = Candidates(population=population)
     names = rule.names
@@ -98,7 +103,7 @@ def rule_candidates(
             if action == "review":
                 _alert(rule, row, evidence, settings, out)
                 continue
-            proposal = _proposal(rule, row, evidence, settings, inputs, out, limits)
+            proposal = _proposal(rule, row, evidence, settings, lookups, out, limits)
             if proposal is not None:
                 out.proposals.append(proposal)
     return out
@@ -175,7 +180,7 @@ def _proposal(
     row: dict[str, Any],
     evidence: dict[str, Any],
     settings: EngineSettings,
-    inputs: EngineInputs,
+    lookups: CreationLookups,
     out: Candidates,
     limits: Limits | None,
 ) -> Proposal | None:
@@ -196,11 +201,11 @@ def _proposal(
         )
         return proposal
     if then.negate is not None or then.harvest is not None:
-        from bidagent.engine.creations import creation  # local: creations needs the lookups
-
-        return creation(
-            rule, row, evidence, settings, inputs, out, _base(rule, row, settings, field_)
-        )
+        made = creation(rule, row, evidence, settings, lookups, _base(rule, row, settings, field_))
+        if isinstance(made, Skip):
+            out.skips.append(made)
+            return None
+        return made
     raw = row.get("__new")
     if raw is None or not math.isfinite(raw):
         out.skips.append(_skip(rule, row, "null_action", f"{field_} expression gave null", field_))
@@ -225,8 +230,7 @@ def _proposal(
     proposal.old_value, proposal.new_value = old_money, stepped.value
     proposal.evidence = evidence
     proposal.notes = [f"rule value {raw:.6g}", *stepped.notes]
-    if stepped.needs_approval:
-        out.approval.add(id(proposal))
+    proposal.needs_approval = stepped.needs_approval
     return proposal
 
 
@@ -291,6 +295,5 @@ def _money_candidates(
             old_money, step.value, rule.name, file, file_hash, priority, evidence[i],
             notes=[f"rule value {raws[i]:.6g}", *step.notes],
         )  # fmt: skip
-        if step.needs_approval:
-            out.approval.add(id(proposal))
+        proposal.needs_approval = step.needs_approval
         out.proposals.append(proposal)

@@ -14,9 +14,10 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
-from bidagent.durations import parse_duration
+from bidagent.durations import format_duration
 from bidagent.engine import cron
 from bidagent.engine.actions import Candidates, rule_candidates
+from bidagent.engine.creations import CreationLookups
 from bidagent.engine.frames import (
     FACT_KINDS,
     SOURCE_OF,
@@ -45,11 +46,7 @@ def local_today(now: datetime, settings: EngineSettings) -> date:
 
 def rule_settle_days(rule: LoadedRule, settings: EngineSettings) -> int:
     """Newest days the rule ignores: its own ``settle``, else the configuration's."""
-    return (
-        days_of(rule.rule.settle)
-        if rule.rule.settle
-        else parse_duration(settings.guardrails.settle).days
-    )
+    return days_of(rule.rule.settle) if rule.rule.settle else settings.guardrails.settle.days
 
 
 class _Freshness:
@@ -72,11 +69,11 @@ class _Freshness:
         if not ranges:
             return None
         present = self.dates(SOURCE_OF[rule.rule.entity])
-        max_age = parse_duration(self.settings.guardrails.max_data_age)
+        max_age = self.settings.guardrails.max_data_age
         oldest_ok = self.today - timedelta(days=max(max_age.days, 1))
         latest = max(present) if present else None
         if latest is None or latest < oldest_ok:
-            return f"newest report day is {latest or 'none'}, older than max_data_age {self.settings.guardrails.max_data_age} (needs {oldest_ok} or later)"
+            return f"newest report day is {latest or 'none'}, older than max_data_age {format_duration(max_age)} (needs {oldest_ok} or later)"
         needed: set[date] = set()
         for start, end in set(ranges.values()):
             needed.update(start + timedelta(days=i) for i in range((end - start).days + 1))
@@ -87,6 +84,14 @@ class _Freshness:
             )
             return f"{len(missing)} day(s) missing in the window: {shown}"
         return None
+
+
+_ProposalKey = tuple[str, str, str, str]
+
+
+def _key(p: Proposal) -> _ProposalKey:
+    """Which rule changes which entity field: one proposal per key within a scheduled rule."""
+    return (p.rule_name, p.entity_kind, p.entity_id, p.field)
 
 
 def _selected(rule_set: RuleSet, scope: Scope) -> list[LoadedRule]:
@@ -121,7 +126,8 @@ def evaluate(
     dipped = set(inputs.base_bids["entity_id"].to_list())
     entities: dict[str, pl.DataFrame] = {}
     batches: list[tuple[LoadedRule, Candidates]] = []
-    pending: dict[int, BaseBidUpdate] = {}
+    pending: dict[_ProposalKey, BaseBidUpdate] = {}
+    lookups = CreationLookups(inputs)
     for rule in rules:
         if rule.rule.entity not in entities:
             entities[rule.rule.entity] = _prepared(rule.rule.entity, inputs, sums, entities)
@@ -144,7 +150,7 @@ def evaluate(
         frame = rule_frame(
             rule, entities[rule.rule.entity], sums, inputs, settings, ranges[rule.name], now
         )
-        found = rule_candidates(rule, frame, inputs, settings)
+        found = rule_candidates(rule, frame, lookups, settings)
         plan.reviews.extend(found.reviews)
         plan.skips.extend(found.skips)
         if rule.schedule is not None:
@@ -167,7 +173,7 @@ def evaluate(
         batches.append((rule, found))
     apply_guardrails(plan, batches, History.build(inputs.history), settings, now, scheduled)
     for p in plan.proposals:
-        update = pending.get(id(p))
+        update = pending.get(_key(p))
         if update is not None and (update.action == "clear" or p.status in ("planned", "held")):
             plan.base_bid_updates.append(update)
     return plan
@@ -185,7 +191,10 @@ def _prepared(
 
 
 def _remember_bases(
-    rule: LoadedRule, found: Candidates, frame: pl.DataFrame, pending: dict[int, BaseBidUpdate]
+    rule: LoadedRule,
+    found: Candidates,
+    frame: pl.DataFrame,
+    pending: dict[_ProposalKey, BaseBidUpdate],
 ) -> None:
     stored = dict(
         frame.filter(pl.col("_stored_base").is_not_null())
@@ -196,7 +205,7 @@ def _remember_bases(
         p.notes.insert(0, f"dayparting: base bid {stored.get(p.entity_id, p.old_value)}")
         if p.entity_id not in stored:
             base = p.old_value if isinstance(p.old_value, Decimal) else None
-            pending[id(p)] = BaseBidUpdate(p.entity_kind, p.entity_id, rule.name, "set", base)
+            pending[_key(p)] = BaseBidUpdate(p.entity_kind, p.entity_id, rule.name, "set", base)
 
 
 def _restore(

@@ -18,21 +18,18 @@ Frames (polars; column -> dtype; build empty ones with :meth:`EngineInputs.empty
 * ``report_dates`` (REPORT_DATES_SCHEMA, optional): the dates each report source covered
   (``source`` "targets"|"search_terms"|"campaigns"). When absent, the dates present in ``facts`` are used.
 
-This module must not compute anything: it only defines shapes and builds settings.
+This module must not compute anything: it only defines the shapes of the inputs and settings.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import polars as pl
 
-from bidagent.marketplaces import Marketplace, marketplace_for
-from bidagent.settings import GuardrailSettings, Mode
-
-if TYPE_CHECKING:
-    from bidagent.settings import Settings
+from bidagent.engine.config import GuardrailConfig, Mode
+from bidagent.marketplaces import Marketplace
 
 __all__ = [
     "AD_GROUPS_SCHEMA",
@@ -145,7 +142,7 @@ class EngineInputs:
 
 @dataclass(frozen=True)
 class EngineSettings:
-    """The settings one evaluation needs, resolved for one profile."""
+    """The settings one evaluation needs, resolved for one profile (by the agent, from its config)."""
 
     profile_id: str
     timezone: str
@@ -153,20 +150,4 @@ class EngineSettings:
     mode: Mode = "dry_run"
     target_acos: float = 0.30
     campaign_target_acos: dict[str, float] = field(default_factory=dict)
-    guardrails: GuardrailSettings = field(default_factory=GuardrailSettings)
-
-    @classmethod
-    def from_settings(
-        cls, settings: Settings, profile_id: str, country_code: str, timezone: str
-    ) -> EngineSettings:
-        """Resolve the engine's view of ``settings`` for one profile."""
-        profile = settings.profile(profile_id)
-        return cls(
-            profile_id=profile_id,
-            timezone=timezone,
-            marketplace=marketplace_for(country_code),
-            mode=settings.effective_mode,
-            target_acos=settings.target_acos_for(profile_id),
-            campaign_target_acos=dict(profile.campaign_target_acos) if profile else {},
-            guardrails=settings.guardrails,
-        )
+    guardrails: GuardrailConfig = field(default_factory=GuardrailConfig)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from datetime import date
 
-from bidagent.durations import parse_duration
 from bidagent.engine.evaluate import rule_settle_days
 from bidagent.engine.frames import rule_ranges
 from bidagent.engine.inputs import EngineSettings
@@ -26,7 +25,7 @@ def facts_lookback_days(rule_set: RuleSet, settings: EngineSettings) -> int:
     Reading facts from ``today - facts_lookback_days`` on gives the same plan as reading them all
     for every rule that acts on window metrics, at a fraction of the rows.
     """
-    reach = parse_duration(settings.guardrails.max_data_age).days + 1
+    reach = settings.guardrails.max_data_age.days + 1
     for rule in rule_set.rules:
         if not rule.rule.enabled:
             continue

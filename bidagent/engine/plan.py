@@ -61,6 +61,8 @@ class Proposal:
     notes: list[str] = dc_field(default_factory=list)
     superseded_by: str | None = None
     review_key: str | None = None
+    # The step is over the rule's ``approval.over``: the guardrails hold it for a human.
+    needs_approval: bool = False
 
     @property
     def key(self) -> tuple[str, ...]:

@@ -13,6 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bidagent.durations import parse_duration
+from bidagent.engine.config import GuardrailConfig
 from bidagent.engine.inputs import (
     AD_GROUPS_SCHEMA,
     BASE_BIDS_SCHEMA,
@@ -28,7 +29,6 @@ from bidagent.engine.inputs import (
     frame,
 )
 from bidagent.marketplaces import marketplace_for
-from bidagent.settings import GuardrailSettings
 
 __all__ = ["COVERAGE_DAYS", "PROFILE_ID", "build_inputs", "build_settings"]
 
@@ -61,7 +61,7 @@ def build_settings(values: dict[str, Any]) -> EngineSettings:
         campaign_target_acos={
             str(k): float(v) for k, v in values.get("campaign_target_acos", {}).items()
         },
-        guardrails=GuardrailSettings(**values.get("guardrails", {})),
+        guardrails=GuardrailConfig.from_mapping(values.get("guardrails", {})),
     )
 
 
@@ -142,7 +142,7 @@ def build_inputs(case: Any, settings: EngineSettings, now: datetime) -> EngineIn
     ents = _entities(case, profile)
     kinds = {r["entity_id"]: r["entity_kind"] for rows in ents.values() for r in rows}
     today = now.astimezone(ZoneInfo(settings.timezone)).date()
-    settle = parse_duration(settings.guardrails.settle).days
+    settle = settings.guardrails.settle.days
     newest_settled = today - timedelta(days=1 + settle)
     facts = [
         f

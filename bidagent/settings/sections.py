@@ -22,6 +22,7 @@ from pydantic import (
 )
 
 from bidagent.durations import parse_duration
+from bidagent.engine.config import Mode
 
 __all__ = [
     "AdsSettings",
@@ -37,8 +38,6 @@ __all__ = [
     "ScheduleSettings",
     "WebhookSettings",
 ]
-
-Mode = Literal["dry_run", "review", "apply"]
 
 
 def _check_duration(value: str) -> str:

@@ -15,9 +15,12 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 
 from bidagent.agent.cycle.report_coverage import read_report_dates
+from bidagent.durations import parse_duration
 from bidagent.engine import EngineInputs, EngineSettings
+from bidagent.engine.config import GuardrailConfig
 from bidagent.errors import AgentError
-from bidagent.settings import Settings
+from bidagent.marketplaces import marketplace_for
+from bidagent.settings import GuardrailSettings, Settings
 from bidagent.store import ProfileRecord, make_engine, session_scope, upgrade_database
 from bidagent.store.columnar import FrameReader, PendingFrames, Query
 
@@ -370,8 +373,31 @@ def _search_terms(
 
 def engine_settings_for(settings: Settings, profile: ProfileRecord) -> EngineSettings:
     """The engine's view of one profile's configuration and marketplace."""
-    return EngineSettings.from_settings(
-        settings, profile.profile_id, profile.country_code, profile.timezone
+    configured = settings.profile(profile.profile_id)
+    return EngineSettings(
+        profile_id=profile.profile_id,
+        timezone=profile.timezone,
+        marketplace=marketplace_for(profile.country_code),
+        mode=settings.effective_mode,
+        target_acos=settings.target_acos_for(profile.profile_id),
+        campaign_target_acos=dict(configured.campaign_target_acos) if configured else {},
+        guardrails=guardrail_config(settings.guardrails),
+    )
+
+
+def guardrail_config(guardrails: GuardrailSettings) -> GuardrailConfig:
+    """The ``[guardrails]`` section as the engine takes it: durations parsed."""
+    return GuardrailConfig(
+        min_bid=guardrails.min_bid,
+        max_bid=guardrails.max_bid,
+        min_budget=guardrails.min_budget,
+        max_budget=guardrails.max_budget,
+        max_step=guardrails.max_step,
+        cooldown=parse_duration(guardrails.cooldown),
+        settle=parse_duration(guardrails.settle),
+        max_data_age=parse_duration(guardrails.max_data_age),
+        max_changes_per_cycle=guardrails.max_changes_per_cycle,
+        max_changes_pct=guardrails.max_changes_pct,
     )
 
 

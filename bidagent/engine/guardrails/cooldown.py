@@ -1,0 +1,52 @@
+"""Step 1: a change to an entity field too soon after the last one (or after a human rejected this
+rule's change) becomes a ``cooldown`` or ``rejected`` skip.
+
+Owns how long the cooldown is (the rule's, else the configured one) and which recent changes count:
+a dayparting rule's own changes cool down only itself, and creations are never cooled down. It must
+not look at other rules' proposals.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bidagent.durations import format_duration, parse_duration
+from bidagent.engine.guardrails.state import GuardrailState
+from bidagent.engine.inputs import EngineSettings
+from bidagent.engine.plan import Proposal, Skip
+from bidagent.engine.ruleset import LoadedRule
+
+__all__ = ["check_cooldowns", "settings_cooldown"]
+
+
+def settings_cooldown(rule: LoadedRule, settings: EngineSettings) -> timedelta:
+    """The rule's cooldown, else the configured one."""
+    if rule.rule.cooldown:
+        return parse_duration(rule.rule.cooldown)
+    return settings.guardrails.cooldown
+
+
+def check_cooldowns(state: GuardrailState) -> None:
+    """Drop each batch's proposals that a recent change stops, with a skip naming it."""
+    if not state.history.rows:  # nothing changed recently: no cooldown can stop anything
+        return
+    for batch in state.batches:
+        rule = batch.rule
+        cooldown = settings_cooldown(rule, state.settings)
+        ignore = {rule.name} if rule.schedule else state.scheduled_names
+        kept: list[Proposal] = []
+        for p in batch.proposals:
+            stop = state.history.blocking(p, rule, state.now - cooldown, ignore)
+            if stop is not None:
+                reason, detail = stop
+                detail = f"{detail} (cooldown {_fmt(cooldown)})"
+                state.plan.skips.append(
+                    Skip(rule.name, reason, detail, p.entity_kind, p.entity_id, p.field)
+                )
+                continue
+            kept.append(p)
+        batch.proposals = kept
+
+
+def _fmt(delta: timedelta) -> str:
+    return format_duration(delta) if delta else "0s"
