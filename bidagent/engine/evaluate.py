@@ -31,7 +31,7 @@ from bidagent.engine.inputs import EngineInputs, EngineSettings
 from bidagent.engine.plan import BaseBidUpdate, Plan, Proposal, ReviewRequest, Skip
 from bidagent.engine.ruleset import LoadedRule, RuleSet
 from bidagent.engine.schema import days_of
-from bidagent.vocabulary import ReportSource
+from bidagent.vocabulary import ReportSource, make_dedupe_key
 
 __all__ = ["Scope", "evaluate", "rule_settle_days"]
 
@@ -125,7 +125,7 @@ def evaluate(
         if problem is not None:
             plan.skips.append(Skip(rule.name, "freshness", problem))
             plan.reviews.append(
-                ReviewRequest("data", "warning", f"data:{settings.profile_id}:{rule.name}",
+                ReviewRequest("data", "warning", make_dedupe_key("data", settings.profile_id, rule.name),
                               f"{rule.name}: not run: {problem}", rule.name, evidence={"problem": problem})
             )  # fmt: skip
             if rule.schedule is None:

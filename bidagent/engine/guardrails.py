@@ -21,6 +21,7 @@ from bidagent.engine.actions import Candidates
 from bidagent.engine.inputs import EngineSettings
 from bidagent.engine.plan import Plan, Proposal, ReviewRequest, Skip, paused_gc
 from bidagent.engine.ruleset import LoadedRule
+from bidagent.vocabulary import make_dedupe_key
 
 __all__ = ["PCT_FLOOR", "History", "apply_guardrails", "strictest_mode"]
 
@@ -128,7 +129,7 @@ def apply_guardrails(
     _resolve_conflicts(survivors, plan, settings)
     planned = [p for p in survivors if p.status == "planned"]
     if len(planned) > guard.max_changes_per_cycle:
-        key = f"circuit_breaker:{settings.profile_id}"
+        key = make_dedupe_key("circuit_breaker", settings.profile_id)
         note = f"circuit breaker: {len(planned)} changes over max_changes_per_cycle {guard.max_changes_per_cycle}"
         plan.reviews.append(
             ReviewRequest(
@@ -176,7 +177,7 @@ def _fmt(delta: timedelta) -> str:
 
 
 def _approval(plan: Plan, p: Proposal, settings: EngineSettings, why: str) -> None:
-    key = f"approval:{settings.profile_id}:{p.rule_name}:{':'.join(p.key)}"
+    key = make_dedupe_key("approval", settings.profile_id, p.rule_name, *p.key)
     _hold([p], key, f"held for approval: {why}")
     plan.reviews.append(
         ReviewRequest(
@@ -209,7 +210,7 @@ def _blast_radius(
         reasons.append(f"max_changes_pct {pct:.0%} of {population} = {allowed_pct}")
     if not reasons:
         return
-    key = f"blast_radius:{settings.profile_id}:{rule.name}"
+    key = make_dedupe_key("blast_radius", settings.profile_id, rule.name)
     note = f"blast radius: {len(kept)} changes over {' and '.join(reasons)}; whole batch held"
     plan.reviews.append(
         ReviewRequest(
@@ -267,7 +268,9 @@ def _resolve_conflicts(proposals: list[Proposal], plan: Plan, settings: EngineSe
             ReviewRequest(
                 "conflict",
                 "info",
-                f"conflict:{settings.profile_id}:{winner_rule}|{loser_rule}:{field}",
+                make_dedupe_key(
+                    "conflict", settings.profile_id, f"{winner_rule}|{loser_rule}", field
+                ),
                 f"rules '{winner_rule}' and '{loser_rule}' (same priority) pull {field} in opposite "
                 f"directions on {len(entities)} entities; the safer value won. Give them distinct "
                 "priorities.",

@@ -43,7 +43,7 @@ from bidagent.store import (
 from bidagent.store.types import utcnow
 from bidagent.vocabulary import REPORT_SOURCES
 
-__all__ = ["CycleResult", "business_date", "plan_profile", "run_cycle"]
+__all__ = ["CycleResult", "plan_profile", "run_cycle"]
 
 log = structlog.get_logger(__name__)
 

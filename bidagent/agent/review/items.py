@@ -12,7 +12,6 @@ decide what deserves review: callers (cycle, guardrails, sync, apply) do.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -30,6 +29,7 @@ from bidagent.store import (
     NotificationRecord,
     ReviewItemRecord,
 )
+from bidagent.vocabulary import MAX_DEDUPE_KEY, make_dedupe_key
 
 __all__ = [
     "ALL_WEBHOOKS",
@@ -56,7 +56,6 @@ log = structlog.get_logger(__name__)
 SEVERITIES = ("info", "warning", "critical")  # in rising order
 ALL_WEBHOOKS = "*"  # an outbox row not yet fanned out to the configured webhooks
 SYSTEM_ACTOR = "bidagent"
-_MAX_KEY = 512  # ReviewItemRecord.dedupe_key's column width
 
 # The stable JSON shape of an item and of a change (docs/review.md; a test pins the keys).
 # fmt: off
@@ -86,15 +85,6 @@ class ItemWithChanges(NamedTuple):
 
     item: ReviewItemRecord
     changes: list[ChangeRecord]
-
-
-def make_dedupe_key(kind: str, *parts: object) -> str:
-    """``kind:part:part...`` with ``None`` parts left empty; hashed when too long for the column."""
-    key = ":".join([kind, *("" if p is None else str(p) for p in parts)])
-    if len(key) <= _MAX_KEY:
-        return key
-    digest = hashlib.sha256(key.encode()).hexdigest()
-    return f"{key[: _MAX_KEY - 65]}#{digest}"
 
 
 def change_json(change: ChangeRecord) -> dict[str, Any]:
@@ -161,7 +151,7 @@ def raise_review(
         raise ValueError(f"unknown review kind {kind!r}; expected one of {', '.join(REVIEW_KINDS)}")
     if severity not in SEVERITIES:
         raise ValueError(f"unknown severity {severity!r}; expected one of {', '.join(SEVERITIES)}")
-    if len(dedupe_key) > _MAX_KEY:
+    if len(dedupe_key) > MAX_DEDUPE_KEY:
         dedupe_key = make_dedupe_key(dedupe_key)
     expires_at = now + hold_expiry if hold_expiry is not None else None
     item = _open_item(session, dedupe_key)
