@@ -22,6 +22,7 @@ from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from bidagent.agent.change_json import CHANGE_KEYS, change_json
 from bidagent.errors import ReviewError
 from bidagent.store import (
     REVIEW_KINDS,
@@ -57,16 +58,13 @@ SEVERITIES = ("info", "warning", "critical")  # in rising order
 ALL_WEBHOOKS = "*"  # an outbox row not yet fanned out to the configured webhooks
 SYSTEM_ACTOR = "bidagent"
 
-# The stable JSON shape of an item and of a change (docs/review.md; a test pins the keys).
+# The stable JSON shape of an item (docs/review.md; a test pins the keys); its changes take the
+# one change shape, bidagent.agent.change_json.
 # fmt: off
 ITEM_KEYS = (
     "id", "kind", "severity", "status", "profile_id", "entity_kind", "entity_id", "entity_name",
     "rule_name", "summary", "evidence", "occurrences", "first_seen_at", "last_seen_at",
     "expires_at", "decided_by", "decided_at", "note", "change_count",
-)
-CHANGE_KEYS = (
-    "id", "profile_id", "entity_kind", "entity_id", "entity_name", "field", "old_value",
-    "new_value", "rule_name", "status", "reason",
 )
 # fmt: on
 
@@ -85,11 +83,6 @@ class ItemWithChanges(NamedTuple):
 
     item: ReviewItemRecord
     changes: list[ChangeRecord]
-
-
-def change_json(change: ChangeRecord) -> dict[str, Any]:
-    """A change in the stable JSON shape (``CHANGE_KEYS``)."""
-    return {key: getattr(change, key) for key in CHANGE_KEYS}
 
 
 def _iso(value: datetime | None) -> str | None:
