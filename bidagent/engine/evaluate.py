@@ -31,7 +31,7 @@ from bidagent.engine.inputs import EngineInputs, EngineSettings
 from bidagent.engine.plan import BaseBidUpdate, Plan, Proposal, ReviewRequest, Skip
 from bidagent.engine.ruleset import LoadedRule, RuleSet
 from bidagent.engine.schema import days_of
-from bidagent.vocabulary import ReportSource, make_dedupe_key
+from bidagent.vocabulary import TARGET_KINDS, ReportSource, make_dedupe_key
 
 __all__ = ["Scope", "evaluate", "rule_settle_days"]
 
@@ -172,7 +172,7 @@ def _prepared(
     entity: str, inputs: EngineInputs, sums: WindowSums, cache: dict[str, pl.DataFrame]
 ) -> pl.DataFrame:
     """The entity frame joined once with every window sum (targets share one join)."""
-    if entity in ("keyword", "product_target"):
+    if entity in TARGET_KINDS:
         if "target" not in cache:
             cache["target"] = _prepared("target", inputs, sums, cache)
         return cache["target"].filter(pl.col("entity_kind") == entity)
