@@ -38,14 +38,13 @@ from bidagent.ads.session import AdsSession
 from bidagent.ads.suggestions import BidSuggestion, SuggestionReader
 from bidagent.ads.writes import EntityWriter
 from bidagent.errors import ConfigError
+from bidagent.vocabulary import CreateKind, EntityKind, UpdateKind
 
 if TYPE_CHECKING:
     from bidagent.settings import Settings
 
 __all__ = ["AdsClient"]
 
-UpdateKind = Literal["keyword", "product_target", "campaign", "ad_group"]
-CreateKind = Literal["keyword", "negative_keyword", "campaign_negative_keyword"]
 ReportType = Literal["spTargeting", "spSearchTerm", "spCampaigns"]
 
 
@@ -214,7 +213,7 @@ class AdsClient:
         return self._reader.campaign_negative_keywords(profile_id, **filters)
 
     def get_current(
-        self, profile_id: str, kind: str, ids: Sequence[str]
+        self, profile_id: str, kind: EntityKind, ids: Sequence[str]
     ) -> dict[str, dict[str, Any]]:
         """Live values by id for reconcile: bid/state (targets), budget/state (campaigns),
         default_bid/state (ad groups), state and text (negatives). Missing ids are absent."""

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from bidagent.vocabulary import EntityKind
+
 __all__ = [
     "API_HOSTS",
     "BID_RECOMMENDATION_MEDIA_TYPE",
@@ -40,15 +42,6 @@ REPORT_STATUS_MEDIA_TYPE = "application/vnd.getasyncreportresponse.v3+json"
 # Theme-based bid recommendations (digest §5.4); v3 is deprecated, v5 only adds includeAnalysis.
 BID_RECOMMENDATION_PATH = "/sp/targets/bid/recommendations"
 BID_RECOMMENDATION_MEDIA_TYPE = "application/vnd.spthemebasedbidrecommendation.v4+json"
-
-EntityKind = Literal[
-    "campaign",
-    "ad_group",
-    "keyword",
-    "product_target",
-    "negative_keyword",
-    "campaign_negative_keyword",
-]
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from bidagent.ads.models import (
 )
 from bidagent.ads.session import AdsSession, OutcomeUnknownError, json_body
 from bidagent.errors import AdsError, ThrottledError
+from bidagent.vocabulary import CREATE_KINDS
 
 __all__ = ["BATCH_SIZE", "EntityWriter", "create_body", "update_body"]
 
@@ -37,13 +38,12 @@ log = structlog.get_logger(__name__)
 BATCH_SIZE = 1000
 _WRITABLE_STATES = {"enabled", "paused"}
 # Which EntityUpdate fields each kind accepts (SP v3 update schemas, digest §2.5).
-_UPDATE_FIELDS = {
+_UPDATE_FIELDS: dict[str, set[str]] = {
     "keyword": {"bid", "state"},
     "product_target": {"bid", "state"},
     "campaign": {"budget", "state"},
     "ad_group": {"default_bid", "state"},
 }
-_CREATE_KINDS = {"keyword", "negative_keyword", "campaign_negative_keyword"}
 
 
 def update_body(spec: EntitySpec, update: EntityUpdate) -> dict[str, Any]:
@@ -168,7 +168,7 @@ class EntityWriter:
     def create(
         self, profile_id: str, kind: str, items: Sequence[dict[str, Any]]
     ) -> list[ItemResult]:
-        if kind not in _CREATE_KINDS:
+        if kind not in CREATE_KINDS:
             raise ValueError(f"cannot create {kind}")
         spec = ENTITY_SPECS[kind]
         bodies = [create_body(spec, item) for item in items]

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from sqlmodel import Session, col, select
 
+from bidagent.agent.change_json import change_json
 from bidagent.agent.context import AgentContext, agent_now
 from bidagent.agent.cycle.revert import apply_revert, plan_revert, select_changes
 from bidagent.cli.bootstrap import fail, failing_cleanly, load_cli_settings, open_database
@@ -27,41 +28,11 @@ changes_app = typer.Typer(
     no_args_is_help=False, invoke_without_command=True,
 )  # fmt: skip
 
+# The listing's columns, picked from the one change shape (bidagent.agent.change_json).
 LIST_COLUMNS = [
     "id", "when", "profile_id", "entity_kind", "entity_id", "entity_name", "field", "old", "new",
     "rule", "status", "actor", "cycle_id", "reason",
 ]  # fmt: skip
-
-
-def _created(payload: dict[str, Any] | None) -> str | None:
-    """What a creation (negative keyword, harvested keyword) adds, as the listing's new value."""
-    if not payload or not payload.get("keyword_text"):
-        return None
-    return f"{payload.get('match_type', '')} {payload['keyword_text']!r}".strip()
-
-
-def change_row(row: ChangeRecord) -> dict[str, Any]:
-    """The stable listing shape of one change (the JSON keys are documented in the README).
-
-    A creation has no single new value in the ledger (it is the payload): ``new`` then shows the
-    match type and text it adds, so every row reads as "old → new".
-    """
-    return {
-        "id": row.id,
-        "when": row.finished_at or row.updated_at,
-        "profile_id": row.profile_id,
-        "entity_kind": row.entity_kind,
-        "entity_id": row.entity_id,
-        "entity_name": row.entity_name,
-        "field": row.field,
-        "old": row.old_value,
-        "new": row.new_value if row.new_value is not None else _created(row.payload),
-        "rule": row.rule_name,
-        "status": row.status,
-        "actor": row.actor,
-        "cycle_id": row.cycle_id,
-        "reason": row.reason,
-    }
 
 
 @changes_app.callback()
@@ -96,7 +67,7 @@ def list_changes(
         query = query.where(ChangeRecord.status == status)
     with open_database(settings) as engine, Session(engine) as session:
         rows = [
-            change_row(r)
+            change_json(r)
             for r in session.exec(query.order_by(col(ChangeRecord.id).desc()).limit(limit))
         ]
     columns = LIST_COLUMNS if fmt is not OutputFormat.table else [

@@ -25,6 +25,7 @@ from bidagent.engine.money import Bounds, bounds_for, limit_step
 from bidagent.engine.money_columns import limit_steps
 from bidagent.engine.plan import Proposal, ReviewRequest, Skip, paused_gc
 from bidagent.engine.ruleset import LoadedRule
+from bidagent.vocabulary import MONEY_FIELDS, make_dedupe_key
 
 __all__ = ["Candidates", "match_frame", "rule_candidates"]
 
@@ -51,9 +52,7 @@ def _value_expr(rule: LoadedRule, current: str) -> pl.Expr | None:
 
 def current_column(rule: LoadedRule) -> str:
     """The frame column holding the value the rule changes."""
-    return {"bid": "bid", "default_bid": "default_bid", "budget": "budget"}.get(
-        rule.field or "", "state"
-    )
+    return rule.field if rule.field in MONEY_FIELDS else "state"
 
 
 def match_frame(rule: LoadedRule, frame: pl.DataFrame) -> tuple[pl.DataFrame, int]:
@@ -151,7 +150,9 @@ def _alert(
         ReviewRequest(
             kind="alert",
             severity=review.severity,
-            dedupe_key=f"alert:{settings.profile_id}:{rule.name}:{row['entity_kind']}:{row['entity_id']}",
+            dedupe_key=make_dedupe_key(
+                "alert", settings.profile_id, rule.name, row["entity_kind"], row["entity_id"]
+            ),
             summary=f"{rule.name}: {name}: {message}",
             rule_name=rule.name,
             entity_kind=row["entity_kind"],
@@ -167,7 +168,7 @@ Limits = tuple[Bounds, float, float | None]
 
 def _limits(rule: LoadedRule, settings: EngineSettings) -> Limits | None:
     """Bounds, max step and approval threshold of a money rule: the same for all its rows."""
-    if rule.field not in ("bid", "default_bid", "budget"):
+    if rule.field not in MONEY_FIELDS:
         return None
     bounds = bounds_for(rule.field, settings.marketplace, settings.guardrails, rule.rule.limits)
     steps = (settings.guardrails.max_step, rule.rule.limits.max_step)

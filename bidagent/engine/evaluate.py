@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
+from bidagent.business_dates import business_date
 from bidagent.durations import format_duration
 from bidagent.engine import cron
 from bidagent.engine.actions import Candidates, rule_candidates
@@ -31,17 +32,11 @@ from bidagent.engine.inputs import EngineInputs, EngineSettings
 from bidagent.engine.plan import BaseBidUpdate, Plan, Proposal, ReviewRequest, Skip
 from bidagent.engine.ruleset import LoadedRule, RuleSet
 from bidagent.engine.schema import days_of
+from bidagent.vocabulary import TARGET_KINDS, ReportSource, make_dedupe_key
 
-__all__ = ["Scope", "evaluate", "local_today", "rule_settle_days"]
+__all__ = ["Scope", "evaluate", "rule_settle_days"]
 
 Scope = Literal["daily", "daypart", "all"]
-
-
-def local_today(now: datetime, settings: EngineSettings) -> date:
-    """The profile's calendar date at ``now``."""
-    if now.tzinfo is None:
-        raise ValueError("now must be timezone-aware (UTC)")
-    return now.astimezone(ZoneInfo(settings.timezone)).date()
 
 
 def rule_settle_days(rule: LoadedRule, settings: EngineSettings) -> int:
@@ -54,9 +49,9 @@ class _Freshness:
 
     def __init__(self, inputs: EngineInputs, settings: EngineSettings, today: date) -> None:
         self.inputs, self.settings, self.today = inputs, settings, today
-        self._dates: dict[str, set[date]] = {}
+        self._dates: dict[ReportSource, set[date]] = {}
 
-    def dates(self, source: str) -> set[date]:
+    def dates(self, source: ReportSource) -> set[date]:
         if source not in self._dates:
             if self.inputs.report_dates is not None:
                 frame = self.inputs.report_dates.filter(pl.col("source") == source)
@@ -112,7 +107,7 @@ def evaluate(
     scope: Scope = "daily",
 ) -> Plan:
     """Evaluate the rules of ``scope`` and return the plan (proposals, reviews, skips, base bids)."""
-    today = local_today(now, settings)
+    today = business_date(now, settings.timezone)
     inputs = inputs.conformed()
     plan = Plan(rule_set_hash=rule_set.hash)
     rules = _selected(rule_set, scope)
@@ -136,7 +131,7 @@ def evaluate(
         if problem is not None:
             plan.skips.append(Skip(rule.name, "freshness", problem))
             plan.reviews.append(
-                ReviewRequest("data", "warning", f"data:{settings.profile_id}:{rule.name}",
+                ReviewRequest("data", "warning", make_dedupe_key("data", settings.profile_id, rule.name),
                               f"{rule.name}: not run: {problem}", rule.name, evidence={"problem": problem})
             )  # fmt: skip
             if rule.schedule is None:
@@ -183,7 +178,7 @@ def _prepared(
     entity: str, inputs: EngineInputs, sums: WindowSums, cache: dict[str, pl.DataFrame]
 ) -> pl.DataFrame:
     """The entity frame joined once with every window sum (targets share one join)."""
-    if entity in ("keyword", "product_target"):
+    if entity in TARGET_KINDS:
         if "target" not in cache:
             cache["target"] = _prepared("target", inputs, sums, cache)
         return cache["target"].filter(pl.col("entity_kind") == entity)

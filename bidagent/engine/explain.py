@@ -13,7 +13,8 @@ from typing import Any
 
 import polars as pl
 
-from bidagent.engine.evaluate import evaluate, local_today, rule_settle_days
+from bidagent.business_dates import business_date
+from bidagent.engine.evaluate import evaluate, rule_settle_days
 from bidagent.engine.expressions import compile_expression, parse
 from bidagent.engine.frames import WindowSums, entity_frame, rule_frame, rule_ranges
 from bidagent.engine.inputs import EngineInputs, EngineSettings
@@ -80,7 +81,7 @@ def explain(
     """Window values, each sub-condition's value, and the resulting change or what stopped it."""
     rule = rule_set.get(rule_name)
     inputs = inputs.conformed()
-    today = local_today(now, settings)
+    today = business_date(now, settings.timezone)
     ranges = rule_ranges(rule, today, rule_settle_days(rule, settings))
     sums = WindowSums(inputs)
     sums.want(rule.rule.entity, ranges.values())

@@ -14,13 +14,13 @@ import polars as pl
 
 from bidagent.engine.inputs import EngineInputs, EngineSettings
 from bidagent.engine.names import COUNT_METRICS, RATIO_METRICS, NameSpec
-from bidagent.engine.ruleset import ENTITY_KINDS, LoadedRule
+from bidagent.engine.ruleset import LoadedRule
+from bidagent.vocabulary import REPORT_SOURCES, RULE_ENTITY_KINDS, TARGET_KINDS, ReportSource
 
 __all__ = ["Range", "WindowSums", "entity_frame", "rule_frame", "rule_ranges", "window_range"]
 
 Range = tuple[date, date]  # inclusive
-TARGET_KINDS = ("keyword", "product_target")
-SOURCE_OF = {
+SOURCE_OF: dict[str, ReportSource] = {
     "keyword": "targets",
     "product_target": "targets",
     "target": "targets",
@@ -28,7 +28,11 @@ SOURCE_OF = {
     "campaign": "campaigns",
     "search_term": "search_terms",
 }
-FACT_KINDS = {"targets": TARGET_KINDS, "campaigns": ("campaign",), "search_terms": ("search_term",)}
+FACT_KINDS: dict[ReportSource, tuple[str, ...]] = {
+    "targets": TARGET_KINDS,
+    "campaigns": ("campaign",),
+    "search_terms": ("search_term",),
+}
 
 
 def window_range(today: date, settle_days: int, days: int, *, prev: bool = False) -> Range:
@@ -58,11 +62,7 @@ class WindowSums:
 
     def __init__(self, inputs: EngineInputs) -> None:
         self.inputs = inputs
-        self.ranges: dict[str, set[Range]] = {
-            "targets": set(),
-            "campaigns": set(),
-            "search_terms": set(),
-        }
+        self.ranges: dict[ReportSource, set[Range]] = {source: set() for source in REPORT_SOURCES}
         self._frames: dict[str, pl.DataFrame] = {}
 
     def want(self, entity: str, ranges: Iterable[Range]) -> None:
@@ -86,7 +86,7 @@ class WindowSums:
             .rename({"ad_group_id": "entity_id"})
         )
 
-    def _compute(self, source: str) -> pl.DataFrame:
+    def _compute(self, source: ReportSource) -> pl.DataFrame:
         ranges = sorted(self.ranges[source])
         facts = self.inputs.facts
         if not ranges:
@@ -117,7 +117,7 @@ def _exact(total: pl.Expr, dtype: pl.DataType) -> pl.Expr:
 def entity_frame(entity: str, inputs: EngineInputs) -> pl.DataFrame:
     """The rule's entities with their attributes; archived entities are never acted on."""
     if entity in ("keyword", "product_target", "target"):
-        kinds = ENTITY_KINDS[entity]
+        kinds = RULE_ENTITY_KINDS[entity]
         return inputs.targets.filter(
             pl.col("entity_kind").is_in(kinds) & (pl.col("state") != "archived")
         ).with_columns(
@@ -198,7 +198,7 @@ def rule_frame(
 
 def _last_change(rule: LoadedRule, inputs: EngineInputs) -> pl.DataFrame:
     history = inputs.history.filter(
-        pl.col("entity_kind").is_in(ENTITY_KINDS[rule.rule.entity])
+        pl.col("entity_kind").is_in(RULE_ENTITY_KINDS[rule.rule.entity])
         & (pl.col("status") == "applied")
     )
     if rule.field is not None:

@@ -16,10 +16,11 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from bidagent.engine.ruleset import ENTITY_KINDS, LoadedRule, RuleSet, build_loaded, compile_rule
+from bidagent.engine.ruleset import LoadedRule, RuleSet, build_loaded, compile_rule
 from bidagent.engine.schema import Rule, is_relative
 from bidagent.engine.yamlsource import Located, Position, read_yaml
 from bidagent.errors import RuleProblem, RuleSetError
+from bidagent.vocabulary import MONEY_FIELDS, RULE_ENTITY_KINDS
 
 __all__ = ["check_rule_set", "find_rule_files", "load_rule_set"]
 
@@ -159,11 +160,10 @@ def _direction(rule: LoadedRule) -> set[str]:
         node = ast.parse(str(value), mode="eval").body
     except SyntaxError:
         return {"up", "down"}
-    current = {"bid", "default_bid", "budget"}
     if (
         isinstance(node, ast.BinOp)
         and isinstance(node.left, ast.Name)
-        and node.left.id in current
+        and node.left.id in MONEY_FIELDS
         and isinstance(node.right, ast.Constant)
         and isinstance(node.right.value, int | float)
     ):
@@ -179,13 +179,13 @@ def _direction(rule: LoadedRule) -> set[str]:
 def _conflict_warnings(rules: list[LoadedRule]) -> list[RuleProblem]:
     warnings = []
     movers = [
-        r
-        for r in rules
-        if r.field in ("bid", "default_bid", "budget", "state") and r.schedule is None
+        r for r in rules if (r.field in MONEY_FIELDS or r.field == "state") and r.schedule is None
     ]
     for i, a in enumerate(movers):
         for b in movers[i + 1 :]:
-            same_kinds = set(ENTITY_KINDS[a.rule.entity]) & set(ENTITY_KINDS[b.rule.entity])
+            same_kinds = set(RULE_ENTITY_KINDS[a.rule.entity]) & set(
+                RULE_ENTITY_KINDS[b.rule.entity]
+            )
             if a.field != b.field or not same_kinds or a.rule.priority != b.rule.priority:
                 continue
             da, db = _direction(a), _direction(b)

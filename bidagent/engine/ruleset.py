@@ -18,26 +18,18 @@ from bidagent.engine import cron
 from bidagent.engine.expressions import Compiled, ExpressionError, compile_expression
 from bidagent.engine.names import NameSpec, resolve_name, suggest
 from bidagent.engine.schema import Rule, days_of, is_relative
+from bidagent.vocabulary import RULE_ENTITIES, RULE_ENTITY_KINDS
 
-__all__ = ["ENTITY_KINDS", "LoadedRule", "RuleSet", "SemanticProblem", "compile_rule"]
+__all__ = ["LoadedRule", "RuleSet", "SemanticProblem", "compile_rule"]
 
-# Which concrete entity kinds a rule's ``entity`` covers.
-ENTITY_KINDS: dict[str, tuple[str, ...]] = {
-    "keyword": ("keyword",),
-    "product_target": ("product_target",),
-    "target": ("keyword", "product_target"),
-    "ad_group": ("ad_group",),
-    "campaign": ("campaign",),
-    "search_term": ("search_term",),
-}
 _TARGETS = {"keyword", "product_target", "target"}
-_ACTION_ENTITIES = {
+_ACTION_ENTITIES: dict[str, set[str]] = {
     "bid": _TARGETS | {"ad_group"},
     "budget": {"campaign"},
     "state": _TARGETS | {"ad_group", "campaign"},
     "negate": {"search_term"},
     "harvest": {"search_term"},
-    "review": set(ENTITY_KINDS),
+    "review": set(RULE_ENTITIES),
 }
 
 
@@ -145,7 +137,7 @@ def compile_rule(
     problems: list[SemanticProblem] = []
     out: dict[str, Any] = {"specs": {}, "message_names": []}
     entity = raw.get("entity")
-    if entity not in ENTITY_KINDS:
+    if entity not in RULE_ENTITY_KINDS:
         return out, problems  # pydantic reports the bad entity
     scheduled = raw.get("schedule") is not None
     resolve = _resolver(entity, _window_days(raw), scheduled)

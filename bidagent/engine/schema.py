@@ -14,12 +14,12 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from bidagent.durations import parse_duration
+from bidagent.vocabulary import RuleEntity
 
 __all__ = [
     "ACTION_KINDS",
     "RELATIVE_PATTERN",
     "Approval",
-    "EntityKind",
     "Harvest",
     "Limits",
     "Review",
@@ -31,7 +31,6 @@ __all__ = [
     "rule_file_schema",
 ]
 
-EntityKind = Literal["keyword", "product_target", "target", "ad_group", "campaign", "search_term"]
 ACTION_KINDS = ("bid", "budget", "state", "negate", "harvest", "review")
 # "-20%", "+5%", "+0.05", "-0.10": relative to the current value. Anything else is an expression.
 RELATIVE_PATTERN = r"^[+-][0-9]+(\.[0-9]+)?%?$"
@@ -159,7 +158,7 @@ class Rule(_Model):
 
     name: str = Field(pattern=NAME_PATTERN, max_length=80, description="Unique kebab-case slug.")
     description: str = ""
-    entity: EntityKind
+    entity: RuleEntity
     filter: Expression | None = Field(default=None, description="Which entities the rule sees.")
     window: Days = "14d"
     settle: Days | None = Field(default=None, description="Newest days ignored; default: config.")

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
+from bidagent.business_dates import business_date
 from bidagent.durations import parse_duration
 from bidagent.engine.config import GuardrailConfig
 from bidagent.engine.inputs import (
@@ -29,6 +29,7 @@ from bidagent.engine.inputs import (
     frame,
 )
 from bidagent.marketplaces import marketplace_for
+from bidagent.vocabulary import REPORT_SOURCES
 
 __all__ = ["COVERAGE_DAYS", "PROFILE_ID", "build_inputs", "build_settings"]
 
@@ -141,7 +142,7 @@ def build_inputs(case: Any, settings: EngineSettings, now: datetime) -> EngineIn
     profile = settings.profile_id
     ents = _entities(case, profile)
     kinds = {r["entity_id"]: r["entity_kind"] for rows in ents.values() for r in rows}
-    today = now.astimezone(ZoneInfo(settings.timezone)).date()
+    today = business_date(now, settings.timezone)
     settle = settings.guardrails.settle.days
     newest_settled = today - timedelta(days=1 + settle)
     facts = [
@@ -163,12 +164,7 @@ def build_inputs(case: Any, settings: EngineSettings, now: datetime) -> EngineIn
     last = case.reported_through or today - timedelta(days=1)
     missing = set(case.missing_days)
     days = [last - timedelta(days=i) for i in range(COVERAGE_DAYS)]
-    coverage = [
-        {"source": s, "date": d}
-        for s in ("targets", "search_terms", "campaigns")
-        for d in days
-        if d not in missing
-    ]
+    coverage = [{"source": s, "date": d} for s in REPORT_SOURCES for d in days if d not in missing]
     return EngineInputs(
         targets=frame(TARGETS_SCHEMA, ents["targets"]),
         ad_groups=frame(AD_GROUPS_SCHEMA, ents["ad_groups"]),

@@ -443,4 +443,10 @@ def test_item_json_keys_are_stable(engine: Engine) -> None:
         "rule_name",
         "status",
         "reason",
+        "when",
+        "old",
+        "new",
+        "rule",
+        "actor",
+        "cycle_id",
     ]

@@ -36,6 +36,7 @@ from bidagent.errors import AgentError
 from bidagent.sandbox import Sandbox
 from bidagent.settings import AdsSettings, DatabaseSettings, NotifySettings, Settings
 from bidagent.store import ChangeRecord, CycleRecord, ReviewItemRecord
+from bidagent.vocabulary import UpdateKind
 
 __all__ = ["ArmResult", "ArmSpec", "BacktestSpec", "DayCallback", "arm_settings", "run_arm"]
 
@@ -44,7 +45,8 @@ ReviewPolicy = Literal["approve", "reject"]
 DayCallback = Callable[[str, int], None]  # (arm name, simulated days done)
 # The fake API runs in process: the client's per-profile rate limit only adds sleeps here.
 _SANDBOX_REQUESTS_PER_SECOND = 10_000.0
-_UPDATE_KIND = {"keyword": "keyword", "target": "product_target"}
+# The sandbox oracle's kinds, as the client's update kinds.
+_UPDATE_KIND: dict[str, UpdateKind] = {"keyword": "keyword", "target": "product_target"}
 
 
 @dataclass(frozen=True)
@@ -167,7 +169,7 @@ def _set_oracle_bids(ctx: AgentContext, box: Sandbox, profile_id: str) -> int:
             EntityUpdate(entity_id=row["entity_id"], bid=Decimal(f"{row['optimal_bid']:.2f}"))
             for row in rows.iter_rows(named=True)
         ]
-        results = ctx.client.update(profile_id, _UPDATE_KIND[str(kind[0])], updates)  # type: ignore[arg-type]
+        results = ctx.client.update(profile_id, _UPDATE_KIND[str(kind[0])], updates)
         refused = [r for r in results if r.outcome != "applied"]
         if refused:
             raise AgentError(f"oracle arm: {len(refused)} bid update(s) refused: {refused[0]}")

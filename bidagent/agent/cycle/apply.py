@@ -21,13 +21,14 @@ import structlog
 from sqlmodel import Session, col, select
 
 from bidagent.agent.context import AgentContext
-from bidagent.agent.cycle.change_requests import api_kind, change_request, live_value
+from bidagent.agent.cycle.change_requests import api_call, change_request, live_value
 from bidagent.agent.cycle.failpoints import failpoint
 from bidagent.agent.service.kill_switch import ensure_not_paused
 from bidagent.errors import AdsError, PausedError
 from bidagent.store import ChangeRecord, session_scope
 from bidagent.store.statuses import ChangeStatus
 from bidagent.store.transitions import ChangeOutcome, transition
+from bidagent.vocabulary import ApiCall, Create, Update
 
 __all__ = [
     "MAX_SEND_ATTEMPTS",
@@ -89,14 +90,14 @@ def _mark_sending(ctx: AgentContext, ids: Sequence[int]) -> None:
             session.add(row)
 
 
-def _batches(rows: Sequence[ChangeRecord]) -> Iterable[tuple[str, str, list[ChangeRecord]]]:
-    """Group by (profile, API kind) and cut into batches, keeping the plan's order."""
-    groups: dict[tuple[str, str], list[ChangeRecord]] = defaultdict(list)
+def _batches(rows: Sequence[ChangeRecord]) -> Iterable[tuple[str, ApiCall, list[ChangeRecord]]]:
+    """Group by (profile, API call) and cut into batches, keeping the plan's order."""
+    groups: dict[tuple[str, ApiCall], list[ChangeRecord]] = defaultdict(list)
     for row in rows:
-        groups[(row.profile_id, api_kind(row))].append(row)
-    for (profile_id, kind), members in groups.items():
+        groups[(row.profile_id, api_call(row))].append(row)
+    for (profile_id, call), members in groups.items():
         for start in range(0, len(members), BATCH_SIZE):
-            yield profile_id, kind, members[start : start + BATCH_SIZE]
+            yield profile_id, call, members[start : start + BATCH_SIZE]
 
 
 def apply_planned(ctx: AgentContext, change_ids: Sequence[int]) -> list[ChangeOutcome]:
@@ -104,7 +105,7 @@ def apply_planned(ctx: AgentContext, change_ids: Sequence[int]) -> list[ChangeOu
     with Session(ctx.engine) as session:
         rows = [r for r in _load(session, change_ids) if r.status == "planned"]
     outcomes: list[ChangeOutcome] = []
-    for number, (profile_id, kind, batch) in enumerate(_batches(rows)):
+    for number, (profile_id, call, batch) in enumerate(_batches(rows)):
         if number:
             failpoint("between_batches")
         if ctx.stopping.is_set():
@@ -117,26 +118,27 @@ def apply_planned(ctx: AgentContext, change_ids: Sequence[int]) -> list[ChangeOu
             log.warning("batch_held_by_kill_switch", profile_id=profile_id, reason=str(exc))
             outcomes.extend(ChangeOutcome(r.id or 0, "planned", str(exc)) for r in batch)
             continue
-        outcomes.extend(_send_batch(ctx, profile_id, kind, batch))
+        outcomes.extend(_send_batch(ctx, profile_id, call, batch))
     return outcomes
 
 
 def _send_batch(
-    ctx: AgentContext, profile_id: str, kind: str, batch: list[ChangeRecord]
+    ctx: AgentContext, profile_id: str, call: ApiCall, batch: list[ChangeRecord]
 ) -> list[ChangeOutcome]:
     ids = [r.id or 0 for r in batch]
     _mark_sending(ctx, ids)
     failpoint("after_mark_sending")
     requests = [change_request(r) for r in batch]
     try:
-        if kind.startswith("create:"):
-            results = ctx.client.create(profile_id, kind.removeprefix("create:"), requests)  # type: ignore[arg-type]
-        else:
-            results = ctx.client.update(profile_id, kind, requests)  # type: ignore[arg-type]
+        match call:
+            case Update(kind):
+                results = ctx.client.update(profile_id, kind, requests)
+            case Create(kind):
+                results = ctx.client.create(profile_id, kind, requests)
     except AdsError as exc:
         # The request was refused as a whole (auth, 400, throttled past the budget): nothing
         # was applied, so the rows go back to planned for the next cycle to try again.
-        log.error("batch_refused", profile_id=profile_id, kind=kind, error=str(exc))
+        log.error("batch_refused", profile_id=profile_id, kind=str(call), error=str(exc))
         return [_requeue(ctx, change_id, f"batch refused: {exc}") for change_id in ids]
     failpoint("after_request_sent")
     by_index = {result.index: result for result in results}
@@ -154,7 +156,7 @@ def _send_batch(
                 _finish(ctx, change_id, "failed", reason=result.message, code=result.code)
             )
     if unknown:
-        log.warning("outcome_unknown", profile_id=profile_id, kind=kind, changes=len(unknown))
+        log.warning("outcome_unknown", profile_id=profile_id, kind=str(call), changes=len(unknown))
         outcomes.extend(reconcile(ctx, unknown))
     return outcomes
 
@@ -172,12 +174,12 @@ def _requeue(ctx: AgentContext, change_id: int, reason: str) -> ChangeOutcome:
 def _read_back(ctx: AgentContext, rows: Sequence[ChangeRecord]) -> dict[int, Any]:
     """Live values for ``rows`` by change id (``None`` where the entity is not found)."""
     live: dict[int, Any] = {}
-    groups: dict[tuple[str, str], list[ChangeRecord]] = defaultdict(list)
+    groups: dict[tuple[str, ApiCall], list[ChangeRecord]] = defaultdict(list)
     for row in rows:
-        groups[(row.profile_id, api_kind(row))].append(row)
-    for (profile_id, kind), members in groups.items():
+        groups[(row.profile_id, api_call(row))].append(row)
+    for (profile_id, call), members in groups.items():
         for row, value in zip(
-            members, live_value(ctx.client, profile_id, kind, members), strict=True
+            members, live_value(ctx.client, profile_id, call, members), strict=True
         ):
             live[row.id or 0] = value
     return live

@@ -1,4 +1,5 @@
-"""Translate between change rows and the Ads client: which API a change goes to, the request it
+"""Translate between change rows and the Ads client: which API call a change needs (an
+:class:`~bidagent.vocabulary.Update` or a :class:`~bidagent.vocabulary.Create`), the request it
 becomes, and how a live value read back compares with the change's old and new values.
 
 Change rows keep values as canonical text (see ``bidagent.store.ledger``); money compares as
@@ -14,25 +15,32 @@ from typing import Any
 
 from bidagent.ads import AdsClient, EntityUpdate
 from bidagent.store import ChangeRecord
+from bidagent.vocabulary import (
+    MONEY_FIELDS,
+    UPDATE_KINDS,
+    ApiCall,
+    Create,
+    CreateKind,
+    Update,
+    UpdateKind,
+)
 
-__all__ = ["MONEY_FIELDS", "LiveValue", "api_kind", "change_request", "live_value", "same_value"]
+__all__ = ["MONEY_FIELDS", "LiveValue", "api_call", "change_request", "live_value", "same_value"]
 
-MONEY_FIELDS = frozenset({"bid", "budget", "default_bid"})
-_UPDATE_KINDS = {"keyword", "product_target", "campaign", "ad_group"}
+_UPDATES: dict[str, Update] = {kind: Update(kind) for kind in UPDATE_KINDS}
 
 
-def api_kind(row: ChangeRecord) -> str:
-    """The client call a change needs: an update kind, or ``create:<kind>`` for new entities."""
+def api_call(row: ChangeRecord) -> ApiCall:
+    """The client call a change needs: an update of an existing entity, or a creation."""
     if row.field == "negative_keyword":
         level = (row.payload or {}).get("level", "ad_group")
-        return (
-            "create:campaign_negative_keyword" if level == "campaign" else "create:negative_keyword"
-        )
+        return Create("campaign_negative_keyword" if level == "campaign" else "negative_keyword")
     if row.field == "keyword":
-        return "create:keyword"
-    if row.entity_kind not in _UPDATE_KINDS:
+        return Create("keyword")
+    update = _UPDATES.get(row.entity_kind)
+    if update is None:
         raise ValueError(f"change {row.id}: cannot update a {row.entity_kind}")
-    return row.entity_kind
+    return update
 
 
 def _money(text: str | None) -> Decimal | None:
@@ -41,8 +49,7 @@ def _money(text: str | None) -> Decimal | None:
 
 def change_request(row: ChangeRecord) -> Any:
     """The client request item for one change row (absolute values only)."""
-    kind = api_kind(row)
-    if kind.startswith("create:"):
+    if isinstance(api_call(row), Create):
         return creation_item(row)
     value = row.new_value
     if row.field == "bid":
@@ -68,7 +75,7 @@ def creation_item(row: ChangeRecord) -> dict[str, Any]:
     }
     if row.field == "keyword":
         item["bid"] = _money(str(payload["bid"]))
-    if api_kind(row) == "create:campaign_negative_keyword":
+    if api_call(row) == Create("campaign_negative_keyword"):
         item.pop("ad_group_id")
     return item
 
@@ -96,11 +103,20 @@ class LiveValue:
 
 
 def live_value(
-    client: AdsClient, profile_id: str, kind: str, rows: Sequence[ChangeRecord]
+    client: AdsClient, profile_id: str, call: ApiCall, rows: Sequence[ChangeRecord]
 ) -> list[LiveValue | None]:
-    """Read the live values behind ``rows`` (all of one API kind) in as few calls as possible."""
-    if kind.startswith("create:"):
-        return _live_creations(client, profile_id, kind.removeprefix("create:"), rows)
+    """Read the live values behind ``rows`` (all of one API call) in as few calls as possible."""
+    match call:
+        case Update(kind):
+            return _live_updates(client, profile_id, kind, rows)
+        case Create(kind):
+            return _live_creations(client, profile_id, kind, rows)
+
+
+def _live_updates(
+    client: AdsClient, profile_id: str, kind: UpdateKind, rows: Sequence[ChangeRecord]
+) -> list[LiveValue | None]:
+    """An update is judged by the field's live value against the change's old and new values."""
     current = client.get_current(profile_id, kind, [r.entity_id for r in rows])
     values: list[LiveValue | None] = []
     for row in rows:
@@ -120,10 +136,10 @@ def live_value(
 
 
 def _live_creations(
-    client: AdsClient, profile_id: str, kind: str, rows: Sequence[ChangeRecord]
+    client: AdsClient, profile_id: str, kind: CreateKind, rows: Sequence[ChangeRecord]
 ) -> list[LiveValue | None]:
     """A creation is applied when an entity with its parent, text and match type exists."""
-    found = client.find_existing(profile_id, kind, [creation_item(r) for r in rows])  # type: ignore[arg-type]
+    found = client.find_existing(profile_id, kind, [creation_item(r) for r in rows])
     values: list[LiveValue | None] = []
     for entity in found:
         remote = None if entity is None else str(entity.get("entity_id") or "") or None

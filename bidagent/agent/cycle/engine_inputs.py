@@ -15,6 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 
 from bidagent.agent.cycle.report_coverage import read_report_dates
+from bidagent.business_dates import business_date
 from bidagent.durations import parse_duration
 from bidagent.engine import EngineInputs, EngineSettings
 from bidagent.engine.config import GuardrailConfig
@@ -415,9 +416,7 @@ def load_engine_inputs(
             f"profile {profile_id} is not in the database yet; run `bidagent cycle` once to sync it"
         )
     engine_settings = engine_settings_for(settings, profile)
-    from zoneinfo import ZoneInfo
-
-    today = now.astimezone(ZoneInfo(profile.timezone)).date()
+    today = business_date(now, profile.timezone)
     with db.connect() as connection:
         inputs = read_engine_inputs(connection, profile_id, today)
     return inputs, engine_settings

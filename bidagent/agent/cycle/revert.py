@@ -15,9 +15,10 @@ from sqlmodel import Session, col, select
 
 from bidagent.agent.context import AgentContext
 from bidagent.agent.cycle.apply import ChangeOutcome, apply_planned
-from bidagent.agent.cycle.change_requests import MONEY_FIELDS, api_kind, live_value
+from bidagent.agent.cycle.change_requests import api_call, live_value
 from bidagent.store import ChangeRecord, session_scope
 from bidagent.store.transitions import new_change, transition
+from bidagent.vocabulary import MONEY_FIELDS, ApiCall
 
 __all__ = ["RevertItem", "apply_revert", "plan_revert", "select_changes"]
 
@@ -75,11 +76,11 @@ def plan_revert(ctx: AgentContext, originals: Sequence[ChangeRecord]) -> list[Re
             items.append(
                 RevertItem(row, None, None, "a later change to the same field is reverted instead")
             )
-    by_kind: dict[tuple[str, str], list[ChangeRecord]] = {}
+    by_call: dict[tuple[str, ApiCall], list[ChangeRecord]] = {}
     for row in newest.values():
-        by_kind.setdefault((row.profile_id, api_kind(row)), []).append(row)
-    for (profile_id, kind), rows in by_kind.items():
-        for row, value in zip(rows, live_value(ctx.client, profile_id, kind, rows), strict=True):
+        by_call.setdefault((row.profile_id, api_call(row)), []).append(row)
+    for (profile_id, call), rows in by_call.items():
+        for row, value in zip(rows, live_value(ctx.client, profile_id, call, rows), strict=True):
             if value is None:
                 items.append(RevertItem(row, None, row.old_value, "entity not found"))
             elif not value.matches_new:

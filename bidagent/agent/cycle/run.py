@@ -13,7 +13,6 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import structlog
 from sqlalchemy.exc import IntegrityError
@@ -27,6 +26,7 @@ from bidagent.agent.cycle.external_edits import record_external_edits
 from bidagent.agent.cycle.intent_log import cycle_change_ids, write_plan
 from bidagent.agent.cycle.sync import sync_entities, sync_reports
 from bidagent.agent.review.escalation import escalate_api_problem, escalate_data_problem
+from bidagent.business_dates import business_date
 from bidagent.durations import parse_duration
 from bidagent.engine import Plan, RuleSet, evaluate
 from bidagent.engine.lookback import facts_lookback_days
@@ -42,8 +42,9 @@ from bidagent.store import (
 )
 from bidagent.store.transitions import transition
 from bidagent.store.types import utcnow
+from bidagent.vocabulary import REPORT_SOURCES
 
-__all__ = ["CycleResult", "business_date", "plan_profile", "run_cycle"]
+__all__ = ["CycleResult", "plan_profile", "run_cycle"]
 
 log = structlog.get_logger(__name__)
 
@@ -69,11 +70,6 @@ class CycleResult:
             f"dry-run {c.get('dry_run', 0)}, superseded {c.get('superseded', 0)}, "
             f"review items {c.get('reviews', 0)}"
         )
-
-
-def business_date(now: datetime, timezone: str) -> date:
-    """The profile's calendar date at ``now``: the day a daily cycle belongs to."""
-    return now.astimezone(ZoneInfo(timezone)).date()
 
 
 def _profile(ctx: AgentContext, profile_id: str) -> ProfileRecord | None:
@@ -135,7 +131,7 @@ def _record_report_days(
             "date": start + timedelta(days=n),
             "pulled_at": now,
         }
-        for source in ("targets", "search_terms", "campaigns")
+        for source in REPORT_SOURCES
         for n in range((end - start).days + 1)
     ]
     upsert_rows(ctx.engine, ReportDayRecord, rows)

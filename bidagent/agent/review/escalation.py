@@ -12,6 +12,7 @@ from sqlmodel import Session
 
 from bidagent.agent.review.items import raise_review
 from bidagent.store import ChangeRecord
+from bidagent.vocabulary import make_dedupe_key
 
 __all__ = ["escalate_api_problem", "escalate_data_problem", "escalate_failed_change"]
 
@@ -45,7 +46,9 @@ def escalate_failed_change(session: Session, row: ChangeRecord, *, now: datetime
         kind=kind,
         severity=severity,
         summary=f"{row.field} change on {row.entity_kind} '{name}' failed: {row.reason or code}",
-        dedupe_key=f"change-failed:{row.entity_kind}:{row.entity_id}:{row.field}:{code}",
+        dedupe_key=make_dedupe_key(
+            "change-failed", row.entity_kind, row.entity_id, row.field, code
+        ),
         profile_id=row.profile_id,
         entity_kind=row.entity_kind,
         entity_id=row.entity_id,
@@ -75,7 +78,7 @@ def escalate_data_problem(
         kind="data",
         severity=severity,
         summary=summary,
-        dedupe_key=f"data:{profile_id}:{key}",
+        dedupe_key=make_dedupe_key("data", profile_id, key),
         profile_id=profile_id,
         evidence=dict(evidence),
         now=now,
@@ -92,7 +95,7 @@ def escalate_api_problem(
         kind="api",
         severity=severity,
         summary=summary,
-        dedupe_key=f"api:{profile_id or 'all'}:{key}",
+        dedupe_key=make_dedupe_key("api", profile_id or "all", key),
         profile_id=profile_id,
         evidence=dict(evidence),
         now=now,

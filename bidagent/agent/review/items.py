@@ -12,7 +12,6 @@ decide what deserves review: callers (cycle, guardrails, sync, apply) do.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
@@ -22,6 +21,7 @@ from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from bidagent.agent.change_json import CHANGE_KEYS, change_json
 from bidagent.errors import ReviewError
 from bidagent.store import (
     REVIEW_KINDS,
@@ -31,6 +31,7 @@ from bidagent.store import (
 )
 from bidagent.store.statuses import ChangeStatus
 from bidagent.store.transitions import ChangeOutcome, status_of, transition
+from bidagent.vocabulary import MAX_DEDUPE_KEY, make_dedupe_key
 
 __all__ = [
     "ALL_WEBHOOKS",
@@ -57,18 +58,14 @@ log = structlog.get_logger(__name__)
 SEVERITIES = ("info", "warning", "critical")  # in rising order
 ALL_WEBHOOKS = "*"  # an outbox row not yet fanned out to the configured webhooks
 SYSTEM_ACTOR = "bidagent"
-_MAX_KEY = 512  # ReviewItemRecord.dedupe_key's column width
 
-# The stable JSON shape of an item and of a change (docs/review.md; a test pins the keys).
+# The stable JSON shape of an item (docs/review.md; a test pins the keys); its changes take the
+# one change shape, bidagent.agent.change_json.
 # fmt: off
 ITEM_KEYS = (
     "id", "kind", "severity", "status", "profile_id", "entity_kind", "entity_id", "entity_name",
     "rule_name", "summary", "evidence", "occurrences", "first_seen_at", "last_seen_at",
     "expires_at", "decided_by", "decided_at", "note", "change_count",
-)
-CHANGE_KEYS = (
-    "id", "profile_id", "entity_kind", "entity_id", "entity_name", "field", "old_value",
-    "new_value", "rule_name", "status", "reason",
 )
 # fmt: on
 
@@ -78,20 +75,6 @@ class ItemWithChanges(NamedTuple):
 
     item: ReviewItemRecord
     changes: list[ChangeRecord]
-
-
-def make_dedupe_key(kind: str, *parts: object) -> str:
-    """``kind:part:part...`` with ``None`` parts left empty; hashed when too long for the column."""
-    key = ":".join([kind, *("" if p is None else str(p) for p in parts)])
-    if len(key) <= _MAX_KEY:
-        return key
-    digest = hashlib.sha256(key.encode()).hexdigest()
-    return f"{key[: _MAX_KEY - 65]}#{digest}"
-
-
-def change_json(change: ChangeRecord) -> dict[str, Any]:
-    """A change in the stable JSON shape (``CHANGE_KEYS``)."""
-    return {key: getattr(change, key) for key in CHANGE_KEYS}
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -153,7 +136,7 @@ def raise_review(
         raise ValueError(f"unknown review kind {kind!r}; expected one of {', '.join(REVIEW_KINDS)}")
     if severity not in SEVERITIES:
         raise ValueError(f"unknown severity {severity!r}; expected one of {', '.join(SEVERITIES)}")
-    if len(dedupe_key) > _MAX_KEY:
+    if len(dedupe_key) > MAX_DEDUPE_KEY:
         dedupe_key = make_dedupe_key(dedupe_key)
     expires_at = now + hold_expiry if hold_expiry is not None else None
     item = _open_item(session, dedupe_key)

@@ -33,12 +33,12 @@ from bidagent.agent.review.items import (
     SEVERITIES,
     get_item,
     item_json,
-    make_dedupe_key,
     raise_review,
 )
 from bidagent.agent.review.webhook_payloads import build_payload
 from bidagent.settings import Settings, WebhookSettings
 from bidagent.store import ChangeRecord, NotificationRecord, ReviewItemRecord, session_scope
+from bidagent.vocabulary import MONEY_FIELDS, make_dedupe_key
 
 __all__ = [
     "BACKOFF_BASE_S",
@@ -58,7 +58,6 @@ BACKOFF_BASE_S = 30.0
 BACKOFF_CAP_S = 3600.0
 DIGEST_PERIOD = timedelta(days=1)
 MIN_DIGEST_GAP = timedelta(hours=12)  # a second digest sooner than this is a double fire
-_MONEY_FIELDS = ("bid", "budget", "default_bid")
 
 
 @dataclass(frozen=True)
@@ -285,7 +284,7 @@ def deliver_pending(
 def _money(changes: Iterable[ChangeRecord]) -> dict[str, str]:
     moved: dict[str, Decimal] = {}
     for change in changes:
-        if change.field not in _MONEY_FIELDS:
+        if change.field not in MONEY_FIELDS:
             continue
         try:
             delta = Decimal(change.new_value or "") - Decimal(change.old_value or "")

@@ -18,6 +18,7 @@ from bidagent.agent.review.items import raise_review
 from bidagent.errors import RuleSetError
 from bidagent.store import ReviewItemRecord, session_scope
 from bidagent.store.transitions import transition
+from bidagent.vocabulary import make_dedupe_key
 
 __all__ = ["raise_rules_review", "resolve_rules_review"]
 
@@ -25,7 +26,7 @@ log = structlog.get_logger(__name__)
 
 
 def _key(rules_dir: Path) -> str:
-    return f"rules:{rules_dir}"
+    return make_dedupe_key("rules", rules_dir)
 
 
 def raise_rules_review(

@@ -12,6 +12,7 @@ import math
 from bidagent.engine.guardrails.holds import hold
 from bidagent.engine.guardrails.state import Batch, GuardrailState
 from bidagent.engine.plan import ReviewRequest
+from bidagent.vocabulary import make_dedupe_key
 
 __all__ = ["PCT_FLOOR", "limit_blast_radius"]
 
@@ -38,7 +39,7 @@ def _limit(state: GuardrailState, batch: Batch) -> None:
         reasons.append(f"max_changes_pct {pct:.0%} of {population} = {allowed_pct}")
     if not reasons:
         return
-    key = f"blast_radius:{settings.profile_id}:{rule.name}"
+    key = make_dedupe_key("blast_radius", settings.profile_id, rule.name)
     note = f"blast radius: {len(kept)} changes over {' and '.join(reasons)}; whole batch held"
     state.plan.reviews.append(
         ReviewRequest(

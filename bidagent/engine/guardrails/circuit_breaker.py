@@ -10,6 +10,7 @@ from __future__ import annotations
 from bidagent.engine.guardrails.holds import hold
 from bidagent.engine.guardrails.state import GuardrailState
 from bidagent.engine.plan import ReviewRequest
+from bidagent.vocabulary import make_dedupe_key
 
 __all__ = ["trip_circuit_breaker"]
 
@@ -20,7 +21,7 @@ def trip_circuit_breaker(state: GuardrailState) -> None:
     planned = [p for p in state.survivors() if p.status == "planned"]
     if len(planned) <= guard.max_changes_per_cycle:
         return
-    key = f"circuit_breaker:{settings.profile_id}"
+    key = make_dedupe_key("circuit_breaker", settings.profile_id)
     note = f"circuit breaker: {len(planned)} changes over max_changes_per_cycle {guard.max_changes_per_cycle}"
     state.plan.reviews.append(
         ReviewRequest(

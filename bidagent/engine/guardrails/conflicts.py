@@ -14,6 +14,7 @@ from typing import Any
 
 from bidagent.engine.guardrails.state import GuardrailState
 from bidagent.engine.plan import Proposal, ReviewRequest
+from bidagent.vocabulary import make_dedupe_key
 
 __all__ = ["resolve_conflicts"]
 
@@ -49,7 +50,9 @@ def resolve_conflicts(state: GuardrailState) -> None:
             ReviewRequest(
                 "conflict",
                 "info",
-                f"conflict:{state.settings.profile_id}:{winner_rule}|{loser_rule}:{field}",
+                make_dedupe_key(
+                    "conflict", state.settings.profile_id, f"{winner_rule}|{loser_rule}", field
+                ),
                 f"rules '{winner_rule}' and '{loser_rule}' (same priority) pull {field} in opposite "
                 f"directions on {len(entities)} entities; the safer value won. Give them distinct "
                 "priorities.",

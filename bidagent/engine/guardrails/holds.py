@@ -11,6 +11,7 @@ from collections.abc import Iterable
 
 from bidagent.engine.inputs import EngineSettings
 from bidagent.engine.plan import Plan, Proposal, ReviewRequest
+from bidagent.vocabulary import make_dedupe_key
 
 __all__ = ["hold", "hold_for_approval"]
 
@@ -27,7 +28,7 @@ def hold(proposals: Iterable[Proposal], key: str, note: str) -> list[Proposal]:
 
 def hold_for_approval(plan: Plan, p: Proposal, settings: EngineSettings, why: str) -> None:
     """Hold ``p`` alone behind its own approval review item."""
-    key = f"approval:{settings.profile_id}:{p.rule_name}:{':'.join(p.key)}"
+    key = make_dedupe_key("approval", settings.profile_id, p.rule_name, *p.key)
     hold([p], key, f"held for approval: {why}")
     plan.reviews.append(
         ReviewRequest(
