@@ -3,7 +3,7 @@
 200,000 targets in 2,000 ad groups and 200 campaigns, 60 days of sparse daily facts (about 3M
 rows: each target is active on a quarter of the days), the starter rule pack. Phases: load the
 engine inputs from SQLite (the targets and the facts are read by two child processes through
-Arrow, see ``bidagent.agent.cycle.engine_inputs`` and ``bidagent.store.columnar``; windows are computed
+Arrow, see ``bidagent.store.engine_inputs`` and ``bidagent.store.columnar``; windows are computed
 inside evaluate), evaluate (rules, conflicts, guardrails), write the plan to the intent log.
 Prints wall seconds per phase, and CPU seconds (this process plus the children it waited for:
 on a shared machine CPU time varies much less than wall time), peak memory (this process and
@@ -29,7 +29,7 @@ from pathlib import Path
 import polars as pl
 from sqlalchemy.engine import Engine
 
-from bidagent.agent.cycle.engine_inputs import guardrail_config, read_engine_inputs
+from bidagent.agent.cycle.engine_inputs import guardrail_config
 from bidagent.agent.cycle.intent_log import write_plan
 from bidagent.engine import EngineSettings, Plan, RuleSet, evaluate, load_rule_set
 from bidagent.engine.lookback import facts_lookback_days
@@ -46,6 +46,7 @@ from bidagent.store import (
     upgrade_database,
     upsert_rows,
 )
+from bidagent.store.engine_inputs import read_engine_inputs
 
 PROFILE = "1000000000000001"
 TODAY = date(2026, 6, 1)

@@ -14,10 +14,9 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import httpx
-from sqlalchemy.engine import Engine
 
 from bidagent.settings import Settings
-from bidagent.store import make_engine, upgrade_database
+from bidagent.store import Engine, make_engine, upgrade_database
 
 if TYPE_CHECKING:
     from bidagent.ads import AdsClient

@@ -1,7 +1,12 @@
 """The store: SQLModel tables, the engine/session factory, migrations and bulk fact upserts.
 
 Everything SQL lives here; the engine never sees a session, and ``ads`` never sees a table.
+``Session``, ``Engine`` and ``Connection`` are re-exported so the layers above can pass them
+through (and name them in type hints) without importing SQLAlchemy themselves.
 """
+
+from sqlalchemy.engine import Connection, Engine
+from sqlmodel import Session
 
 from bidagent.store.db import (
     database_revision,
@@ -44,14 +49,17 @@ __all__ = [
     "CampaignFactRecord",
     "CampaignRecord",
     "ChangeRecord",
+    "Connection",
     "ControlRecord",
     "CycleRecord",
+    "Engine",
     "NegativeRecord",
     "NotificationRecord",
     "ProfileRecord",
     "ReportDayRecord",
     "ReviewItemRecord",
     "SearchTermFactRecord",
+    "Session",
     "TargetFactRecord",
     "TargetRecord",
     "database_revision",

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -20,15 +20,15 @@ from sqlalchemy import JSON, Table
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import SQLModel
 
+from bidagent.store.types import sqlite_datetime_text
+
 __all__ = ["upsert_rows"]
 
 
 def _sqlite_value(value: Any) -> Any:
     if isinstance(value, datetime):
         # Match SQLAlchemy's own SQLite DATETIME storage format (naive UTC, see store.types).
-        if value.tzinfo is not None:
-            value = value.astimezone(UTC).replace(tzinfo=None)
-        return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+        return sqlite_datetime_text(value)
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, Decimal):

@@ -12,12 +12,12 @@ import polars as pl
 import pytest
 from sqlalchemy.engine import Engine
 
-from bidagent.agent.cycle.report_coverage import read_report_dates
 from bidagent.engine import EngineInputs, evaluate, load_rule_set
 from bidagent.engine.inputs import REPORT_DATES_SCHEMA
 from bidagent.engine.ruletests import Case
 from bidagent.engine.testdata import PROFILE_ID, build_inputs, build_settings
 from bidagent.store import ReportDayRecord, make_engine, upgrade_database, upsert_rows
+from bidagent.store.report_days import read_report_dates
 
 NOW = datetime(2024, 6, 20, 12, tzinfo=UTC)
 TODAY = NOW.date()

@@ -15,12 +15,12 @@ from structlog.testing import capture_logs
 from bidagent.ads import AdsClient
 from bidagent.agent.context import AgentContext
 from bidagent.agent.cycle.bid_suggestions import due_ad_groups, refresh_bid_suggestions
-from bidagent.agent.cycle.engine_inputs import read_engine_inputs
 from bidagent.agent.cycle.run import run_cycle
 from bidagent.agent.cycle.sync import sync_entities
 from bidagent.engine import load_rule_set
 from bidagent.sandbox import Sandbox
 from bidagent.store import BidSuggestionRecord, TargetRecord, make_engine, upgrade_database
+from bidagent.store.engine_inputs import read_engine_inputs
 
 NOW = datetime(2025, 6, 2, 12, tzinfo=UTC)
 WEEK = timedelta(days=7)

@@ -13,8 +13,6 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from structlog.testing import capture_logs
 
-from bidagent.agent.cycle import engine_inputs as inputs_module
-from bidagent.agent.cycle.engine_inputs import read_engine_inputs
 from bidagent.store import (
     AdGroupRecord,
     BidSuggestionRecord,
@@ -27,7 +25,9 @@ from bidagent.store import (
     session_scope,
     upsert_rows,
 )
+from bidagent.store import engine_inputs as inputs_module
 from bidagent.store.columnar import FrameReader, Query
+from bidagent.store.engine_inputs import read_engine_inputs
 
 PROFILE = "1000000000000001"
 TODAY = date(2026, 6, 1)

@@ -11,8 +11,6 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from structlog.testing import capture_logs
 
-from bidagent.agent.cycle import engine_inputs as inputs_module
-from bidagent.agent.cycle.engine_inputs import read_engine_inputs
 from bidagent.store import (
     AdGroupRecord,
     BidSuggestionRecord,
@@ -23,6 +21,8 @@ from bidagent.store import (
     session_scope,
     upsert_rows,
 )
+from bidagent.store import engine_inputs as inputs_module
+from bidagent.store.engine_inputs import read_engine_inputs
 
 PROFILE, OTHER = "1000000000000001", "1000000000000002"
 TODAY = date(2026, 6, 1)
@@ -111,7 +111,7 @@ def test_targets_equal_the_sql_join_on_both_paths(
     assert [e for e in logs if e["event"] == "columnar_read_fell_back"] == []
     expected = pl.DataFrame(
         [tuple(r) for r in rows],
-        schema=inputs_module._TARGETS_SCHEMA,
+        schema=inputs_module.TARGETS_SCHEMA,
         orient="row",
         strict=False,
     )

@@ -18,6 +18,7 @@ from bidagent.agent.cycle import intent_log as planlog
 from bidagent.agent.cycle.intent_log import write_plan
 from bidagent.engine import Plan, Proposal
 from bidagent.store import ChangeRecord, session_scope
+from bidagent.store.changes import SQLITE_ROWS_PER_INSERT
 
 NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
 
@@ -51,7 +52,7 @@ def _proposal(i: int) -> Proposal:
 
 def test_rows_keep_plan_order_and_values_across_insert_batches(engine: Engine) -> None:
     """Two full 400-row statements and a remainder: ids follow the plan, every column as planned."""
-    proposals = [_proposal(i) for i in range(2 * planlog._SQLITE_ROWS_PER_INSERT + 3)]
+    proposals = [_proposal(i) for i in range(2 * SQLITE_ROWS_PER_INSERT + 3)]
     with session_scope(engine) as session:
         written = write_plan(
             session, None, Plan("h", proposals=proposals), now=NOW, hold_expiry=timedelta(days=3)

@@ -18,14 +18,14 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import structlog
-from sqlmodel import Session, col, select
 
 from bidagent.agent.context import AgentContext
 from bidagent.agent.cycle.change_requests import api_call, change_request, live_value
 from bidagent.agent.cycle.failpoints import failpoint
 from bidagent.agent.service.kill_switch import ensure_not_paused
 from bidagent.errors import AdsError, PausedError
-from bidagent.store import ChangeRecord, session_scope
+from bidagent.store import ChangeRecord, Session, session_scope
+from bidagent.store.changes import get_change, load_changes, sending_change_ids
 from bidagent.store.statuses import ChangeStatus
 from bidagent.store.transitions import ChangeOutcome, transition
 from bidagent.vocabulary import ApiCall, Create, Update
@@ -45,11 +45,7 @@ MAX_SEND_ATTEMPTS = 3  # sends of one change before an unknown outcome becomes a
 
 
 def _load(session: Session, ids: Iterable[int]) -> list[ChangeRecord]:
-    wanted = list(ids)
-    if not wanted:
-        return []
-    rows = session.exec(select(ChangeRecord).where(col(ChangeRecord.id).in_(wanted)))
-    return sorted(rows, key=lambda r: r.id or 0)
+    return sorted(load_changes(session, ids), key=lambda r: r.id or 0)
 
 
 def _finish(
@@ -63,7 +59,7 @@ def _finish(
 ) -> ChangeOutcome:
     now = ctx.now()
     with session_scope(ctx.engine) as session:
-        row = session.get(ChangeRecord, change_id)
+        row = get_change(session, change_id)
         assert row is not None
         transition(row, status, now=now)
         row.reason = reason
@@ -102,7 +98,7 @@ def _batches(rows: Sequence[ChangeRecord]) -> Iterable[tuple[str, ApiCall, list[
 
 def apply_planned(ctx: AgentContext, change_ids: Sequence[int]) -> list[ChangeOutcome]:
     """Send the ``planned`` changes among ``change_ids``; others are left as they are."""
-    with Session(ctx.engine) as session:
+    with session_scope(ctx.engine) as session:
         rows = [r for r in _load(session, change_ids) if r.status == "planned"]
     outcomes: list[ChangeOutcome] = []
     for number, (profile_id, call, batch) in enumerate(_batches(rows)):
@@ -163,7 +159,7 @@ def _send_batch(
 
 def _requeue(ctx: AgentContext, change_id: int, reason: str) -> ChangeOutcome:
     with session_scope(ctx.engine) as session:
-        row = session.get(ChangeRecord, change_id)
+        row = get_change(session, change_id)
         assert row is not None
         transition(row, "planned", now=ctx.now())
         row.reason = reason
@@ -187,7 +183,7 @@ def _read_back(ctx: AgentContext, rows: Sequence[ChangeRecord]) -> dict[int, Any
 
 def reconcile(ctx: AgentContext, change_ids: Sequence[int]) -> list[ChangeOutcome]:
     """Settle changes whose outcome is unknown by reading the live values back."""
-    with Session(ctx.engine) as session:
+    with session_scope(ctx.engine) as session:
         rows = [r for r in _load(session, change_ids) if r.status == "sending"]
     if not rows:
         return []
@@ -247,11 +243,8 @@ def reconcile(ctx: AgentContext, change_ids: Sequence[int]) -> list[ChangeOutcom
 def reconcile_sending(ctx: AgentContext, profile_id: str | None = None) -> list[ChangeOutcome]:
     """Settle every row left ``sending`` (a crash between send and record). Run at start and
     before each cycle."""
-    query = select(ChangeRecord.id).where(ChangeRecord.status == "sending")
-    if profile_id is not None:
-        query = query.where(ChangeRecord.profile_id == profile_id)
-    with Session(ctx.engine) as session:
-        ids = [i for i in session.exec(query) if i is not None]
+    with session_scope(ctx.engine) as session:
+        ids = sending_change_ids(session, profile_id)
     if ids:
         log.warning("reconcile_started", changes=len(ids), profile_id=profile_id)
     return reconcile(ctx, ids)
@@ -261,7 +254,7 @@ def apply_approved(
     ctx: AgentContext, change_ids: Sequence[int], *, actor: str
 ) -> list[ChangeOutcome]:
     """Apply held changes a person approved, each only if its entity still has the old value."""
-    with Session(ctx.engine) as session:
+    with session_scope(ctx.engine) as session:
         rows = [r for r in _load(session, change_ids) if r.status == "held"]
     if not rows:
         return []
@@ -276,7 +269,7 @@ def apply_approved(
             found = "entity not found" if value is None else f"it is now {value.text!r}"
             reason = f"not applied: expected {row.old_value!r}, {found}"
             with session_scope(ctx.engine) as session:
-                record = session.get(ChangeRecord, change_id)
+                record = get_change(session, change_id)
                 assert record is not None
                 transition(record, "failed", now=now)
                 record.error_code = "entity_moved"
@@ -286,7 +279,7 @@ def apply_approved(
             outcomes.append(ChangeOutcome(change_id, "refused", reason))
             continue
         with session_scope(ctx.engine) as session:
-            record = session.get(ChangeRecord, change_id)
+            record = get_change(session, change_id)
             assert record is not None
             transition(record, "planned", now=now)
             record.actor = "approval"

@@ -1,41 +1,34 @@
 """Refresh Amazon's suggested bids into the store, a few ad groups per cycle.
 
 Owns the choice of which ad groups are due (never fetched first, then the oldest fetch, only ad
-groups with enabled targets in enabled ad groups and campaigns), the call per ad group, and
-replacing that ad group's stored rows. Suggestions are advice a rule may read
+groups with enabled targets in enabled ad groups and campaigns) and the call per ad group; the
+queries and the replacement of an ad group's stored rows are ``bidagent.store.bid_suggestions``.
+Suggestions are advice a rule may read
 (``suggested_bid``), never a change: so a failed call is logged and ends this cycle's refresh
 (the next cycle picks the same ad groups up) rather than failing the cycle. It must not decide
-bids.
+bids, nor query.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import fields
 from datetime import datetime, timedelta
 
 import structlog
-from sqlalchemy import Table, delete, func, select
-from sqlalchemy.engine import Engine
-from sqlmodel import SQLModel
 
 from bidagent.ads import AdsClient
 from bidagent.ads.models import Target
 from bidagent.errors import AdsError
-from bidagent.store import (
-    AdGroupRecord,
-    BidSuggestionRecord,
-    CampaignRecord,
-    TargetRecord,
-    upsert_rows,
+from bidagent.store import Engine
+from bidagent.store.bid_suggestions import (
+    enabled_targets,
+    replace_bid_suggestions,
+    suggestion_fetches,
 )
-from bidagent.store.types import UTCDateTime
 
 __all__ = ["due_ad_groups", "refresh_bid_suggestions"]
 
 log = structlog.get_logger(__name__)
-
-_CHUNK = 500  # ad group ids per IN (...), well under SQLite's variable limit
 
 
 def due_ad_groups(
@@ -49,33 +42,8 @@ def due_ad_groups(
     """
     if limit <= 0:
         return []
-    targets, groups, campaigns, suggestions = (
-        _table(TargetRecord),
-        _table(AdGroupRecord),
-        _table(CampaignRecord),
-        _table(BidSuggestionRecord),
-    )
-    fetched = func.max(suggestions.c.fetched_at, type_=UTCDateTime())
-    query = (
-        select(targets.c.ad_group_id, fetched)
-        .join(groups, groups.c.ad_group_id == targets.c.ad_group_id)
-        .join(campaigns, campaigns.c.campaign_id == targets.c.campaign_id)
-        .outerjoin(
-            suggestions,
-            (suggestions.c.kind == targets.c.kind)
-            & (suggestions.c.target_id == targets.c.target_id),
-        )
-        .where(
-            targets.c.profile_id == profile_id,
-            targets.c.state == "enabled",
-            groups.c.state == "enabled",
-            campaigns.c.state == "enabled",
-        )
-        .group_by(targets.c.ad_group_id)
-    )
     cutoff = now - max_age
-    with engine.connect() as connection:
-        rows = connection.execute(query).all()
+    rows = suggestion_fetches(engine, profile_id)
     due = [(at, group) for group, at in rows if at is None or at <= cutoff]
     # Never fetched (None) first, then the oldest; ties by id so the order is reproducible.
     due.sort(key=lambda item: (item[0] is not None, item[0] or now, item[1]))
@@ -114,38 +82,16 @@ def refresh_bid_suggestions(
              "fetched_at": now}
             for s in found
         ]  # fmt: skip
-        with engine.begin() as connection:
-            connection.execute(
-                delete(BidSuggestionRecord).where(
-                    BidSuggestionRecord.profile_id == profile_id,  # type: ignore[arg-type]
-                    BidSuggestionRecord.ad_group_id == group,  # type: ignore[arg-type]
-                )
-            )
-            if rows:
-                upsert_rows(connection, BidSuggestionRecord, rows)
+        replace_bid_suggestions(engine, profile_id, group, rows)
         stored += len(rows)
     log.info("bid_suggestions_refreshed", profile_id=profile_id, ad_groups=len(groups),
              suggestions=stored)  # fmt: skip
     return stored
 
 
-def _table(model: type[SQLModel]) -> Table:
-    return model.__table__  # type: ignore[attr-defined,no-any-return]
-
-
 def _enabled_targets(engine: Engine, profile_id: str, groups: list[str]) -> dict[str, list[Target]]:
     """The enabled keywords and targets of ``groups``, as the client's ``Target`` (whose fields
     are columns of the targets table under the same names)."""
-    targets = _table(TargetRecord)
     names = [f.name for f in fields(Target)]
-    out: dict[str, list[Target]] = defaultdict(list)
-    with engine.connect() as connection:
-        for start in range(0, len(groups), _CHUNK):
-            query = select(*(targets.c[name] for name in names)).where(
-                targets.c.profile_id == profile_id,
-                targets.c.state == "enabled",
-                targets.c.ad_group_id.in_(groups[start : start + _CHUNK]),
-            )
-            for row in connection.execute(query).mappings():
-                out[row["ad_group_id"]].append(Target(**{name: row[name] for name in names}))
-    return out
+    rows = enabled_targets(engine, profile_id, groups, names)
+    return {group: [Target(**row) for row in members] for group, members in rows.items()}

@@ -8,15 +8,12 @@ change log shows it and the engine's cooldown leaves that field alone for a whil
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
-from typing import Any
 
 import structlog
-from sqlalchemy import func
-from sqlmodel import Session, col, select
 
 from bidagent.agent.cycle.change_requests import same_value
-from bidagent.store import AdGroupRecord, CampaignRecord, ChangeRecord, TargetRecord
+from bidagent.store import Session
+from bidagent.store.changes import latest_applied_change_ids, load_changes, synced_value
 from bidagent.store.transitions import new_change
 
 __all__ = ["record_external_edits"]
@@ -24,44 +21,20 @@ __all__ = ["record_external_edits"]
 log = structlog.get_logger(__name__)
 
 
-def _live(session: Session, kind: str, entity_id: str, field: str) -> tuple[bool, Any]:
-    """(found, value) of one entity field in the freshly synced tables."""
-    record: Any
-    if kind in ("keyword", "product_target"):
-        record = session.get(TargetRecord, (kind, entity_id))
-    elif kind == "campaign":
-        record = session.get(CampaignRecord, entity_id)
-    elif kind == "ad_group":
-        record = session.get(AdGroupRecord, entity_id)
-    else:
-        return False, None
-    if record is None:
-        return False, None
-    value = getattr(record, field, None)
-    if isinstance(value, Decimal):
-        return True, format(value, "f")
-    return True, value
+# The fields a person or another tool can edit that our changes also set.
+_EDITABLE_FIELDS = ("bid", "budget", "state", "default_bid")
 
 
 def record_external_edits(session: Session, profile_id: str, *, now: datetime) -> int:
     """Record an ``external`` change for each field whose synced value differs from ours."""
-    latest = (
-        select(func.max(ChangeRecord.id))
-        .where(
-            ChangeRecord.profile_id == profile_id,
-            col(ChangeRecord.status).in_(("applied",)),
-            col(ChangeRecord.field).in_(("bid", "budget", "state", "default_bid")),
-        )
-        .group_by(ChangeRecord.entity_kind, ChangeRecord.entity_id, ChangeRecord.field)
-    )
-    ids = [i for i in session.exec(latest) if i is not None]
+    ids = latest_applied_change_ids(session, profile_id, _EDITABLE_FIELDS)
     if not ids:
         return 0
     count = 0
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
-        for change in session.exec(select(ChangeRecord).where(col(ChangeRecord.id).in_(chunk))):
-            found, value = _live(session, change.entity_kind, change.entity_id, change.field)
+        for change in load_changes(session, chunk):
+            found, value = synced_value(session, change.entity_kind, change.entity_id, change.field)
             if not found or same_value(change.field, value, change.new_value):
                 continue
             if value is None and change.field == "bid":

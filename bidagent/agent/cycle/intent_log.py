@@ -2,24 +2,25 @@
 
 This is step 7 of the cycle (the intent log): after it commits, every change the cycle will send
 exists as a ``planned`` row, and every held change points at the review item that holds it.
-Nothing here talks to the Ads API.
+Owns turning proposals into rows (canonical value text, JSON); the inserts and the bulk status
+moves are ``bidagent.store.changes`` and ``bidagent.store.base_bids``. Nothing here talks to the
+Ads API or builds SQL.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
-from itertools import chain
 from typing import Any
-
-from sqlmodel import Session, col, select
 
 from bidagent.agent.review.items import raise_review
 from bidagent.engine import Plan, Proposal
 from bidagent.engine.plan import paused_gc
-from bidagent.store import BaseBidRecord, ChangeRecord, CycleRecord
-from bidagent.store.transitions import initial_status, transition_where
+from bidagent.store import CycleRecord, Session
+from bidagent.store.base_bids import clear_base_bid, set_base_bid
+from bidagent.store.changes import bound_now, insert_plan_changes, supersede_held_by
+from bidagent.store.transitions import initial_status
 
 __all__ = ["value_text", "write_plan"]
 
@@ -113,14 +114,6 @@ def _notes_texts(proposals: list[Proposal]) -> list[str | None]:
     return out
 
 
-_CHANGE_COLUMNS = (
-    "cycle_id", "profile_id", "entity_kind", "entity_id", "entity_name", "campaign_id",
-    "ad_group_id", "field", "old_value", "new_value", "payload", "rule_name", "rule_file",
-    "rule_hash", "evidence", "notes", "status", "superseded_by", "reason", "review_item_id",
-    "actor", "attempts", "created_at", "updated_at",
-)  # fmt: skip
-
-
 def _change_row(
     cycle_id: int | None,
     proposal: Proposal,
@@ -128,8 +121,8 @@ def _change_row(
     review_item_id: int | None,
     notes: str | None,
 ) -> tuple[Any, ...]:
-    """One ``changes`` row in :data:`_CHANGE_COLUMNS` order, values already as the driver binds
-    them; ``notes`` is the JSON of the proposal's notes (see :func:`_notes_texts`)."""
+    """One ``changes`` row in ``bidagent.store.changes.PLAN_CHANGE_COLUMNS`` order, values
+    already as the driver binds them; ``notes`` is the JSON of the proposal's notes (see :func:`_notes_texts`)."""
     superseded = proposal.superseded_by
     return (
         cycle_id, proposal.profile_id, proposal.entity_kind, proposal.entity_id,
@@ -140,39 +133,6 @@ def _change_row(
         superseded, f"superseded by rule '{superseded}'" if superseded else None,
         review_item_id, "rule", 0, stamp, stamp,
     )  # fmt: skip
-
-
-# Rows per INSERT on SQLite: 400 x 24 = 9,600 parameters, under SQLite's smallest default
-# limit (32,766); one statement per 400 rows costs about a fifth less than one per row.
-_SQLITE_ROWS_PER_INSERT = 400
-
-
-def _insert_changes(session: Session, rows: list[tuple[Any, ...]]) -> None:
-    """Driver-level multi-row inserts: no ORM object and no per-value type processing.
-
-    On SQLite each statement carries many rows (``VALUES (...), (...), ...``), in plan order, so
-    ids still follow the plan; PostgreSQL gets one row per parameter set (psycopg batches them).
-    """
-    connection = session.connection()
-    sqlite = connection.dialect.name == "sqlite"
-    marker = "?" if sqlite else "%s"
-    head = f"INSERT INTO changes ({', '.join(_CHANGE_COLUMNS)}) VALUES "
-    one = f"({', '.join(marker for _ in _CHANGE_COLUMNS)})"
-    size = _SQLITE_ROWS_PER_INSERT if sqlite else 1
-    whole = len(rows) - len(rows) % size
-    if size > 1 and whole:
-        batches = [tuple(chain.from_iterable(rows[i : i + size])) for i in range(0, whole, size)]
-        connection.exec_driver_sql(head + ", ".join([one] * size), batches)
-        rows = rows[whole:]
-    if rows:
-        connection.exec_driver_sql(head + one, rows)
-
-
-def _stamp(session: Session, now: datetime) -> Any:
-    """``now`` as the driver stores it: SQLAlchemy's naive-UTC text on SQLite (see store.types)."""
-    if session.connection().dialect.name != "sqlite":
-        return now
-    return now.astimezone(UTC).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
 def write_plan(
@@ -188,7 +148,7 @@ def write_plan(
     Review items are raised first so each held row is inserted already linked to its item, and
     every change row goes in with one driver-level multi-row insert: a large plan (tens of
     thousands of rows) costs well under a second, where one ORM object per row cost many. Callers that need the
-    rows read them back by cycle (:func:`cycle_change_ids`).
+    rows read them back by cycle (:func:`bidagent.store.changes.cycle_change_ids`).
     """
     cycle_id = cycle.id if cycle is not None else None
     held_keys = {p.review_key for p in plan.proposals if p.review_key}
@@ -214,7 +174,7 @@ def write_plan(
     if holding:
         session.flush()
         _supersede_older_holds(session, holding, cycle_id, now)
-    stamp = _stamp(session, now)
+    stamp = bound_now(session, now)
     with paused_gc():  # one tuple per row, none in a cycle: see paused_gc
         rows = [
             _change_row(
@@ -223,28 +183,19 @@ def write_plan(
             for p, notes in zip(plan.proposals, _notes_texts(plan.proposals), strict=True)
         ]
         if rows:
-            _insert_changes(session, rows)
+            insert_plan_changes(session, rows)
     _write_base_bids(session, plan, now)
     return len(rows)
 
 
 def _write_base_bids(session: Session, plan: Plan, now: datetime) -> None:
     for base in plan.base_bid_updates:
-        key = (base.entity_kind, base.entity_id, base.rule_name)
-        existing = session.get(BaseBidRecord, key)
         if base.action == "clear":
-            if existing is not None:
-                session.delete(existing)
+            clear_base_bid(session, base.entity_kind, base.entity_id, base.rule_name)
         elif base.base_bid is not None:
-            record = existing or BaseBidRecord(
-                entity_kind=base.entity_kind,
-                entity_id=base.entity_id,
-                rule_name=base.rule_name,
-                base_bid=base.base_bid,
+            set_base_bid(
+                session, base.entity_kind, base.entity_id, base.rule_name, base.base_bid, now=now
             )
-            record.base_bid = base.base_bid
-            record.set_at = now
-            session.add(record)
 
 
 def _supersede_older_holds(
@@ -253,21 +204,6 @@ def _supersede_older_holds(
     """An open item holds the current proposal only: changes it held from earlier cycles were
     planned on older data, so they end ``superseded`` rather than pile up for approval. Runs
     before this plan's rows are inserted, so every ``held`` row it finds is an older one."""
-    transition_where(
-        session,
-        "superseded",
-        current="held",
-        where=(col(ChangeRecord.review_item_id).in_(item_ids),),
-        now=now,
-        reason=f"replaced by a fresher proposal in cycle {cycle_id}",
+    supersede_held_by(
+        session, item_ids, now=now, reason=f"replaced by a fresher proposal in cycle {cycle_id}"
     )
-
-
-def cycle_change_ids(session: Session, cycle_id: int, status: str = "planned") -> list[int]:
-    """Ids of the changes of one cycle with ``status``, in plan order."""
-    query = (
-        select(ChangeRecord.id)
-        .where(ChangeRecord.cycle_id == cycle_id, ChangeRecord.status == status)
-        .order_by(ChangeRecord.id)  # type: ignore[arg-type]
-    )
-    return [i for i in session.exec(query) if i is not None]

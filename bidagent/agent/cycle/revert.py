@@ -11,12 +11,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlmodel import Session, col, select
-
 from bidagent.agent.context import AgentContext
 from bidagent.agent.cycle.apply import ChangeOutcome, apply_planned
 from bidagent.agent.cycle.change_requests import api_call, live_value
-from bidagent.store import ChangeRecord, session_scope
+from bidagent.store import ChangeRecord, Session, session_scope
+from bidagent.store.changes import applied_changes, get_change
 from bidagent.store.transitions import new_change, transition
 from bidagent.vocabulary import MONEY_FIELDS, ApiCall
 
@@ -44,16 +43,9 @@ def select_changes(
     since: datetime | None = None,
 ) -> list[ChangeRecord]:
     """The applied changes a revert request names, oldest first."""
-    query = select(ChangeRecord).where(ChangeRecord.status == "applied")
-    if change_ids:
-        query = query.where(col(ChangeRecord.id).in_(list(change_ids)))
-    if cycle_id is not None:
-        query = query.where(ChangeRecord.cycle_id == cycle_id)
-    if rule is not None:
-        query = query.where(ChangeRecord.rule_name == rule)
-    if since is not None:
-        query = query.where(col(ChangeRecord.finished_at) >= since)
-    return list(session.exec(query.order_by(col(ChangeRecord.id))))
+    return applied_changes(
+        session, change_ids=change_ids, cycle_id=cycle_id, rule=rule, since=since
+    )
 
 
 def plan_revert(ctx: AgentContext, originals: Sequence[ChangeRecord]) -> list[RevertItem]:
@@ -129,7 +121,7 @@ def apply_revert(ctx: AgentContext, items: Sequence[RevertItem], *, by: str) -> 
     with session_scope(ctx.engine) as session:
         for outcome in outcomes:
             if outcome.status == "applied":
-                original_row = session.get(ChangeRecord, created[outcome.change_id])
+                original_row = get_change(session, created[outcome.change_id])
                 if original_row is not None:
                     transition(original_row, "reverted", now=now)
                     original_row.reason = f"reverted by change {outcome.change_id}"

@@ -10,20 +10,17 @@ that died after writing its plan resumes by applying that plan instead of planni
 from __future__ import annotations
 
 import time
-from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
 import structlog
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, func, select
 
 from bidagent.agent.context import AgentContext
 from bidagent.agent.cycle.apply import apply_planned, reconcile_sending
 from bidagent.agent.cycle.bid_suggestions import refresh_bid_suggestions
-from bidagent.agent.cycle.engine_inputs import engine_settings_for, read_engine_inputs
+from bidagent.agent.cycle.engine_inputs import engine_settings_for
 from bidagent.agent.cycle.external_edits import record_external_edits
-from bidagent.agent.cycle.intent_log import cycle_change_ids, write_plan
+from bidagent.agent.cycle.intent_log import write_plan
 from bidagent.agent.cycle.sync import sync_entities, sync_reports
 from bidagent.agent.review.escalation import escalate_api_problem, escalate_data_problem
 from bidagent.business_dates import business_date
@@ -31,18 +28,22 @@ from bidagent.durations import parse_duration
 from bidagent.engine import Plan, RuleSet, evaluate
 from bidagent.engine.lookback import facts_lookback_days
 from bidagent.errors import AuthError, ReportFailed, ThrottledError
-from bidagent.store import (
-    ChangeRecord,
-    CycleRecord,
-    ProfileRecord,
-    ReportDayRecord,
-    ReviewItemRecord,
-    session_scope,
-    upsert_rows,
+from bidagent.store import CycleRecord, ProfileRecord, session_scope
+from bidagent.store.changes import cycle_change_ids, stale_planned_changes
+from bidagent.store.cycles import (
+    count_cycles,
+    cycle_counts,
+    finish_cycle,
+    insert_cycle,
+    latest_cycle,
+    load_latest_cycle,
+    set_cycle_phase,
 )
+from bidagent.store.engine_inputs import read_engine_inputs
+from bidagent.store.profiles import load_profile
+from bidagent.store.report_days import has_report_days, record_report_days
 from bidagent.store.transitions import transition
 from bidagent.store.types import utcnow
-from bidagent.vocabulary import REPORT_SOURCES
 
 __all__ = ["CycleResult", "plan_profile", "run_cycle"]
 
@@ -73,16 +74,7 @@ class CycleResult:
 
 
 def _profile(ctx: AgentContext, profile_id: str) -> ProfileRecord | None:
-    with Session(ctx.engine) as session:
-        return session.get(ProfileRecord, profile_id)
-
-
-def _has_coverage(ctx: AgentContext, profile_id: str) -> bool:
-    """Whether reports were ever pulled whole for this profile (else pull the full history,
-    so the freshness check has every day a window needs)."""
-    with Session(ctx.engine) as session:
-        query = select(func.count()).where(ReportDayRecord.profile_id == profile_id)
-        return bool(session.exec(query).one())
+    return load_profile(ctx.engine, profile_id)
 
 
 def _sync(ctx: AgentContext, profile_id: str, now: datetime) -> date:
@@ -97,9 +89,11 @@ def _sync(ctx: AgentContext, profile_id: str, now: datetime) -> date:
     today = business_date(now, profile.timezone)
     with session_scope(ctx.engine) as session:
         record_external_edits(session, profile_id, now=now)
+    # Never pulled whole before: pull the full history, so the freshness check has every day a
+    # window needs.
     days = (
         ctx.settings.ads.restate_days
-        if _has_coverage(ctx, profile_id)
+        if has_report_days(ctx.engine, profile_id)
         else ctx.settings.ads.history_days
     )
     start, end = today - timedelta(days=days), today - timedelta(days=1)
@@ -117,24 +111,8 @@ def _sync(ctx: AgentContext, profile_id: str, now: datetime) -> date:
                 now=now,
             )
         return today
-    _record_report_days(ctx, profile_id, start, end, now)
+    record_report_days(ctx.engine, profile_id, start, end, pulled_at=now)
     return today
-
-
-def _record_report_days(
-    ctx: AgentContext, profile_id: str, start: date, end: date, now: datetime
-) -> None:
-    rows = [
-        {
-            "profile_id": profile_id,
-            "source": source,
-            "date": start + timedelta(days=n),
-            "pulled_at": now,
-        }
-        for source in REPORT_SOURCES
-        for n in range((end - start).days + 1)
-    ]
-    upsert_rows(ctx.engine, ReportDayRecord, rows)
 
 
 def _evaluate(
@@ -173,7 +151,7 @@ def _claim(
 ) -> CycleRecord | None:  # fmt: skip
     """The cycle record to run under, or None when this cycle already finished."""
     with session_scope(ctx.engine) as session:
-        existing = _latest_cycle(session, profile_id, today, schedule)
+        existing = latest_cycle(session, profile_id, today, schedule)
         if existing is not None and existing.outcome == "running" and not force:
             log.warning("cycle_resumed", cycle_id=existing.id, phase=existing.phase)
             return existing
@@ -181,65 +159,30 @@ def _claim(
             return None
         key = schedule
         if existing is not None:
-            runs = session.exec(
-                select(func.count()).where(
-                    CycleRecord.profile_id == profile_id,
-                    CycleRecord.business_date == today,
-                    col(CycleRecord.schedule).startswith(schedule),
-                )
-            ).one()
-            key = f"{schedule}#{runs + 1}"
+            key = f"{schedule}#{count_cycles(session, profile_id, today, schedule) + 1}"
         record = CycleRecord(
             profile_id=profile_id, business_date=today, schedule=key, mode=mode, trigger=trigger,
             ruleset_hash=rule_set.hash, started_at=now,
         )  # fmt: skip
-        session.add(record)
-        try:
-            session.flush()
-        except IntegrityError:
-            # Another process claimed the same cycle between our read and write: it runs it.
-            return None
-        return record
+        # None: another process claimed the same cycle between our read and write; it runs it.
+        return insert_cycle(session, record)
 
 
 def _counts(ctx: AgentContext, cycle_id: int, since: datetime | None = None) -> dict[str, int]:
     """Changes by status, and review items opened or seen again since the cycle began (those
     the engine raised and those the agent raised: a rejected report, a refused change)."""
-    with Session(ctx.engine) as session:
-        statuses = session.exec(
-            select(ChangeRecord.status).where(ChangeRecord.cycle_id == cycle_id)
-        )
-        counts = dict(Counter(statuses))
-        record = session.get(CycleRecord, cycle_id)
-        moment = since or (record.started_at if record else None)
-        counts["reviews"] = (
-            session.exec(
-                select(func.count()).where(
-                    ReviewItemRecord.profile_id == (record.profile_id if record else None),
-                    col(ReviewItemRecord.last_seen_at) >= moment,
-                )
-            ).one()
-            if moment is not None
-            else 0
-        )
-    return counts
+    return cycle_counts(ctx.engine, cycle_id, since)
 
 
 def _finish(
     ctx: AgentContext, cycle_id: int, *, outcome: str, counts: dict[str, int],
     timings: dict[str, float], error: str | None = None,
 ) -> None:  # fmt: skip
-    with session_scope(ctx.engine) as session:
-        record = session.get(CycleRecord, cycle_id)
-        assert record is not None
-        record.outcome = outcome
-        record.phase = "applied" if outcome == "succeeded" else record.phase
-        record.counts = counts
-        record.timings = {k: round(v, 4) for k, v in timings.items()}
-        record.error = error
-        record.finished_at = ctx.now()
-        record.recorded_at = utcnow()
-        session.add(record)
+    finish_cycle(
+        ctx.engine, cycle_id, outcome=outcome, counts=counts,
+        timings={k: round(v, 4) for k, v in timings.items()}, error=error,
+        finished_at=ctx.now(), recorded_at=utcnow(),
+    )  # fmt: skip
 
 
 def run_cycle(
@@ -300,25 +243,9 @@ def run_cycle(
                 return CycleResult(profile_id, today, "failed", cycle_id, counts, error=str(exc))
 
 
-def _latest_cycle(
-    session: Session, profile_id: str, today: date, schedule: str
-) -> CycleRecord | None:
-    """The newest cycle record of (profile, business date, schedule), forced re-runs included."""
-    return session.exec(
-        select(CycleRecord)
-        .where(
-            CycleRecord.profile_id == profile_id,
-            CycleRecord.business_date == today,
-            col(CycleRecord.schedule).startswith(schedule),
-        )
-        .order_by(col(CycleRecord.id).desc())
-    ).first()
-
-
 def _finished(ctx: AgentContext, profile_id: str, today: date, schedule: str) -> bool:
     """Whether this cycle already succeeded; a failed one is run again at the next fire."""
-    with Session(ctx.engine) as session:
-        record = _latest_cycle(session, profile_id, today, schedule)
+    record = load_latest_cycle(ctx.engine, profile_id, today, schedule)
     return record is not None and record.outcome == "succeeded"
 
 
@@ -337,12 +264,9 @@ def _run_claimed(
         hold_expiry = parse_duration(ctx.settings.review.hold_expiry)
         with session_scope(ctx.engine) as session:
             write_plan(session, record, plan, now=now, hold_expiry=hold_expiry)
-            stored = session.get(CycleRecord, cycle_id)
-            assert stored is not None
-            stored.phase = "planned"
-            session.add(stored)
+            set_cycle_phase(session, cycle_id, "planned")
         timings["plan_s"] = time.perf_counter() - clock
-    with Session(ctx.engine) as session:
+    with session_scope(ctx.engine) as session:
         planned = cycle_change_ids(session, cycle_id)
     clock = time.perf_counter()
     apply_planned(ctx, planned)
@@ -362,15 +286,7 @@ def _supersede_stale(ctx: AgentContext, profile_id: str, cycle_id: int, now: dat
     """Changes still ``planned`` from an earlier cycle (held back by the kill switch) are stale:
     the new plan decides afresh from newer data, so they end as ``superseded``."""
     with session_scope(ctx.engine) as session:
-        stale = session.exec(
-            select(ChangeRecord).where(
-                ChangeRecord.profile_id == profile_id,
-                ChangeRecord.status == "planned",
-                col(ChangeRecord.cycle_id) != cycle_id,
-                col(ChangeRecord.cycle_id).is_not(None),
-            )
-        ).all()
-        for row in stale:
+        for row in stale_planned_changes(session, profile_id, cycle_id):
             transition(row, "superseded", now=now)
             row.reason = f"not sent before cycle {cycle_id} planned afresh"
             session.add(row)

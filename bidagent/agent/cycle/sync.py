@@ -1,25 +1,20 @@
 """Sync: copy one profile's entities and daily reports from the Ads API into the store.
 
 Owns steps 1-2 of the cycle (DESIGN §2): list every entity and upsert it, marking the ones that
-disappeared as archived (never deleting: the ledger and facts still point at them); fetch the three
-reports for a date range, validate them all, then upsert. HTTP happens first and the database
-second, so no transaction is held open across a call. A malformed report raises ``ReportFailed``
+disappeared as archived (never deleting: the ledger and facts still point at them; see
+``bidagent.store.entity_sync``); fetch the three reports for a date range, validate them all, then
+upsert. HTTP happens first and the database second, so no transaction is held open across a call. A malformed report raises ``ReportFailed``
 before anything of it is written, so what is stored stays as it was. It must not decide what a
 rejected report means for the cycle (the caller opens the review item).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
 
 import polars as pl
 import structlog
-from sqlalchemy import Table, select, update
-from sqlalchemy.engine import Connection, Engine
-from sqlmodel import SQLModel
 
 from bidagent.ads import AdsClient
 from bidagent.ads.client import ReportType
@@ -28,24 +23,26 @@ from bidagent.store import (
     AdGroupRecord,
     CampaignFactRecord,
     CampaignRecord,
+    Engine,
     NegativeRecord,
-    ProfileRecord,
     SearchTermFactRecord,
     TargetFactRecord,
     TargetRecord,
     upsert_rows,
 )
+from bidagent.store.entity_sync import write_entities
 
 __all__ = ["REPORT_TABLES", "SyncCounts", "sync_entities", "sync_reports"]
 
 log = structlog.get_logger(__name__)
 
-REPORT_TABLES: dict[str, type[SQLModel]] = {
+REPORT_TABLES: dict[
+    str, type[TargetFactRecord] | type[SearchTermFactRecord] | type[CampaignFactRecord]
+] = {
     "spTargeting": TargetFactRecord,
     "spSearchTerm": SearchTermFactRecord,
     "spCampaigns": CampaignFactRecord,
 }
-_CHUNK = 500  # ids per UPDATE ... IN (...) statement, well under SQLite's variable limit
 
 
 @dataclass
@@ -95,60 +92,20 @@ def sync_entities(
         negatives=len(negatives),
         orphans=len(ad_groups) - len(kept_groups) + len(targets) - len(kept_targets),
     )
-    with engine.begin() as conn:
-        upsert_rows(conn, ProfileRecord, [profiles[0].to_record(now)])
-        _write(conn, CampaignRecord, [c.to_record(profile_id, now) for c in campaigns])
-        _write(conn, AdGroupRecord, [g.to_record(profile_id, now) for g in kept_groups])
-        _write(conn, TargetRecord, [t.to_record(profile_id, now) for t in kept_targets])
-        _write(conn, NegativeRecord, [n.to_record(profile_id, now) for n in negatives])
-        counts.archived = (
-            _archive_missing(conn, CampaignRecord, profile_id, {(c.campaign_id,) for c in campaigns}, now)
-            + _archive_missing(conn, AdGroupRecord, profile_id, {(g.ad_group_id,) for g in kept_groups}, now)
-            + _archive_missing(conn, TargetRecord, profile_id, {(t.kind, t.target_id) for t in kept_targets}, now)
-            + _archive_missing(conn, NegativeRecord, profile_id, {(n.kind, n.negative_id) for n in negatives}, now)
-        )  # fmt: skip
+    counts.archived = write_entities(
+        engine,
+        profile_id,
+        profiles[0].to_record(now),
+        [
+            (CampaignRecord, [c.to_record(profile_id, now) for c in campaigns]),
+            (AdGroupRecord, [g.to_record(profile_id, now) for g in kept_groups]),
+            (TargetRecord, [t.to_record(profile_id, now) for t in kept_targets]),
+            (NegativeRecord, [n.to_record(profile_id, now) for n in negatives]),
+        ],
+        now=now,
+    )
     log.info("entities_synced", profile_id=profile_id, **vars(counts))
     return counts
-
-
-def _write(conn: Connection, model: type[SQLModel], rows: Sequence[dict[str, Any]]) -> None:
-    if rows:
-        upsert_rows(conn, model, rows)
-
-
-def _archive_missing(
-    conn: Connection,
-    model: type[SQLModel],
-    profile_id: str,
-    seen: set[tuple[str, ...]],
-    now: datetime,
-) -> int:
-    """Mark rows of ``profile_id`` that the API no longer lists as archived; return how many."""
-    table: Table = model.__table__  # type: ignore[attr-defined]
-    keys = list(table.primary_key.columns)
-    live = table.c.state != "archived"
-    stored = conn.execute(select(*keys).where(table.c.profile_id == profile_id, live)).all()
-    gone = [tuple(row) for row in stored if tuple(row) not in seen]
-    archived = {"state": "archived", "synced_at": now}
-    for chunk in _chunks(gone, _CHUNK):
-        if len(keys) == 1:
-            conn.execute(update(table).where(keys[0].in_([k[0] for k in chunk])).values(archived))
-            continue
-        # Composite keys (kind, id): one statement per kind keeps it a plain IN.
-        by_kind: dict[str, list[str]] = {}
-        for kind, entity_id in chunk:
-            by_kind.setdefault(kind, []).append(entity_id)
-        for kind, ids in by_kind.items():
-            match = (keys[0] == kind) & keys[1].in_(ids)
-            conn.execute(update(table).where(match).values(archived))
-    if gone:
-        log.info("entities_archived", table=table.name, profile_id=profile_id, count=len(gone))
-    return len(gone)
-
-
-def _chunks(items: list[tuple[Any, ...]], size: int) -> Iterable[list[tuple[Any, ...]]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 def sync_reports(
@@ -169,8 +126,7 @@ def sync_reports(
     for name, model in REPORT_TABLES.items():
         frame = frames[name]
         if frame.height:
-            with engine.begin() as conn:
-                upsert_rows(conn, model, frame)
+            upsert_rows(engine, model, frame)  # one transaction per report
     counts.target_facts = frames["spTargeting"].height
     counts.search_term_facts = frames["spSearchTerm"].height
     counts.campaign_facts = frames["spCampaigns"].height

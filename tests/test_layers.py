@@ -1,0 +1,109 @@
+"""Layers: SQL lives in store/; the modules above it call store functions and never build SQL."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterable
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parents[1] / "bidagent"
+
+# Modules that must not build SQL: folders (every module under them) and single modules.
+SQL_FREE = [
+    PACKAGE / "agent" / "cycle",
+    PACKAGE / "agent" / "context.py",
+    PACKAGE / "agent" / "profiles.py",
+]
+
+_SQL_PACKAGES = ("sqlalchemy", "sqlmodel")
+# Statement builders, called by their bare name (``select(...)``, ``col(...)``).
+_BUILDERS = {"select", "update", "delete", "insert", "text", "col", "func"}
+# Methods that run or shape SQL, on any receiver.
+_SQL_METHODS = {"where", "exec_driver_sql"}
+# Methods that run SQL on a session or connection (``dict.get`` stays allowed).
+_HANDLE_METHODS = {"exec", "execute", "get"}
+_HANDLES = {"session", "conn", "connection"}
+
+
+def _modules(paths: Iterable[Path]) -> list[Path]:
+    found: list[Path] = []
+    for path in paths:
+        found.extend(sorted(path.rglob("*.py")) if path.is_dir() else [path])
+    return found
+
+
+def _offences(path: Path) -> list[tuple[int, str]]:
+    """(line, what) for each import of SQLAlchemy/SQLModel and each SQL-building call in one
+    module, in line order."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    found: list[tuple[int, str]] = []
+    for node in ast.walk(tree):
+        names: list[str] = []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names = [node.module]
+        found.extend(
+            (node.lineno, f"import {name}")
+            for name in names
+            if name.split(".", 1)[0] in _SQL_PACKAGES
+        )
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        if isinstance(func, ast.Name) and func.id in _BUILDERS:
+            found.append((node.lineno, f"{func.id}(...)"))
+        elif isinstance(func, ast.Attribute):
+            receiver = ast.unparse(func.value)
+            if func.attr in _SQL_METHODS:
+                found.append((node.lineno, f".{func.attr}(...)"))
+            elif func.attr in _HANDLE_METHODS and receiver.split(".")[-1] in _HANDLES:
+                found.append((node.lineno, f"{receiver}.{func.attr}(...)"))
+            elif isinstance(func.value, ast.Name) and func.value.id == "func":
+                found.append((node.lineno, f"func.{func.attr}(...)"))
+    return sorted(found)
+
+
+def sql_offences(paths: Iterable[Path]) -> list[str]:
+    """``file:line: what`` for every SQL import or SQL-building call in the modules of ``paths``."""
+    root = PACKAGE.parent
+    return [
+        f"{module.relative_to(root).as_posix()}:{line}: {what}"
+        for module in _modules(paths)
+        for line, what in _offences(module)
+    ]
+
+
+def test_modules_above_the_store_build_no_sql() -> None:
+    """agent/cycle, agent/context.py and agent/profiles.py import no SQLAlchemy/SQLModel and
+    call no statement builder or session query: they call store functions."""
+    assert sql_offences(SQL_FREE) == []
+
+
+def test_the_guard_sees_sql(tmp_path: Path) -> None:
+    """The guard above is not blind: it reports each kind of SQL it looks for."""
+    module = tmp_path / "m.py"
+    module.write_text(
+        "import sqlalchemy\n"
+        "from sqlmodel import Session\n"
+        "from sqlalchemy.engine import Engine\n"
+        "select(Row).where(Row.id == 1)\n"
+        "session.exec(q)\n"
+        "self.session.get(Row, 1)\n"
+        "conn.execute(text('SELECT 1'))\n"
+        "func.max(col(Row.id))\n"
+        "options.get('key')\n"
+    )
+    assert _offences(module) == [
+        (1, "import sqlalchemy"),
+        (2, "import sqlmodel"),
+        (3, "import sqlalchemy.engine"),
+        (4, ".where(...)"),
+        (4, "select(...)"),
+        (5, "session.exec(...)"),
+        (6, "self.session.get(...)"),
+        (7, "conn.execute(...)"),
+        (7, "text(...)"),
+        (8, "col(...)"),
+        (8, "func.max(...)"),
+    ]
