@@ -1,7 +1,12 @@
 """The store: SQLModel tables, the engine/session factory, migrations and bulk fact upserts.
 
 Everything SQL lives here; the engine never sees a session, and ``ads`` never sees a table.
+``Engine`` and ``Session`` are re-exported so ``agent`` and ``cli`` can pass them through (and
+name them in type hints) without importing SQLAlchemy themselves.
 """
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
 from bidagent.store.db import (
     database_revision,
@@ -48,6 +53,7 @@ __all__ = [
     "ChangeRecord",
     "ControlRecord",
     "CycleRecord",
+    "Engine",
     "LeaseRecord",
     "NegativeRecord",
     "NotificationRecord",
@@ -55,6 +61,7 @@ __all__ = [
     "ReportDayRecord",
     "ReviewItemRecord",
     "SearchTermFactRecord",
+    "Session",
     "TargetFactRecord",
     "TargetRecord",
     "database_revision",
