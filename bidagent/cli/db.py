@@ -13,13 +13,13 @@ from typing import Annotated
 
 import typer
 from alembic.script import ScriptDirectory
-from sqlalchemy.engine import Engine, make_url
 
 import bidagent.store.db
 from bidagent.cli.context import fail, load_cli_settings
 from bidagent.errors import StoreError
 from bidagent.settings import Settings
-from bidagent.store import database_revision, make_engine, upgrade_database
+from bidagent.store import Engine, database_revision, make_engine, upgrade_database
+from bidagent.store.database_urls import shown_url, sqlite_file
 
 __all__ = ["db_app", "head_revision", "missing_sqlite_file"]
 
@@ -34,11 +34,8 @@ def head_revision() -> str | None:
 
 def missing_sqlite_file(settings: Settings) -> Path | None:
     """The SQLite file the URL names when it does not exist (diagnostics must not create it)."""
-    url = make_url(settings.database.url)
-    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
-        return None
-    path = Path(url.database)
-    return None if path.exists() else path
+    path = sqlite_file(settings.database.url)
+    return None if path is None or path.exists() else path
 
 
 def _engine(settings: Settings) -> Engine:
@@ -50,7 +47,7 @@ def _engine(settings: Settings) -> Engine:
 
 
 def _shown_url(settings: Settings) -> str:
-    return make_url(settings.database.url).render_as_string(hide_password=True)
+    return shown_url(settings.database.url)
 
 
 @db_app.command("upgrade")
