@@ -14,12 +14,11 @@ from pathlib import Path
 from typing import NoReturn
 
 import typer
-from sqlalchemy.engine import Engine
 
 from bidagent.errors import BidAgentError, ConfigError
 from bidagent.logs import configure_logging, register_settings_secrets
 from bidagent.settings import Settings, load_settings
-from bidagent.store import make_engine, upgrade_database
+from bidagent.store import Engine, make_engine, upgrade_database
 
 __all__ = ["fail", "failing_cleanly", "load_cli_settings", "open_database"]
 

@@ -11,7 +11,6 @@ import sys
 from typing import Annotated
 
 import typer
-from sqlmodel import Session, col, select
 
 from bidagent.agent.change_json import change_json
 from bidagent.agent.context import AgentContext, agent_now
@@ -19,7 +18,7 @@ from bidagent.agent.cycle.revert import apply_revert, plan_revert, select_change
 from bidagent.cli.bootstrap import fail, failing_cleanly, load_cli_settings, open_database
 from bidagent.cli.render import OutputFormat, console, render_rows, to_jsonable
 from bidagent.durations import parse_duration
-from bidagent.store import ChangeRecord
+from bidagent.store import Session, change_log
 
 __all__ = ["register"]
 
@@ -50,26 +49,19 @@ def list_changes(
     if ctx.invoked_subcommand is not None:
         return
     settings = load_cli_settings(ctx)
-    query = select(ChangeRecord)
+    updated_since = None
     if since is not None:
         try:
             window = parse_duration(since)
         except ValueError as exc:
             fail(f"--since: {exc}", code=2)
-        query = query.where(col(ChangeRecord.updated_at) >= agent_now(settings) - window)
-    if rule is not None:
-        query = query.where(ChangeRecord.rule_name == rule)
-    if entity is not None:
-        query = query.where(ChangeRecord.entity_id == entity)
-    if cycle is not None:
-        query = query.where(ChangeRecord.cycle_id == cycle)
-    if status is not None:
-        query = query.where(ChangeRecord.status == status)
+        updated_since = agent_now(settings) - window
     with open_database(settings) as engine, Session(engine) as session:
-        rows = [
-            change_json(r)
-            for r in session.exec(query.order_by(col(ChangeRecord.id).desc()).limit(limit))
-        ]
+        found = change_log.list_changes(
+            session, updated_since=updated_since, rule=rule, entity_id=entity, cycle_id=cycle,
+            status=status, limit=limit,
+        )  # fmt: skip
+        rows = [change_json(r) for r in found]
     columns = LIST_COLUMNS if fmt is not OutputFormat.table else [
         "id", "when", "entity_name", "field", "old", "new", "rule", "status", "actor",
     ]  # fmt: skip
@@ -85,7 +77,7 @@ def show_change(
     """One change in full: values, rule, file and hash, evidence, notes, timestamps."""
     settings = load_cli_settings(ctx)
     with open_database(settings) as engine, Session(engine) as session:
-        row = session.get(ChangeRecord, change_id)
+        row = change_log.change_by_id(session, change_id)
     if row is None:
         fail(f"no change {change_id}")
     data = row.model_dump()

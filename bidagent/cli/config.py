@@ -11,11 +11,10 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 import typer
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
 
 from bidagent.cli.bootstrap import load_cli_settings
 from bidagent.settings import Settings
+from bidagent.store.database_urls import shown_url
 
 __all__ = ["config_app"]
 
@@ -29,17 +28,10 @@ class ConfigFormat(StrEnum):
     json = "json"
 
 
-def _hide_password(url: str) -> str:
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return url
-
-
 def effective_config(settings: Settings) -> dict[str, Any]:
     """The settings as plain data, secrets masked (``**********``), None values kept."""
     data = settings.model_dump(mode="json")
-    data["database"]["url"] = _hide_password(settings.database.url)
+    data["database"]["url"] = shown_url(settings.database.url)
     return data
 
 

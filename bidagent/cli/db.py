@@ -13,12 +13,12 @@ from typing import Annotated
 
 import typer
 from alembic.script import ScriptDirectory
-from sqlalchemy.engine import make_url
 
 import bidagent.store.db
 from bidagent.cli.bootstrap import fail, failing_cleanly, load_cli_settings, open_database
 from bidagent.settings import Settings
 from bidagent.store import database_revision, upgrade_database
+from bidagent.store.database_urls import shown_url, sqlite_file
 
 __all__ = ["db_app", "head_revision", "missing_sqlite_file"]
 
@@ -33,15 +33,12 @@ def head_revision() -> str | None:
 
 def missing_sqlite_file(settings: Settings) -> Path | None:
     """The SQLite file the URL names when it does not exist (diagnostics must not create it)."""
-    url = make_url(settings.database.url)
-    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
-        return None
-    path = Path(url.database)
-    return None if path.exists() else path
+    path = sqlite_file(settings.database.url)
+    return None if path is None or path.exists() else path
 
 
 def _shown_url(settings: Settings) -> str:
-    return make_url(settings.database.url).render_as_string(hide_password=True)
+    return shown_url(settings.database.url)
 
 
 @db_app.command("upgrade")

@@ -1,8 +1,9 @@
 """``bidagent review``: list, show, approve, reject, resolve and expire review items.
 
-Thin: parse, call :mod:`bidagent.agent.review.items`, render. The JSON shapes of ``list`` and ``show``
-are documented in ``docs/review.md`` and pinned by a test. Exit codes: 0 ok, 1 when an action was
-refused (an item already decided, a change whose entity moved, a bad configuration), 2 usage.
+Thin: parse, call :mod:`bidagent.agent.review.items` and :mod:`bidagent.store.review_items`
+(the listings), render. The JSON shapes of ``list`` and ``show`` are documented in
+``docs/review.md`` and pinned by a test. Exit codes: 0 ok, 1 when an action was refused (an item
+already decided, a change whose entity moved, a bad configuration), 2 usage.
 """
 
 from __future__ import annotations
@@ -15,23 +16,15 @@ from contextlib import contextmanager
 from typing import Annotated, Literal
 
 import typer
-from sqlalchemy.engine import Engine
-from sqlmodel import Session
 
 from bidagent.agent.context import agent_now
 from bidagent.agent.review.decisions import Applier, Decision, decide
-from bidagent.agent.review.items import (
-    ITEM_KEYS,
-    change_counts,
-    expire_items,
-    get_item,
-    item_json,
-    list_items,
-)
+from bidagent.agent.review.items import ITEM_KEYS, expire_items, get_item, item_json
 from bidagent.cli.bootstrap import fail, failing_cleanly, load_cli_settings, open_database
 from bidagent.cli.render import OutputFormat, console, err_console, render_rows
 from bidagent.settings import Settings
-from bidagent.store import REVIEW_STATUSES, session_scope
+from bidagent.store import REVIEW_STATUSES, Engine, Session, session_scope
+from bidagent.store.review_items import change_counts, list_items
 
 __all__ = ["review_app"]
 

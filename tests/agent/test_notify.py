@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from bidagent.agent.review.items import list_items, raise_review
+from bidagent.agent.review.items import raise_review
 from bidagent.agent.review.notify import (
     BACKOFF_CAP_S,
     DeliveryCounts,
@@ -33,6 +33,7 @@ from bidagent.store import (
     session_scope,
     upgrade_database,
 )
+from bidagent.store.review_items import list_items
 
 NOW = datetime(2025, 3, 10, 8, 0, tzinfo=UTC)
 TOKEN = "T0KEN-canary-8f3a1c"  # a fake secret the logs must never show

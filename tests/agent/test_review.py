@@ -17,10 +17,8 @@ from bidagent.agent.review.items import (
     expire_items,
     get_item,
     item_json,
-    list_items,
     make_dedupe_key,
     raise_review,
-    recently_rejected,
 )
 from bidagent.errors import ReviewError
 from bidagent.store import (
@@ -31,6 +29,7 @@ from bidagent.store import (
     session_scope,
     upgrade_database,
 )
+from bidagent.store.review_items import list_items, recently_rejected
 
 NOW = datetime(2025, 3, 10, 8, 0, tzinfo=UTC)
 

@@ -34,7 +34,7 @@ TRANSITIONS_MODULE = PACKAGE / "store" / "transitions.py"
 # Rows that are not change rows or review items, and whose status their own module owns:
 # (file relative to the package, the assigned object's name). Each entry says why.
 OTHER_STATUS_ROWS = {
-    ("agent/review/notify.py", "row"),  # a notification outbox row (pending -> sent | dead)
+    ("store/outbox.py", "row"),  # a notification outbox row (pending -> sent | dead)
     ("errors.py", "self"),  # ApiError.status: an HTTP status code, not a row
 }
 

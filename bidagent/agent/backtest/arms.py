@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 import polars as pl
-from sqlmodel import Session, col, select
 
 from bidagent.ads.models import EntityUpdate
 from bidagent.agent.backtest.margin_targets import margin_target_profile
@@ -30,12 +29,17 @@ from bidagent.agent.context import AgentContext
 from bidagent.agent.cycle.apply import applier_for
 from bidagent.agent.cycle.run import run_cycle
 from bidagent.agent.review.decisions import decide
-from bidagent.agent.review.items import list_items
 from bidagent.engine import RuleSet, load_rule_set
 from bidagent.errors import AgentError
 from bidagent.sandbox import Sandbox
 from bidagent.settings import AdsSettings, DatabaseSettings, NotifySettings, Settings
-from bidagent.store import ChangeRecord, CycleRecord, ReviewItemRecord
+from bidagent.store import Session
+from bidagent.store.ledger_summary import (
+    cycle_outcomes,
+    item_kinds_and_statuses,
+    rule_status_pairs,
+)
+from bidagent.store.review_items import held_item_ids, list_items
 from bidagent.vocabulary import UpdateKind
 
 __all__ = ["ArmResult", "ArmSpec", "BacktestSpec", "DayCallback", "arm_settings", "run_arm"]
@@ -134,13 +138,7 @@ def _decide_open_items(ctx: AgentContext, policy: ReviewPolicy) -> None:
     """Decide every open review item: held changes by the policy, the rest (alerts) resolved."""
     with Session(ctx.engine) as session:
         items = [i.id for i in list_items(session, status="open") if i.id is not None]
-        holding = set(
-            session.exec(
-                select(ChangeRecord.review_item_id).where(
-                    col(ChangeRecord.review_item_id).in_(items), ChangeRecord.status == "held"
-                )
-            )
-        )
+        holding = held_item_ids(session, items)
     with_changes = [i for i in items if i in holding]
     alerts = [i for i in items if i not in holding]
     note = f"backtest review policy: {policy}"
@@ -180,13 +178,13 @@ def _set_oracle_bids(ctx: AgentContext, box: Sandbox, profile_id: str) -> int:
 def _ledger_counts(ctx: AgentContext) -> tuple[dict[str, dict[str, int]], dict[str, int], dict[str, int], dict[str, int]]:  # fmt: skip
     with Session(ctx.engine) as session:
         changes: dict[str, dict[str, int]] = defaultdict(dict)
-        pairs = Counter(session.exec(select(ChangeRecord.rule_name, ChangeRecord.status)))
+        pairs = Counter(rule_status_pairs(session))
         for (rule, status), n in sorted(pairs.items(), key=lambda kv: (str(kv[0][0]), kv[0][1])):
             changes[rule or "(none)"][status] = n
-        items = list(session.exec(select(ReviewItemRecord)))
-        cycles = Counter(session.exec(select(CycleRecord.outcome)))
-    kinds = Counter(i.kind for i in items)
-    decided = Counter(i.status for i in items)
+        items = item_kinds_and_statuses(session)
+        cycles = Counter(cycle_outcomes(session))
+    kinds = Counter(kind for kind, _ in items)
+    decided = Counter(status for _, status in items)
     return dict(changes), dict(sorted(kinds.items())), dict(sorted(decided.items())), dict(cycles)
 
 

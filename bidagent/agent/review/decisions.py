@@ -16,18 +16,17 @@ from datetime import datetime
 from typing import Literal, Protocol
 
 import structlog
-from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
 
 from bidagent.agent.review.items import (
     ChangeOutcome,
     ItemWithChanges,
-    changes_of,
     expire_items,
     settle_changes,
 )
 from bidagent.errors import ReviewError
-from bidagent.store import ChangeRecord, ReviewItemRecord, session_scope
+from bidagent.store import ChangeRecord, Engine, Session, session_scope
+from bidagent.store.change_log import change_by_id
+from bidagent.store.review_items import changes_of, item_by_id, lock_items
 from bidagent.store.statuses import CHANGE_TRANSITIONS, ChangeStatus, ReviewStatus
 from bidagent.store.transitions import transition
 
@@ -66,12 +65,7 @@ _DECIDED_STATUS: dict[str, ReviewStatus] = {
 
 def _claim(session: Session, item_ids: Sequence[int], decision: str) -> list[ItemWithChanges]:
     """Load and lock the items; refuse the whole batch if any cannot take this decision."""
-    query = (
-        select(ReviewItemRecord)
-        .where(col(ReviewItemRecord.id).in_(list(item_ids)))
-        .with_for_update()
-    )
-    found = {item.id: item for item in session.exec(query)}
+    found = lock_items(session, item_ids)
     problems = []
     claimed = []
     for item_id in dict.fromkeys(item_ids):
@@ -189,7 +183,7 @@ def _apply_approved(
         # changes the applier did settle keep their own status, the rest stay held.
         with session_scope(engine) as session:
             for item_id in to_apply:
-                item = session.get(ReviewItemRecord, item_id)
+                item = item_by_id(session, item_id)
                 if item is not None:
                     transition(item, "open", now=now)
                     item.decided_by, item.decided_at, item.note = None, None, None
@@ -203,7 +197,7 @@ def _apply_approved(
                 result = results.get(change_id)
                 status = result.status if result else "failed"
                 reason = result.reason if result else "the apply path reported no outcome"
-                change = session.get(ChangeRecord, change_id)
+                change = change_by_id(session, change_id)
                 if change is not None and change.status == "held":
                     # The applier normally settles rows itself; never leave one held.
                     # A held row can only move where the table allows; anything else ends failed.
@@ -220,7 +214,7 @@ def _apply_approved(
                 if o.status != "applied"
             ]
             if unapplied:
-                item = session.get(ReviewItemRecord, item_id)
+                item = item_by_id(session, item_id)
                 assert item is not None
                 item.note = "\n".join([*([note] if note else []), *unapplied])
                 session.add(item)

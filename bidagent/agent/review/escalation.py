@@ -8,10 +8,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlmodel import Session
-
 from bidagent.agent.review.items import raise_review
-from bidagent.store import ChangeRecord
+from bidagent.store import ChangeRecord, Session
 from bidagent.vocabulary import make_dedupe_key
 
 __all__ = ["escalate_api_problem", "escalate_data_problem", "escalate_failed_change"]

@@ -1,4 +1,5 @@
-"""The review queue: raising, listing and expiring review items (deciding: :mod:`.decisions`).
+"""The review queue: raising and expiring review items (deciding: :mod:`.decisions`; the queries,
+listings included: :mod:`bidagent.store.review_items`).
 
 Owns the life of a review item (``open`` → ``approved | rejected | resolved | expired``), the
 deduplication of recurring problems onto one open item, the held changes' fate when an item is
@@ -17,9 +18,6 @@ from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 import structlog
-from sqlalchemy import func
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
 
 from bidagent.agent.change_json import CHANGE_KEYS, change_json
 from bidagent.errors import ReviewError
@@ -28,35 +26,38 @@ from bidagent.store import (
     ChangeRecord,
     NotificationRecord,
     ReviewItemRecord,
+    Session,
+)
+from bidagent.store.outbox import ALL_WEBHOOKS
+from bidagent.store.review_items import (
+    changes_of,
+    expired_open_items,
+    insert_open_item,
+    item_by_id,
+    open_item,
 )
 from bidagent.store.statuses import ChangeStatus
 from bidagent.store.transitions import ChangeOutcome, status_of, transition
 from bidagent.vocabulary import MAX_DEDUPE_KEY, make_dedupe_key
 
 __all__ = [
-    "ALL_WEBHOOKS",
     "CHANGE_KEYS",
     "ITEM_KEYS",
     "SEVERITIES",
     "ChangeOutcome",
     "ItemWithChanges",
-    "change_counts",
     "change_json",
-    "changes_of",
     "expire_items",
     "get_item",
     "item_json",
-    "list_items",
     "make_dedupe_key",
     "raise_review",
-    "recently_rejected",
     "settle_changes",
 ]
 
 log = structlog.get_logger(__name__)
 
 SEVERITIES = ("info", "warning", "critical")  # in rising order
-ALL_WEBHOOKS = "*"  # an outbox row not yet fanned out to the configured webhooks
 SYSTEM_ACTOR = "bidagent"
 
 # The stable JSON shape of an item (docs/review.md; a test pins the keys); its changes take the
@@ -139,36 +140,31 @@ def raise_review(
     if len(dedupe_key) > MAX_DEDUPE_KEY:
         dedupe_key = make_dedupe_key(dedupe_key)
     expires_at = now + hold_expiry if hold_expiry is not None else None
-    item = _open_item(session, dedupe_key)
+    item = open_item(session, dedupe_key)
     if item is None:
-        item = ReviewItemRecord(
-            kind=kind,
-            severity=severity,
-            profile_id=profile_id,
-            entity_kind=entity_kind,
-            entity_id=entity_id,
-            entity_name=entity_name,
-            rule_name=rule_name,
-            summary=summary,
-            evidence=evidence,
-            dedupe_key=dedupe_key,
-            first_seen_at=now,
-            last_seen_at=now,
-            expires_at=expires_at,
+        item, inserted = insert_open_item(
+            session,
+            ReviewItemRecord(
+                kind=kind,
+                severity=severity,
+                profile_id=profile_id,
+                entity_kind=entity_kind,
+                entity_id=entity_id,
+                entity_name=entity_name,
+                rule_name=rule_name,
+                summary=summary,
+                evidence=evidence,
+                dedupe_key=dedupe_key,
+                first_seen_at=now,
+                last_seen_at=now,
+                expires_at=expires_at,
+            ),
         )
-        try:
-            # A savepoint, so losing a race to another writer (PostgreSQL) leaves the caller's
-            # transaction usable: the other writer's item is then bumped instead.
-            with session.begin_nested():
-                session.add(item)
-        except IntegrityError:
-            item = _open_item(session, dedupe_key)
-            if item is None:
-                raise
-        else:
+        if inserted:
             _announce(session, item, "opened", now)
             log.info("review_opened", review_id=item.id, kind=kind, severity=severity)
             return item
+        # Another writer opened it first (PostgreSQL): bump theirs.
     escalated = SEVERITIES.index(severity) > SEVERITIES.index(item.severity)
     item.occurrences += 1
     item.last_seen_at = now
@@ -189,75 +185,12 @@ def raise_review(
     return item
 
 
-def _open_item(session: Session, dedupe_key: str) -> ReviewItemRecord | None:
-    query = select(ReviewItemRecord).where(
-        ReviewItemRecord.dedupe_key == dedupe_key, ReviewItemRecord.status == "open"
-    )
-    return session.exec(query).first()
-
-
-def changes_of(session: Session, item_id: int) -> list[ChangeRecord]:
-    query = (
-        select(ChangeRecord)
-        .where(ChangeRecord.review_item_id == item_id)
-        .order_by(col(ChangeRecord.id))
-    )
-    return list(session.exec(query))
-
-
-def list_items(
-    session: Session,
-    *,
-    status: str | None = None,
-    kind: str | None = None,
-    severity: str | None = None,
-    rule: str | None = None,
-    profile_id: str | None = None,
-) -> list[ReviewItemRecord]:
-    """Items matching every given filter, oldest first."""
-    query = select(ReviewItemRecord).order_by(col(ReviewItemRecord.id))
-    for column, value in (
-        (ReviewItemRecord.status, status),
-        (ReviewItemRecord.kind, kind),
-        (ReviewItemRecord.severity, severity),
-        (ReviewItemRecord.rule_name, rule),
-        (ReviewItemRecord.profile_id, profile_id),
-    ):
-        if value is not None:
-            query = query.where(column == value)
-    return list(session.exec(query))
-
-
-def change_counts(session: Session, item_ids: Sequence[int]) -> dict[int, int]:
-    """How many changes are attached to each of ``item_ids`` (absent ids have none)."""
-    if not item_ids:
-        return {}
-    query = (
-        select(ChangeRecord.review_item_id, func.count())
-        .where(col(ChangeRecord.review_item_id).in_(list(item_ids)))
-        .group_by(col(ChangeRecord.review_item_id))
-    )
-    return {item_id: count for item_id, count in session.exec(query) if item_id is not None}
-
-
 def get_item(session: Session, item_id: int) -> ItemWithChanges:
     """One item with its changes; :class:`ReviewError` if there is no such item."""
-    item = session.get(ReviewItemRecord, item_id)
+    item = item_by_id(session, item_id)
     if item is None:
         raise ReviewError(f"review item {item_id} does not exist")
     return ItemWithChanges(item, changes_of(session, item_id))
-
-
-def recently_rejected(
-    session: Session, since: datetime, *, profile_id: str | None = None
-) -> list[ChangeRecord]:
-    """Changes a person rejected since ``since``: the engine keeps them out for the cooldown."""
-    query = select(ChangeRecord).where(
-        ChangeRecord.status == "rejected", col(ChangeRecord.updated_at) >= since
-    )
-    if profile_id is not None:
-        query = query.where(ChangeRecord.profile_id == profile_id)
-    return list(session.exec(query.order_by(col(ChangeRecord.id))))
 
 
 def settle_changes(
@@ -276,10 +209,7 @@ def settle_changes(
 
 def expire_items(session: Session, now: datetime) -> int:
     """Expire open items past ``expires_at`` and their held changes; return how many items."""
-    query = select(ReviewItemRecord).where(
-        ReviewItemRecord.status == "open", col(ReviewItemRecord.expires_at) <= now
-    )
-    items = list(session.exec(query))
+    items = expired_open_items(session, now)
     for item in items:
         transition(item, "expired", now=now)
         item.decided_by = SYSTEM_ACTOR

@@ -6,6 +6,7 @@ rows, retrying failures with capped exponential backoff and jitter, and giving u
 after ``notify.max_attempts``, which raises one deduplicated ``api`` review item per webhook.
 Delivery is at least once: a row is marked sent right after its post, so only a crash between
 the two can repeat a message.
+The outbox's statements and its rows' status writes live in :mod:`bidagent.store.outbox`.
 
 It must not hold a database transaction across an HTTP post, and must never log or store a
 webhook URL: URLs carry tokens, so logs and ``last_error`` name the webhook instead.
@@ -24,12 +25,8 @@ from typing import Any
 
 import httpx
 import structlog
-from sqlalchemy import func
-from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
 
 from bidagent.agent.review.items import (
-    ALL_WEBHOOKS,
     SEVERITIES,
     get_item,
     item_json,
@@ -37,7 +34,18 @@ from bidagent.agent.review.items import (
 )
 from bidagent.agent.review.webhook_payloads import build_payload
 from bidagent.settings import Settings, WebhookSettings
-from bidagent.store import ChangeRecord, NotificationRecord, ReviewItemRecord, session_scope
+from bidagent.store import ChangeRecord, Engine, NotificationRecord, Session, session_scope
+from bidagent.store.change_log import applied_between
+from bidagent.store.outbox import (
+    ALL_WEBHOOKS,
+    last_digest_at,
+    mark_dead,
+    mark_sent,
+    notification_by_id,
+    queued_events,
+    take_due,
+)
+from bidagent.store.review_items import open_item_kinds
 from bidagent.vocabulary import MONEY_FIELDS, make_dedupe_key
 
 __all__ = [
@@ -94,13 +102,8 @@ def fan_out(session: Session, webhooks: Iterable[WebhookSettings], now: datetime
     raised); digests go to every webhook.
     """
     hooks = list(webhooks)
-    queued = session.exec(
-        select(NotificationRecord)
-        .where(NotificationRecord.webhook == ALL_WEBHOOKS, NotificationRecord.status == "pending")
-        .order_by(col(NotificationRecord.id))
-    )
     created = 0
-    for row in list(queued):
+    for row in queued_events(session):
         payload = row.payload or {}
         if row.review_item_id is not None:
             item, changes = get_item(session, row.review_item_id)
@@ -140,21 +143,7 @@ def _claim_due(engine: Engine, settings: Settings, now: datetime, limit: int) ->
     with session_scope(engine) as session:
         fan_out(session, settings.notify.webhooks, now)
         session.flush()
-        rows = list(
-            session.exec(
-                select(NotificationRecord)
-                .where(
-                    NotificationRecord.status == "pending",
-                    NotificationRecord.webhook != ALL_WEBHOOKS,
-                    col(NotificationRecord.next_attempt_at) <= now,
-                )
-                .order_by(col(NotificationRecord.next_attempt_at), col(NotificationRecord.id))
-                .limit(limit)
-            )
-        )
-        for row in rows:
-            row.next_attempt_at = lease
-            session.add(row)
+        rows = take_due(session, now, limit=limit, lease_until=lease)
         return [_Due(r.id or 0, r.webhook, r.payload or {}, r.attempts) for r in rows]
 
 
@@ -203,11 +192,11 @@ def _record(
 ) -> str:
     """Write the outcome of one post; return ``sent``, ``retried`` or ``dead``."""
     with session_scope(engine) as session:
-        row = session.get(NotificationRecord, due.id)
+        row = notification_by_id(session, due.id)
         assert row is not None
         row.attempts += 1
         if error is None:
-            row.status, row.sent_at, row.last_error = "sent", now, None
+            mark_sent(row, now)
             session.add(row)
             log.info(
                 "notification_sent", notification_id=due.id, webhook=due.webhook, kind=row.event
@@ -228,7 +217,7 @@ def _record(
                 next_attempt_at=row.next_attempt_at.isoformat() if row.next_attempt_at else None,
             )
             return "retried"
-        row.status = "dead"
+        mark_dead(row)
         session.add(row)
         raise_review(
             session,
@@ -302,25 +291,13 @@ def enqueue_digest(
     went out less than ``MIN_DIGEST_GAP`` ago (the scheduler fired twice)."""
     if not settings.notify.webhooks:
         return None
-    last = session.exec(
-        select(func.max(NotificationRecord.created_at)).where(NotificationRecord.event == "digest")
-    ).one()
+    last = last_digest_at(session)
     if last is not None and now - last < MIN_DIGEST_GAP:
         return None
     since = max(last, now - DIGEST_PERIOD) if last is not None else now - DIGEST_PERIOD
-    applied = list(
-        session.exec(
-            select(ChangeRecord).where(
-                ChangeRecord.status == "applied",
-                col(ChangeRecord.finished_at) >= since,
-                col(ChangeRecord.finished_at) < now,
-            )
-        )
-    )
+    applied = applied_between(session, since, now)
     by_rule = Counter(c.rule_name or c.actor for c in applied)
-    open_kinds = Counter(
-        session.exec(select(ReviewItemRecord.kind).where(ReviewItemRecord.status == "open"))
-    )
+    open_kinds = Counter(open_item_kinds(session))
     digest = {
         "period_start": since.isoformat(),
         "period_end": now.isoformat(),

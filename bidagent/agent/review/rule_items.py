@@ -11,12 +11,11 @@ from datetime import datetime
 from pathlib import Path
 
 import structlog
-from sqlalchemy.engine import Engine
-from sqlmodel import select
 
 from bidagent.agent.review.items import raise_review
 from bidagent.errors import RuleSetError
-from bidagent.store import ReviewItemRecord, session_scope
+from bidagent.store import Engine, session_scope
+from bidagent.store.review_items import open_item
 from bidagent.store.transitions import transition
 from bidagent.vocabulary import make_dedupe_key
 
@@ -49,12 +48,7 @@ def raise_rules_review(
 def resolve_rules_review(engine: Engine, rules_dir: Path, now: datetime) -> None:
     """A set that loads cleanly answers an open ``rules`` item: resolve it, say by whom."""
     with session_scope(engine) as session:
-        item = session.exec(
-            select(ReviewItemRecord).where(
-                ReviewItemRecord.dedupe_key == _key(rules_dir),
-                ReviewItemRecord.status == "open",
-            )
-        ).first()
+        item = open_item(session, _key(rules_dir))
         if item is None:
             return
         transition(item, "resolved", now=now)

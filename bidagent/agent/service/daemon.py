@@ -35,7 +35,6 @@ import structlog
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from sqlmodel import Session
 
 from bidagent.agent.context import AgentContext
 from bidagent.agent.cycle.apply import reconcile_sending
@@ -49,7 +48,8 @@ from bidagent.agent.service.metrics import METRICS, serve_metrics
 from bidagent.agent.service.rule_watch import RuleWatcher
 from bidagent.errors import AgentError, RuleSetError
 from bidagent.settings import Settings
-from bidagent.store import ProfileRecord, session_scope
+from bidagent.store import Session, session_scope
+from bidagent.store.profiles import stored_timezones
 
 __all__ = ["Daemon", "acquire_daemon_lock", "daypart_times"]  # the last two re-exported
 
@@ -170,12 +170,8 @@ class Daemon:
         """Each managed profile's time zone: stored by a sync, else as the API lists it."""
         assert self.ctx is not None
         ids = profile_ids(self.ctx)
-        zones: dict[str, str] = {}
         with Session(self.ctx.engine) as session:
-            for profile_id in ids:
-                profile = session.get(ProfileRecord, profile_id)
-                if profile is not None:
-                    zones[profile_id] = profile.timezone
+            zones = stored_timezones(session, ids)
         if len(zones) < len(ids):
             listed = {p.profile_id: p.timezone for p in self.ctx.client.list_profiles()}
             for profile_id in ids:

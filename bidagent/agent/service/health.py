@@ -13,12 +13,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import SQLAlchemyError
-from sqlmodel import Session, col, select
-
+from bidagent.errors import StoreError
 from bidagent.settings import Settings
-from bidagent.store import CycleRecord
+from bidagent.store import Engine
+from bidagent.store.ledger_summary import newest_recorded_cycle
 
 __all__ = ["allowance", "check_health"]
 
@@ -41,14 +39,9 @@ def check_health(
     wall = now or datetime.now(UTC)
     limit = allowance(settings)
     try:
-        with Session(engine) as session:
-            last = session.exec(
-                select(CycleRecord)
-                .where(col(CycleRecord.recorded_at).is_not(None))
-                .order_by(col(CycleRecord.recorded_at).desc())
-            ).first()
-    except SQLAlchemyError as exc:
-        return False, f"database does not answer: {type(exc).__name__}"
+        last = newest_recorded_cycle(engine)
+    except StoreError as exc:
+        return False, str(exc)
     if last is None or last.recorded_at is None:
         if started is not None and wall - started <= limit:
             return True, "no cycle yet; within the first period after start"

@@ -2,20 +2,19 @@
 
 It lives in the database, not in memory, so ``bidagent pause`` in one shell stops a daemon running
 in another. The sender checks it right before every batch (``ensure_not_paused``); a paused agent
-still syncs, plans and records, it only does not send.
+still syncs, plans and records, it only does not send. The rows themselves are
+:mod:`bidagent.store.kill_switch`'s.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
-
 from bidagent.errors import PausedError
-from bidagent.store import ControlRecord, session_scope
+from bidagent.store import Engine, Session, session_scope
+from bidagent.store.kill_switch import paused_scopes, set_switch
 
-__all__ = ["GLOBAL_SCOPE", "ensure_not_paused", "pause", "paused_scopes", "resume"]
+__all__ = ["GLOBAL_SCOPE", "ensure_not_paused", "pause", "resume"]
 
 GLOBAL_SCOPE = "global"
 
@@ -25,29 +24,13 @@ def pause(
 ) -> None:
     """Engage the kill switch for ``scope`` (``global`` or a profile id)."""
     with session_scope(engine) as session:
-        record = session.get(ControlRecord, scope) or ControlRecord(scope=scope)
-        record.paused = True
-        record.reason = reason
-        record.changed_by = by
-        record.changed_at = now
-        session.add(record)
+        set_switch(session, scope, paused=True, reason=reason, by=by, now=now)
 
 
 def resume(engine: Engine, *, scope: str = GLOBAL_SCOPE, by: str, now: datetime) -> None:
     """Release the kill switch for ``scope``."""
     with session_scope(engine) as session:
-        record = session.get(ControlRecord, scope) or ControlRecord(scope=scope)
-        record.paused = False
-        record.reason = None
-        record.changed_by = by
-        record.changed_at = now
-        session.add(record)
-
-
-def paused_scopes(session: Session) -> dict[str, ControlRecord]:
-    """Every scope whose switch is engaged, by scope."""
-    rows = session.exec(select(ControlRecord).where(ControlRecord.paused == True))  # noqa: E712
-    return {row.scope: row for row in rows}
+        set_switch(session, scope, paused=False, reason=None, by=by, now=now)
 
 
 def ensure_not_paused(engine: Engine, profile_id: str) -> None:

@@ -14,11 +14,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
-from sqlalchemy import func
-from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
 
-from bidagent.store import ChangeRecord, ReviewItemRecord
+from bidagent.store import Engine, Session
+from bidagent.store.ledger_summary import change_status_counts, open_item_count
 
 __all__ = ["METRICS", "CountingTransport", "Metrics", "serve_metrics"]
 
@@ -75,12 +73,8 @@ class Metrics:
 
 def _ledger_lines(engine: Engine) -> list[str]:
     with Session(engine) as session:
-        changes = session.exec(
-            select(ChangeRecord.status, func.count()).group_by(ChangeRecord.status)
-        ).all()
-        open_items = session.exec(
-            select(func.count()).where(ReviewItemRecord.status == "open")
-        ).one()
+        changes = change_status_counts(session)
+        open_items = open_item_count(session)
     lines = [
         "# HELP bidagent_changes Changes in the ledger by status.",
         "# TYPE bidagent_changes gauge",

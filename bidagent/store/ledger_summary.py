@@ -1,0 +1,68 @@
+"""The ledger at a glance: the newest recorded cycle (health), changes by status and open review
+items (metrics), and the per-rule, per-item and per-cycle tallies a backtest arm reports.
+
+Owns those read-only statements over ``cycles``, ``changes`` and ``review_items``. It must not
+write, and must not format anything: health, metrics and backtest render what it returns.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import func
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session, col, select
+
+from bidagent.errors import StoreError
+from bidagent.store.ledger import ChangeRecord, CycleRecord, ReviewItemRecord
+
+__all__ = [
+    "change_status_counts",
+    "cycle_outcomes",
+    "item_kinds_and_statuses",
+    "newest_recorded_cycle",
+    "open_item_count",
+    "rule_status_pairs",
+]
+
+
+def newest_recorded_cycle(engine: Engine) -> CycleRecord | None:
+    """The cycle record written last by the wall clock (``recorded_at``), or None.
+
+    A database that does not answer is a :class:`StoreError` naming the driver's error class.
+    """
+    try:
+        with Session(engine) as session:
+            return session.exec(
+                select(CycleRecord)
+                .where(col(CycleRecord.recorded_at).is_not(None))
+                .order_by(col(CycleRecord.recorded_at).desc())
+            ).first()
+    except SQLAlchemyError as exc:
+        raise StoreError(f"database does not answer: {type(exc).__name__}") from exc
+
+
+def change_status_counts(session: Session) -> list[tuple[str, int]]:
+    """``(status, count)`` for every status present in the ledger."""
+    rows = session.exec(select(ChangeRecord.status, func.count()).group_by(ChangeRecord.status))
+    return [(status, count) for status, count in rows]
+
+
+def open_item_count(session: Session) -> int:
+    """How many review items are open."""
+    return session.exec(select(func.count()).where(ReviewItemRecord.status == "open")).one()
+
+
+def rule_status_pairs(session: Session) -> list[tuple[str | None, str]]:
+    """``(rule name, status)`` of every change, one entry per change."""
+    rows = session.exec(select(ChangeRecord.rule_name, ChangeRecord.status))
+    return [(rule, status) for rule, status in rows]
+
+
+def item_kinds_and_statuses(session: Session) -> list[tuple[str, str]]:
+    """``(kind, status)`` of every review item, one entry per item."""
+    return [(item.kind, item.status) for item in session.exec(select(ReviewItemRecord))]
+
+
+def cycle_outcomes(session: Session) -> list[str]:
+    """The outcome of every cycle, one entry per cycle, in the order the database returns them."""
+    return list(session.exec(select(CycleRecord.outcome)))
