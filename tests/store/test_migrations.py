@@ -42,3 +42,27 @@ def test_migrated_schema_matches_the_models(engine: Engine) -> None:
             connection, opts={"compare_type": True, "target_metadata": SQLModel.metadata}
         )
         assert compare_metadata(context, SQLModel.metadata) == []
+
+
+def test_downgrade_to_base_and_back(database_url: str) -> None:
+    """Downgrading every migration leaves only Alembic's own table; upgrading again rebuilds
+    every table the models declare."""
+    from alembic import command
+
+    from bidagent.store.db import _alembic_config
+
+    engine = make_engine(database_url)
+    try:
+        upgrade_database(engine)
+        config = _alembic_config(engine)
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.downgrade(config, "base")
+        assert inspect(engine).get_table_names() == ["alembic_version"]
+        assert database_revision(engine) is None
+        upgrade_database(engine)
+        assert sorted(inspect(engine).get_table_names()) == sorted(
+            [*SQLModel.metadata.tables, "alembic_version"]
+        )
+    finally:
+        engine.dispose()
