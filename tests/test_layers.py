@@ -115,3 +115,52 @@ def test_the_guard_sees_sql(tmp_path: Path) -> None:
         (10, "select(...)"),
         (11, "db_session.get(...)"),
     ]
+
+
+# Which top-level parts of the package each part may import (docs/architecture.md draws it):
+# dependencies point down, the engine knows nothing of SQL, HTTP or the settings loader, and
+# nothing below the agent imports it.
+_LEAVES = {"vocabulary", "business_dates", "durations", "errors", "marketplaces"}
+ALLOWED_IMPORTS: dict[str, set[str]] = {
+    **{leaf: set() for leaf in _LEAVES},
+    "engine": set(_LEAVES),
+    "settings": {*_LEAVES, "engine"},
+    "logs": {*_LEAVES, "settings"},
+    "store": {*_LEAVES, "engine"},
+    "ads": {*_LEAVES, "settings"},
+    "sandbox": {*_LEAVES, "settings"},
+    "agent": {*_LEAVES, "engine", "settings", "logs", "store", "ads", "sandbox"},
+    "cli": {*_LEAVES, "engine", "settings", "logs", "store", "ads", "sandbox", "agent"},
+    "__main__": {"cli"},
+    "__init__": set(),
+}
+
+
+def _part(module: Path) -> str:
+    return module.relative_to(PACKAGE).with_suffix("").parts[0]
+
+
+def _bidagent_imports(module: Path) -> set[str]:
+    """The top-level parts of the package that ``module`` imports."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(module.read_text(), filename=str(module))):
+        names: list[str] = []
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names = [node.module]
+        elif isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        found.update(n.split(".")[1] for n in names if n.startswith("bidagent."))
+    return found
+
+
+def test_imports_point_down() -> None:
+    """Every part of the package imports only the parts below it (see ALLOWED_IMPORTS)."""
+    offences = []
+    for module in sorted(PACKAGE.rglob("*.py")):
+        if "migrations" in module.parts:
+            continue
+        part = _part(module)
+        for imported in sorted(_bidagent_imports(module) - {part}):
+            if imported not in ALLOWED_IMPORTS[part]:
+                offences.append(f"{module.relative_to(PACKAGE.parent)}: {part} -> {imported}")
+    assert offences == []
