@@ -1,7 +1,7 @@
 """The profile's business date: the calendar day, in the profile's time zone, that a moment falls on.
 
-Owns the one conversion from an aware UTC datetime to a report day (DESIGN: "report days are dates
-in the profile's time zone, converted in one place"); the engine, the cycle and the rule tests all
+Owns the one conversion from an aware UTC datetime to a report day: report days are dates in the
+profile's time zone, converted here and nowhere else; the engine, the cycle and the rule tests all
 call it. It must not read the clock: ``now`` is always given, and a naive one is refused rather
 than read as the machine's local time.
 """

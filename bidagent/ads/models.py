@@ -318,7 +318,7 @@ class Negative:
 
 @dataclass(frozen=True, slots=True)
 class EntityUpdate:
-    """One absolute change to send: never relative, so a resend cannot compound (DESIGN §2.8)."""
+    """One absolute change to send: never relative, so a resend cannot compound (docs/architecture.md §3)."""
 
     entity_id: str
     bid: Decimal | None = None

@@ -1,6 +1,6 @@
 """Send planned changes to the Ads API from the intent log, and settle every outcome.
 
-The order is the safety argument (DESIGN §2 step 8):
+The order is the safety argument (docs/architecture.md §3, the apply step):
 1. a change exists as a ``planned`` row before anything is sent;
 2. right before its batch goes out, the kill switch is checked and the rows become ``sending``
    in a committed transaction (no transaction is held across the HTTP call);

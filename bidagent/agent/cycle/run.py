@@ -1,5 +1,5 @@
 """One cycle for one profile: sync → windows → evaluate → conflicts → guardrails → plan → apply →
-record → review items (DESIGN §2). ``bidagent plan``, ``bidagent cycle`` and the daemon all call
+record → review items (docs/architecture.md §3). ``bidagent plan``, ``bidagent cycle`` and the daemon all call
 :func:`run_cycle`; ``plan`` stops before the intent log.
 
 A cycle is keyed by (profile, business date in the profile's time zone, schedule). A finished

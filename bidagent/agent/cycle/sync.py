@@ -1,6 +1,6 @@
 """Sync: copy one profile's entities and daily reports from the Ads API into the store.
 
-Owns steps 1-2 of the cycle (DESIGN §2): list every entity and upsert it, marking the ones that
+Owns the sync steps of the cycle (docs/architecture.md §3): list every entity and upsert it, marking the ones that
 disappeared as archived (never deleting: the ledger and facts still point at them; see
 ``bidagent.store.entity_sync``); fetch the three reports for a date range, validate them all, then
 upsert. HTTP happens first and the database second, so no transaction is held open across a call. A malformed report raises ``ReportFailed``
