@@ -164,3 +164,16 @@ def test_imports_point_down() -> None:
             if imported not in ALLOWED_IMPORTS[part]:
                 offences.append(f"{module.relative_to(PACKAGE.parent)}: {part} -> {imported}")
     assert offences == []
+
+
+MAX_MODULE_LINES = 400
+
+
+def test_modules_stay_small() -> None:
+    """No module in the package is over 400 lines: a longer one holds more than one concept."""
+    long = {
+        str(module.relative_to(PACKAGE.parent)): lines
+        for module in sorted(PACKAGE.rglob("*.py"))
+        if (lines := len(module.read_text().splitlines())) > MAX_MODULE_LINES
+    }
+    assert long == {}

@@ -14,11 +14,12 @@ import typer
 
 from bidagent.agent.change_json import change_json
 from bidagent.agent.context import AgentContext, agent_now
-from bidagent.agent.cycle.revert import apply_revert, plan_revert, select_changes
+from bidagent.agent.cycle.revert import apply_revert, plan_revert
 from bidagent.cli.bootstrap import fail, failing_cleanly, load_cli_settings, open_database
 from bidagent.cli.render import OutputFormat, console, render_rows, to_jsonable
 from bidagent.durations import parse_duration
 from bidagent.store import Session, change_log
+from bidagent.store.changes import applied_changes
 
 __all__ = ["register"]
 
@@ -113,7 +114,7 @@ def revert_command(
     with failing_cleanly(), AgentContext.open(settings) as agent:
         moment = agent.now() - window if window is not None else None
         with Session(agent.engine) as session:
-            originals = select_changes(
+            originals = applied_changes(
                 session, change_ids=change_ids or (), cycle_id=cycle, rule=rule, since=moment
             )
         items = plan_revert(agent, originals)

@@ -9,12 +9,13 @@ import pytest
 from sqlmodel import Session, select
 
 from bidagent.agent.context import AgentContext
-from bidagent.agent.cycle.revert import apply_revert, plan_revert, select_changes
+from bidagent.agent.cycle.revert import apply_revert, plan_revert
 from bidagent.agent.cycle.run import plan_profile, run_cycle
 from bidagent.agent.profiles import profile_ids
 from bidagent.agent.service.kill_switch import pause, resume
 from bidagent.engine import RuleSet
 from bidagent.store import ChangeRecord, CycleRecord
+from bidagent.store.changes import applied_changes
 
 
 def _changes(agent: AgentContext) -> list[ChangeRecord]:
@@ -106,7 +107,7 @@ def test_revert_cycle_restores_old_values(agent: AgentContext, rule_set: RuleSet
     (profile_id,) = profile_ids(agent)
     result = run_cycle(agent, profile_id, rule_set)
     with Session(agent.engine) as session:
-        originals = select_changes(session, cycle_id=result.cycle_id)
+        originals = applied_changes(session, cycle_id=result.cycle_id)
     items = plan_revert(agent, originals)
     todo = [i for i in items if i.skip_reason is None]
     assert todo

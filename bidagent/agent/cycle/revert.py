@@ -9,17 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 
 from bidagent.agent.context import AgentContext
 from bidagent.agent.cycle.apply import ChangeOutcome, apply_planned
 from bidagent.agent.cycle.change_requests import api_call, live_value
-from bidagent.store import ChangeRecord, Session, session_scope
-from bidagent.store.changes import applied_changes, get_change
+from bidagent.store import ChangeRecord, session_scope
+from bidagent.store.changes import get_change
 from bidagent.store.transitions import new_change, transition
 from bidagent.vocabulary import MONEY_FIELDS, ApiCall
 
-__all__ = ["RevertItem", "apply_revert", "plan_revert", "select_changes"]
+__all__ = ["RevertItem", "apply_revert", "plan_revert"]
 
 _REVERTIBLE = MONEY_FIELDS | {"state"}
 
@@ -32,20 +31,6 @@ class RevertItem:
     current: str | None
     target: str | None
     skip_reason: str | None = None
-
-
-def select_changes(
-    session: Session,
-    *,
-    change_ids: Sequence[int] = (),
-    cycle_id: int | None = None,
-    rule: str | None = None,
-    since: datetime | None = None,
-) -> list[ChangeRecord]:
-    """The applied changes a revert request names, oldest first."""
-    return applied_changes(
-        session, change_ids=change_ids, cycle_id=cycle_id, rule=rule, since=since
-    )
 
 
 def plan_revert(ctx: AgentContext, originals: Sequence[ChangeRecord]) -> list[RevertItem]:
