@@ -39,7 +39,6 @@ __all__ = [
     "bind_cycle",
     "configure_logging",
     "redact",
-    "redact_event",
     "redact_text",
     "register_secret",
     "register_settings_secrets",

@@ -20,7 +20,6 @@ __all__ = [
     "item_error",
     "parse_error_body",
     "parse_retry_after",
-    "request_id_of",
 ]
 
 # 401 messages that mean "this token may not act for this profile": refreshing cannot help.

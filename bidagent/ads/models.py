@@ -24,7 +24,6 @@ __all__ = [
     "Target",
     "money",
     "money_out",
-    "render_expression",
 ]
 
 Outcome = Literal["applied", "failed", "unknown"]

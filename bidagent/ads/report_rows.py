@@ -25,7 +25,7 @@ import polars as pl
 
 from bidagent.errors import ReportFailed
 
-__all__ = ["FACT_COLUMNS", "parse_report"]
+__all__ = ["parse_report"]
 
 # Column roles: id, date, count (non-negative integer), money (non-negative number), text, kind.
 _METRICS = {
@@ -58,7 +58,6 @@ _KEYS = {
     "spSearchTerm": ["source_kind", "source_id", "search_term", "date"],
     "spCampaigns": ["campaign_id", "date"],
 }
-FACT_COLUMNS = ["impressions", "clicks", "cost", "orders", "sales", "units"]
 _DTYPES = {"id": pl.String, "date": pl.String, "count": pl.Float64, "money": pl.Float64,
            "text": pl.String, "kind": pl.String}  # fmt: skip
 # A JSON boolean as a value: polars would read it into a number column as 0/1.

@@ -23,14 +23,7 @@ from bidagent.ads.endpoints import REPORT_CREATE_MEDIA_TYPE, REPORT_STATUS_MEDIA
 from bidagent.ads.session import AdsSession, json_body
 from bidagent.errors import AdsError, ApiError, ReportFailed, ReportTimeout
 
-__all__ = [
-    "LOOKBACK_DAYS",
-    "MAX_SPAN_DAYS",
-    "REPORT_COLUMNS",
-    "ReportRunner",
-    "ReportType",
-    "split_range",
-]
+__all__ = ["LOOKBACK_DAYS", "MAX_SPAN_DAYS", "ReportRunner", "ReportType", "split_range"]
 
 log = structlog.get_logger(__name__)
 E = TypeVar("E", bound=AdsError)

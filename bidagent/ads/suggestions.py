@@ -26,14 +26,7 @@ from bidagent.ads.models import Target, money
 from bidagent.ads.session import AdsSession, json_body
 from bidagent.errors import ApiError
 
-__all__ = [
-    "MAX_EXPRESSIONS",
-    "BidSuggestion",
-    "SuggestionReader",
-    "parse_recommendations",
-    "recommendation_body",
-    "targeting_expression",
-]
+__all__ = ["MAX_EXPRESSIONS", "BidSuggestion", "SuggestionReader", "targeting_expression"]
 
 log = structlog.get_logger(__name__)
 

@@ -31,7 +31,7 @@ from bidagent.ads.session import AdsSession, OutcomeUnknownError, json_body
 from bidagent.errors import AdsError, ThrottledError
 from bidagent.vocabulary import CREATE_KINDS
 
-__all__ = ["BATCH_SIZE", "EntityWriter", "create_body", "update_body"]
+__all__ = ["BATCH_SIZE", "EntityWriter"]
 
 log = structlog.get_logger(__name__)
 

@@ -27,7 +27,7 @@ from bidagent.engine.plan import Proposal, ReviewRequest, Skip, paused_gc
 from bidagent.engine.ruleset import LoadedRule
 from bidagent.vocabulary import MONEY_FIELDS, make_dedupe_key
 
-__all__ = ["Candidates", "match_frame", "rule_candidates"]
+__all__ = ["Candidates", "rule_candidates"]
 
 _META = ["entity_kind", "entity_id", "entity_name", "profile_id", "campaign_id", "ad_group_id"]
 

@@ -17,7 +17,7 @@ from bidagent.engine.names import COUNT_METRICS, RATIO_METRICS, NameSpec
 from bidagent.engine.ruleset import LoadedRule
 from bidagent.vocabulary import REPORT_SOURCES, RULE_ENTITY_KINDS, TARGET_KINDS, ReportSource
 
-__all__ = ["Range", "WindowSums", "entity_frame", "rule_frame", "rule_ranges", "window_range"]
+__all__ = ["Range", "WindowSums", "entity_frame", "rule_frame", "rule_ranges"]
 
 Range = tuple[date, date]  # inclusive
 SOURCE_OF: dict[str, ReportSource] = {

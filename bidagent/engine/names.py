@@ -11,15 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = [
-    "ATTRIBUTES",
-    "COUNT_METRICS",
-    "RATIO_METRICS",
-    "NameSpec",
-    "known_names",
-    "resolve_name",
-    "suggest",
-]
+__all__ = ["ATTRIBUTES", "COUNT_METRICS", "RATIO_METRICS", "NameSpec", "resolve_name", "suggest"]
 
 Kind = Literal["num", "text", "bool"]
 

@@ -25,7 +25,7 @@ from bidagent.engine.testdata import build_inputs, build_settings
 from bidagent.engine.yamlsource import read_yaml
 from bidagent.errors import RuleProblem, RuleSetError, RuleTestError
 
-__all__ = ["RuleTestCase", "TestResult", "find_test_files", "load_test_file", "run_rule_tests"]
+__all__ = ["RuleTestCase", "TestResult", "load_test_file", "run_rule_tests"]
 
 
 class _Model(BaseModel):

@@ -31,7 +31,7 @@ from bidagent.engine.inputs import (
 from bidagent.marketplaces import marketplace_for
 from bidagent.vocabulary import REPORT_SOURCES
 
-__all__ = ["COVERAGE_DAYS", "PROFILE_ID", "build_inputs", "build_settings"]
+__all__ = ["PROFILE_ID", "build_inputs", "build_settings"]
 
 PROFILE_ID = "test-profile"
 COVERAGE_DAYS = 120

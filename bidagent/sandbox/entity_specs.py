@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["SPECS", "SPECS_BY_PATH", "EntitySpec", "render_entity"]
+__all__ = ["SPECS_BY_PATH", "EntitySpec", "render_entity"]
 
 
 @dataclass(frozen=True)

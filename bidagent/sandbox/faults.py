@@ -22,14 +22,7 @@ from typing import Any
 
 from bidagent.errors import SandboxError
 
-__all__ = [
-    "OUTCOMES",
-    "REPORT_OUTCOMES",
-    "Decision",
-    "EndpointFaults",
-    "FaultConfig",
-    "FaultInjector",
-]
+__all__ = ["Decision", "EndpointFaults", "FaultConfig", "FaultInjector"]
 
 OUTCOMES = (
     "ok",

@@ -14,16 +14,7 @@ from typing import Any
 
 import httpx
 
-__all__ = [
-    "ApiRequest",
-    "RequestRejected",
-    "check_media_type",
-    "json_response",
-    "lwa_error",
-    "report_error",
-    "sp_error",
-    "v2_error",
-]
+__all__ = ["ApiRequest", "RequestRejected", "check_media_type", "json_response", "lwa_error"]
 
 _SP_CODES = {
     400: "INVALID_ARGUMENT",

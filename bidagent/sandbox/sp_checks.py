@@ -17,7 +17,7 @@ from typing import Any
 from bidagent.marketplaces import Marketplace
 from bidagent.sandbox.sp_batch import ItemError, fetch
 
-__all__ = ["WRITABLE_STATES", "campaign_budget", "check_bid", "check_budget", "check_state"]
+__all__ = ["campaign_budget", "check_bid", "check_budget", "check_state"]
 
 WRITABLE_STATES = ("ENABLED", "PAUSED", "PROPOSED")
 

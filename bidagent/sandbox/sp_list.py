@@ -19,7 +19,7 @@ from bidagent.sandbox.responses import ApiRequest, RequestRejected, json_respons
 if TYPE_CHECKING:
     from bidagent.sandbox.sandbox import Sandbox
 
-__all__ = ["DEFAULT_PAGE", "MAX_PAGE", "list_entities"]
+__all__ = ["list_entities"]
 
 DEFAULT_PAGE = 1000
 MAX_PAGE = 5000

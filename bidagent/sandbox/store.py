@@ -20,9 +20,8 @@ import polars as pl
 
 from bidagent.errors import SandboxError
 
-__all__ = ["ENTITY_COLUMNS", "SCHEMA_VERSION", "SandboxStore"]
+__all__ = ["ENTITY_COLUMNS", "SandboxStore"]
 
-SCHEMA_VERSION = "1"
 ENTITY_COLUMNS = (
     "profile_id",
     "kind",

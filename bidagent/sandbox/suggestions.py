@@ -35,11 +35,7 @@ if TYPE_CHECKING:
     from bidagent.sandbox.sandbox import Sandbox
 
 __all__ = [
-    "HIGH_FACTOR",
-    "LOW_FACTOR",
     "MAX_EXPRESSIONS",
-    "MEDIA_TYPE",
-    "NOISE_SIGMA",
     "PATH",
     "SuggestedRange",
     "suggest_bids",

@@ -15,16 +15,7 @@ import polars as pl
 
 from bidagent.sandbox.scenarios import Scenario
 
-__all__ = [
-    "HOUR_CURVE",
-    "SHARE_EXPONENT",
-    "cpc_expr",
-    "hour_mass",
-    "share_expr",
-    "simulate",
-    "uniform",
-    "visible_fraction",
-]
+__all__ = ["cpc_expr", "hour_mass", "share_expr", "simulate", "uniform", "visible_fraction"]
 
 SHARE_EXPONENT = 3.0
 # Share of a day's searches in each local hour: quiet nights, a lunch bump, an evening peak.

@@ -26,7 +26,7 @@ from typing import Any, BinaryIO
 
 import polars as pl
 
-__all__ = ["main", "parse_dates", "read_frames", "write_frames"]
+__all__ = ["main", "parse_dates", "read_frames"]
 
 # Large enough that the driver's type inference sees the whole result (results are kept whole
 # anyway, so a large batch costs no extra memory).

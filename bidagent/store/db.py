@@ -22,7 +22,7 @@ from sqlmodel import Session
 
 from bidagent.errors import StoreError
 
-__all__ = ["make_engine", "normalise_url", "session_scope", "upgrade_database"]
+__all__ = ["make_engine", "session_scope", "upgrade_database"]
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
 

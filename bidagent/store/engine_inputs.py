@@ -40,7 +40,6 @@ __all__ = [
     "FACT_LOOKBACK_DAYS",
     "FrameRead",
     "read_engine_inputs",
-    "search_term_key",
 ]
 
 # From this many targets on, a profile's daily facts and its targets are read by child processes
@@ -143,7 +142,7 @@ _CAMPAIGN_FACTS = FrameRead(
     {"entity_kind": "'campaign'", "entity_id": "campaign_id"},
 )
 # Search-term facts keep their source (the keyword or target matched) and their parents; the
-# engine's entity id is built from the source here (see search_term_key).
+# engine's entity id (source kind, source id and term, joined by ':') is built from them here.
 _TERM_FACTS = FrameRead(
     {
         **dict.fromkeys(["source_kind", "source_id", "search_term"], pl.Utf8),
@@ -169,11 +168,6 @@ _BASE_BIDS = FrameRead(
     "WHERE t.profile_id = :profile_id",
     alias="b",
 )
-
-
-def search_term_key(source_kind: str, source_id: str, search_term: str) -> str:
-    """The engine's entity id of a search term: unique per matched keyword or target."""
-    return f"{source_kind}:{source_id}:{search_term}"
 
 
 def _as_date(frame: pl.DataFrame, column: str = "date") -> pl.DataFrame:

@@ -20,7 +20,7 @@ from sqlmodel import SQLModel
 from bidagent.store.entities import ProfileRecord
 from bidagent.store.upsert import upsert_rows
 
-__all__ = ["archive_missing", "write_entities"]
+__all__ = ["write_entities"]
 
 log = structlog.get_logger(__name__)
 

@@ -32,7 +32,7 @@ from bidagent.store import (
 )
 from bidagent.store.entity_sync import write_entities
 
-__all__ = ["REPORT_TABLES", "SyncCounts", "sync_entities", "sync_reports"]
+__all__ = ["SyncCounts", "sync_entities", "sync_reports"]
 
 log = structlog.get_logger(__name__)
 

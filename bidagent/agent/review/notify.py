@@ -48,15 +48,7 @@ from bidagent.store.outbox import (
 from bidagent.store.review_items import open_item_kinds
 from bidagent.vocabulary import MONEY_FIELDS, make_dedupe_key
 
-__all__ = [
-    "BACKOFF_BASE_S",
-    "BACKOFF_CAP_S",
-    "DeliveryCounts",
-    "deliver_pending",
-    "enqueue_digest",
-    "fan_out",
-    "retry_delay",
-]
+__all__ = ["BACKOFF_CAP_S", "DeliveryCounts", "deliver_pending", "enqueue_digest", "retry_delay"]
 
 log = structlog.get_logger(__name__)
 # httpx logs every request URL at INFO, and a webhook URL is a secret.

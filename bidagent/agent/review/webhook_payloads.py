@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["build_payload", "message_lines"]
+__all__ = ["build_payload"]
 
 MAX_CHANGES_SHOWN = 10  # a blast-radius hold can carry hundreds; the CLI shows them all
 MAX_EVIDENCE_SHOWN = 8
