@@ -9,7 +9,8 @@ cycle boundaries, and each one records a cycle outcome or a review item.
     BidAgentError
     ├── ConfigError              a configuration file or environment value is wrong (file, key)
     ├── StoreError               the database cannot be opened, migrated or written
-    │   └── DaemonLockedError    another daemon already owns this database
+    │   ├── DaemonLockedError    another daemon already owns this database
+    │   └── ProfileBusyError     another process holds this profile's lock (profile_id; names it)
     ├── RuleSetError             one or more rule files are invalid (problems: file:line:col)
     │   └── RuleTestError        a rule unit-test file itself is malformed
     ├── AdsError                 the Amazon Ads API (or the fake one) refused or failed (ads/)
@@ -38,6 +39,7 @@ __all__ = [
     "ConfigError",
     "DaemonLockedError",
     "PausedError",
+    "ProfileBusyError",
     "ReportFailed",
     "ReportTimeout",
     "ReviewError",
@@ -70,6 +72,14 @@ class StoreError(BidAgentError):
 
 class DaemonLockedError(StoreError):
     """Another daemon process already holds this database."""
+
+
+class ProfileBusyError(StoreError):
+    """Another process holds the profile's lock (one writer per profile); the message names it."""
+
+    def __init__(self, message: str, *, profile_id: str) -> None:
+        self.profile_id = profile_id
+        super().__init__(message)
 
 
 @dataclass(frozen=True)

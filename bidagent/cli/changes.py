@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+from contextlib import ExitStack
 from typing import Annotated
 
 import typer
@@ -20,6 +21,7 @@ from bidagent.cli.render import OutputFormat, console, render_rows, to_jsonable
 from bidagent.durations import parse_duration
 from bidagent.store import Session, change_log
 from bidagent.store.changes import applied_changes
+from bidagent.store.profile_locks import hold_profiles
 
 __all__ = ["register"]
 
@@ -111,12 +113,15 @@ def revert_command(
     except ValueError as exc:
         fail(f"--since: {exc}", code=2)
     settings = load_cli_settings(ctx)
-    with failing_cleanly(), AgentContext.open(settings) as agent:
+    with failing_cleanly(), AgentContext.open(settings) as agent, ExitStack() as held:
         moment = agent.now() - window if window is not None else None
         with Session(agent.engine) as session:
             originals = applied_changes(
                 session, change_ids=change_ids or (), cycle_id=cycle, rule=rule, since=moment
             )
+        # One writer per profile: read live values and send only while no cycle runs there.
+        held.enter_context(hold_profiles(agent.engine, {o.profile_id for o in originals},
+                                         owner="bidagent revert", wait_s=settings.schedule.lock_wait_s))  # fmt: skip
         items = plan_revert(agent, originals)
         rows = [
             {"change": i.original.id, "entity": i.original.entity_name or i.original.entity_id,

@@ -136,6 +136,10 @@ class ScheduleSettings(_Section):
     daily_at: time = time(7, 0)
     misfire_grace_s: int = Field(default=6 * 3600, ge=1)
     reload_rules_s: float = Field(default=5.0, gt=0, description="How often rule files are polled.")
+    lock_wait_s: float = Field(
+        default=30.0, ge=0,
+        description="How long a command waits for a profile another process is working on.",
+    )  # fmt: skip
 
 
 class GuardrailSettings(_Section):

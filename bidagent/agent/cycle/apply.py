@@ -26,6 +26,7 @@ from bidagent.agent.service.kill_switch import ensure_not_paused
 from bidagent.errors import AdsError, PausedError
 from bidagent.store import ChangeRecord, Session, session_scope
 from bidagent.store.changes import get_change, load_changes, sending_change_ids
+from bidagent.store.profile_locks import hold_profiles
 from bidagent.store.statuses import ChangeStatus
 from bidagent.store.transitions import ChangeOutcome, transition
 from bidagent.vocabulary import ApiCall, Create, Update
@@ -253,8 +254,24 @@ def reconcile_sending(ctx: AgentContext, profile_id: str | None = None) -> list[
 def apply_approved(
     ctx: AgentContext, change_ids: Sequence[int], *, actor: str
 ) -> list[ChangeOutcome]:
-    """Apply held changes a person approved, each only if its entity still has the old value."""
+    """Apply held changes a person approved, each only if its entity still has the old value.
+    Under the lock of every profile involved (waited for up to ``[schedule] lock_wait_s``), so
+    an approval never sends while a cycle of that profile runs."""
     with session_scope(ctx.engine) as session:
+        rows = [r for r in _load(session, change_ids) if r.status == "held"]
+    if not rows:
+        return []
+    wait_s = ctx.settings.schedule.lock_wait_s
+    owner = "bidagent review approve"
+    with hold_profiles(ctx.engine, {r.profile_id for r in rows}, owner=owner, wait_s=wait_s):
+        return _apply_approved_locked(ctx, [r.id or 0 for r in rows], actor=actor)
+
+
+def _apply_approved_locked(
+    ctx: AgentContext, change_ids: list[int], *, actor: str
+) -> list[ChangeOutcome]:
+    with session_scope(ctx.engine) as session:
+        # Read again under the lock: a cycle that ran meanwhile may have settled some.
         rows = [r for r in _load(session, change_ids) if r.status == "held"]
     if not rows:
         return []

@@ -40,6 +40,7 @@ from bidagent.store.cycles import (
     set_cycle_phase,
 )
 from bidagent.store.engine_inputs import read_engine_inputs
+from bidagent.store.profile_locks import hold_profile
 from bidagent.store.profiles import load_profile
 from bidagent.store.report_days import has_report_days, record_report_days
 from bidagent.store.transitions import transition
@@ -48,6 +49,9 @@ from bidagent.store.types import utcnow
 __all__ = ["CycleResult", "plan_profile", "run_cycle"]
 
 log = structlog.get_logger(__name__)
+
+# What a lock holder runs, as a waiter's message names it.
+_COMMANDS = {"cli": "bidagent cycle", "daemon": "bidagent run"}
 
 
 @dataclass
@@ -135,10 +139,16 @@ def plan_profile(
     ctx: AgentContext, profile_id: str, rule_set: RuleSet, *, sync: bool = True
 ) -> tuple[date, Plan]:
     """Steps 1–6 for one profile: what a cycle would change now, with nothing written."""
-    now = ctx.now()
     if sync:
-        today = _sync(ctx, profile_id, now)
+        # The sync records external edits: under the lock, so it never reads a listing mid-apply.
+        owner = "bidagent plan"
+        with hold_profile(
+            ctx.engine, profile_id, owner=owner, wait_s=ctx.settings.schedule.lock_wait_s
+        ):
+            now = ctx.now()
+            today = _sync(ctx, profile_id, now)
     else:
+        now = ctx.now()
         profile = _profile(ctx, profile_id)
         assert profile is not None
         today = business_date(now, profile.timezone)
@@ -195,52 +205,74 @@ def run_cycle(
     schedule: str = "daily",
     scope: str = "daily",
     trigger: str = "cli",
+    lock_wait_s: float | None = None,
 ) -> CycleResult:
-    """Run one whole cycle for one profile; see the module docstring for the guarantees."""
+    """Run one whole cycle for one profile; see the module docstring for the guarantees.
+
+    The whole cycle runs under the profile's lock: waited for up to ``lock_wait_s`` seconds
+    (default ``[schedule] lock_wait_s``), then :class:`ProfileBusyError` naming the holder.
+    """
+    wait_s = ctx.settings.schedule.lock_wait_s if lock_wait_s is None else lock_wait_s
+    owner = f"{_COMMANDS.get(trigger, trigger)} {schedule}"
+    with (
+        structlog.contextvars.bound_contextvars(profile_id=profile_id),
+        hold_profile(ctx.engine, profile_id, owner=owner, wait_s=wait_s),
+    ):
+        return _run_locked(
+            ctx, profile_id, rule_set, force=force, dry_run=dry_run, schedule=schedule,
+            scope=scope, trigger=trigger,
+        )  # fmt: skip
+
+
+def _run_locked(
+    ctx: AgentContext, profile_id: str, rule_set: RuleSet, *, force: bool, dry_run: bool,
+    schedule: str, scope: str, trigger: str,
+) -> CycleResult:  # fmt: skip
+    """:func:`run_cycle` with the profile's lock held: a ``running`` cycle found here was left
+    by a process that died (a live one would hold the lock), so it is resumed."""
     now = ctx.now()
     timings: dict[str, float] = {}
     clock = time.perf_counter()
-    with structlog.contextvars.bound_contextvars(profile_id=profile_id):
-        reconcile_sending(ctx, profile_id)
-        profile = _profile(ctx, profile_id)
-        today = business_date(now, profile.timezone) if profile else None
-        mode = "dry_run" if dry_run or ctx.settings.effective_mode == "dry_run" else "live"
-        if today is not None and not force and _finished(ctx, profile_id, today, schedule):
-            log.info("cycle_skipped", business_date=str(today), reason="already finished")
-            return CycleResult(profile_id, today, "skipped")
+    reconcile_sending(ctx, profile_id)
+    profile = _profile(ctx, profile_id)
+    today = business_date(now, profile.timezone) if profile else None
+    mode = "dry_run" if dry_run or ctx.settings.effective_mode == "dry_run" else "live"
+    if today is not None and not force and _finished(ctx, profile_id, today, schedule):
+        log.info("cycle_skipped", business_date=str(today), reason="already finished")
+        return CycleResult(profile_id, today, "skipped")
+    try:
+        if scope == "daily" or profile is None:
+            today = _sync(ctx, profile_id, now)
+        timings["sync_s"] = time.perf_counter() - clock
+    except (AuthError, ThrottledError) as exc:
+        with session_scope(ctx.engine) as session:
+            escalate_api_problem(
+                session, profile_id=profile_id, key=type(exc).__name__,
+                summary=f"sync failed: {exc}", evidence={"error": str(exc)}, now=now,
+            )  # fmt: skip
+        log.error("cycle_failed", phase="sync", error=str(exc))
+        return CycleResult(profile_id, today or now.date(), "failed", error=str(exc))
+    assert today is not None
+    record = _claim(
+        ctx, profile_id, today, schedule, force=force, mode=mode, trigger=trigger,
+        rule_set=rule_set, now=now,
+    )  # fmt: skip
+    if record is None:
+        return CycleResult(profile_id, today, "skipped")
+    cycle_id = record.id or 0
+    with structlog.contextvars.bound_contextvars(cycle_id=cycle_id):
         try:
-            if scope == "daily" or profile is None:
-                today = _sync(ctx, profile_id, now)
-            timings["sync_s"] = time.perf_counter() - clock
-        except (AuthError, ThrottledError) as exc:
-            with session_scope(ctx.engine) as session:
-                escalate_api_problem(
-                    session, profile_id=profile_id, key=type(exc).__name__,
-                    summary=f"sync failed: {exc}", evidence={"error": str(exc)}, now=now,
-                )  # fmt: skip
-            log.error("cycle_failed", phase="sync", error=str(exc))
-            return CycleResult(profile_id, today or now.date(), "failed", error=str(exc))
-        assert today is not None
-        record = _claim(
-            ctx, profile_id, today, schedule, force=force, mode=mode, trigger=trigger,
-            rule_set=rule_set, now=now,
-        )  # fmt: skip
-        if record is None:
-            return CycleResult(profile_id, today, "skipped")
-        cycle_id = record.id or 0
-        with structlog.contextvars.bound_contextvars(cycle_id=cycle_id):
-            try:
-                return _run_claimed(
-                    ctx, record, rule_set, now, dry_run=dry_run, scope=scope, timings=timings
-                )
-            except Exception as exc:  # the cycle boundary: record the outcome, keep the daemon up
-                log.exception("cycle_failed", error=str(exc))
-                counts = _counts(ctx, cycle_id)
-                _finish(
-                    ctx, cycle_id, outcome="failed", counts=counts, timings=timings,
-                    error=f"{type(exc).__name__}: {exc}",
-                )  # fmt: skip
-                return CycleResult(profile_id, today, "failed", cycle_id, counts, error=str(exc))
+            return _run_claimed(
+                ctx, record, rule_set, now, dry_run=dry_run, scope=scope, timings=timings
+            )
+        except Exception as exc:  # the cycle boundary: record the outcome, keep the daemon up
+            log.exception("cycle_failed", error=str(exc))
+            counts = _counts(ctx, cycle_id)
+            _finish(
+                ctx, cycle_id, outcome="failed", counts=counts, timings=timings,
+                error=f"{type(exc).__name__}: {exc}",
+            )  # fmt: skip
+            return CycleResult(profile_id, today, "failed", cycle_id, counts, error=str(exc))
 
 
 def _finished(ctx: AgentContext, profile_id: str, today: date, schedule: str) -> bool:

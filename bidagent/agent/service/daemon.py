@@ -20,6 +20,9 @@
   process exits 0.
 * One daemon per SQLite database: an exclusive lock on ``<database>.lock``; a second daemon
   refuses to start with a clear message.
+* One writer per profile (``store/profile_locks.py``): every cycle runs under its profile's lock.
+  A profile another process holds (``bidagent cycle``, a revert, an approval) is skipped for
+  this tick with a ``cycle_skipped`` event naming the holder, and run at the next tick or fire.
 """
 
 from __future__ import annotations
@@ -46,9 +49,10 @@ from bidagent.agent.service.daypart_times import daypart_times
 from bidagent.agent.service.health import check_health
 from bidagent.agent.service.metrics import METRICS, serve_metrics
 from bidagent.agent.service.rule_watch import RuleWatcher
-from bidagent.errors import AgentError, RuleSetError
+from bidagent.errors import AgentError, ProfileBusyError, RuleSetError
 from bidagent.settings import Settings
 from bidagent.store import Session, session_scope
+from bidagent.store.profile_locks import hold_profile
 from bidagent.store.profiles import stored_timezones
 
 __all__ = ["Daemon", "acquire_daemon_lock", "daypart_times"]  # the last two re-exported
@@ -116,12 +120,30 @@ class Daemon:
         if self._stop.is_set():
             return
         start = time.perf_counter()
-        result = run_cycle(
-            self.ctx, profile_id, self.rules.current, trigger="daemon", scope=scope,
-            schedule=schedule,
-        )  # fmt: skip
+        try:
+            # Never waits: another process working on the profile is left to finish, and
+            # the next tick (or fire) runs this cycle; a finished one is then a no-op.
+            result = run_cycle(
+                self.ctx, profile_id, self.rules.current, trigger="daemon", scope=scope,
+                schedule=schedule, lock_wait_s=0,
+            )  # fmt: skip
+        except ProfileBusyError as exc:
+            log.warning("cycle_skipped", profile_id=profile_id, schedule=schedule,
+                        reason="profile busy", error=str(exc))  # fmt: skip
+            return
         METRICS.cycle(result.outcome, time.perf_counter() - start)
         log.info("cycle_summary", line=result.summary(), schedule=schedule)
+
+    def _reconcile_all(self) -> None:
+        """Settle rows left ``sending``, each profile under its lock: rows another process is
+        sending right now are its to settle (its cycle holds the lock), never read back here."""
+        assert self.ctx is not None
+        for profile_id in profile_ids(self.ctx):
+            try:
+                with hold_profile(self.ctx.engine, profile_id, owner="bidagent run", wait_s=0):
+                    reconcile_sending(self.ctx, profile_id)
+            except ProfileBusyError as exc:
+                log.warning("reconcile_skipped", profile_id=profile_id, error=str(exc))
 
     def _guarded(self, job: Any, *args: Any, **kwargs: Any) -> Any:
         def run() -> None:
@@ -268,7 +290,7 @@ class Daemon:
             if self._stop.is_set():
                 self.ctx.stopping.set()
             self.rules = RuleWatcher(self.settings.rules_dir, self._on_bad_rules)
-            reconcile_sending(self.ctx)
+            self._reconcile_all()
             if self.settings.http.port:
                 self._server = self._serve_http()
             self.scheduler = self._build_schedule()
