@@ -95,7 +95,10 @@ def plan_command(
         bool, typer.Option("--no-sync", help="Plan from the stored data; do not call the API.")
     ] = False,
 ) -> None:
-    """Show what a cycle would change now, with evidence; nothing is sent or recorded."""
+    """Show what a cycle would change now, with evidence. Nothing is sent and no decision is
+    recorded: no change rows, no cycle record, no review items for the plan. Unless --no-sync,
+    it first refreshes the synced data (entities, reports, suggested bids) and records edits made
+    outside bidagent, as every sync does."""
     settings = load_cli_settings(ctx)
     with failing_cleanly():
         rule_set = load_rule_set([settings.rules_dir])

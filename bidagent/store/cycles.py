@@ -30,30 +30,33 @@ __all__ = [
 
 
 def latest_cycle(
-    session: Session, profile_id: str, business_date: date, schedule: str
+    session: Session, profile_id: str, business_date: date, schedule: str, mode: str
 ) -> CycleRecord | None:
-    """The newest cycle record of (profile, business date, schedule), forced re-runs included."""
+    """The newest cycle record of (profile, business date, schedule) in ``mode`` (``live`` or
+    ``dry_run``), forced re-runs included: a dry run never stands for the live cycle."""
     return session.exec(
         select(CycleRecord)
         .where(
             CycleRecord.profile_id == profile_id,
             CycleRecord.business_date == business_date,
             col(CycleRecord.schedule).startswith(schedule),
+            CycleRecord.mode == mode,
         )
         .order_by(col(CycleRecord.id).desc())
     ).first()
 
 
 def load_latest_cycle(
-    engine: Engine, profile_id: str, business_date: date, schedule: str
+    engine: Engine, profile_id: str, business_date: date, schedule: str, mode: str
 ) -> CycleRecord | None:
     """:func:`latest_cycle` in a session of its own."""
     with Session(engine) as session:
-        return latest_cycle(session, profile_id, business_date, schedule)
+        return latest_cycle(session, profile_id, business_date, schedule, mode)
 
 
 def count_cycles(session: Session, profile_id: str, business_date: date, schedule: str) -> int:
-    """How many cycle records (profile, business date, schedule) has, forced re-runs included."""
+    """How many cycle records (profile, business date, schedule) has in any mode, forced re-runs
+    included: the next record's key (``schedule#n``) must be free of every one of them."""
     return session.exec(
         select(func.count()).where(
             CycleRecord.profile_id == profile_id,

@@ -2,8 +2,9 @@
 record → review items (docs/architecture.md §3). ``bidagent plan``, ``bidagent cycle`` and the daemon all call
 :func:`run_cycle`; ``plan`` stops before the intent log.
 
-A cycle is keyed by (profile, business date in the profile's time zone, schedule). A finished
-cycle is not run again unless forced, so a double fire or a restart does not act twice; a cycle
+A cycle is keyed by (profile, business date in the profile's time zone, schedule, mode). A
+finished cycle is not run again unless forced (a ``--dry-run`` cycle never counts for the live
+one), so a double fire or a restart does not act twice; a cycle
 that died after writing its plan resumes by applying that plan instead of planning anew.
 """
 
@@ -161,15 +162,17 @@ def _claim(
 ) -> CycleRecord | None:  # fmt: skip
     """The cycle record to run under, or None when this cycle already finished."""
     with session_scope(ctx.engine) as session:
-        existing = latest_cycle(session, profile_id, today, schedule)
+        existing = latest_cycle(session, profile_id, today, schedule, mode)
         if existing is not None and existing.outcome == "running" and not force:
+            # We hold the profile's lock, so its owner is gone: resume its plan.
             log.warning("cycle_resumed", cycle_id=existing.id, phase=existing.phase)
             return existing
         if existing is not None and existing.outcome == "succeeded" and not force:
             return None
-        key = schedule
-        if existing is not None:
-            key = f"{schedule}#{count_cycles(session, profile_id, today, schedule) + 1}"
+        # The key stays unique over both modes: a dry run's record takes "daily", the live
+        # cycle after it "daily#2".
+        taken = count_cycles(session, profile_id, today, schedule)
+        key = f"{schedule}#{taken + 1}" if taken else schedule
         record = CycleRecord(
             profile_id=profile_id, business_date=today, schedule=key, mode=mode, trigger=trigger,
             ruleset_hash=rule_set.hash, started_at=now,
@@ -237,7 +240,7 @@ def _run_locked(
     profile = _profile(ctx, profile_id)
     today = business_date(now, profile.timezone) if profile else None
     mode = "dry_run" if dry_run or ctx.settings.effective_mode == "dry_run" else "live"
-    if today is not None and not force and _finished(ctx, profile_id, today, schedule):
+    if today is not None and not force and _finished(ctx, profile_id, today, schedule, mode):
         log.info("cycle_skipped", business_date=str(today), reason="already finished")
         return CycleResult(profile_id, today, "skipped")
     try:
@@ -275,9 +278,10 @@ def _run_locked(
             return CycleResult(profile_id, today, "failed", cycle_id, counts, error=str(exc))
 
 
-def _finished(ctx: AgentContext, profile_id: str, today: date, schedule: str) -> bool:
-    """Whether this cycle already succeeded; a failed one is run again at the next fire."""
-    record = load_latest_cycle(ctx.engine, profile_id, today, schedule)
+def _finished(ctx: AgentContext, profile_id: str, today: date, schedule: str, mode: str) -> bool:
+    """Whether this cycle already succeeded in this mode; a failed one is run again at the next
+    fire, and a dry run never uses up the day's live cycle."""
+    record = load_latest_cycle(ctx.engine, profile_id, today, schedule, mode)
     return record is not None and record.outcome == "succeeded"
 
 
