@@ -1,7 +1,8 @@
 """Commands that run the agent: ``cycle``, ``plan``, ``pause``, ``resume``.
 
 Thin: load settings, open an :class:`AgentContext`, call the cycle, render. Exit 0 when every
-profile's cycle succeeded (or was already done), 1 when one failed.
+profile's cycle succeeded (or was already done), 1 when one failed, had every rule held for
+stale data, or its profile was busy (another process held its lock past ``lock_wait_s``).
 """
 
 from __future__ import annotations
@@ -65,7 +66,7 @@ def cycle_command(
         fmt,
         title="cycles",
     )  # fmt: skip
-    if any(r.outcome == "failed" for r in results):
+    if any(r.outcome in ("failed", "stale") for r in results):
         raise typer.Exit(1)
 
 

@@ -4,6 +4,7 @@ The rule is :func:`bidagent.agent.service.health.check_health`, the same one the
 serves, so the two can never disagree:
 
 * the database answers (a missing SQLite file is unhealthy, and is not created by the check);
+* the newest cycle did not fail, nor have every rule held for stale data;
 * the newest cycle record was written no longer ago than one schedule period plus the misfire
   grace: one day plus ``schedule.misfire_grace_s`` on Amazon; on the in-process sandbox the period
   is ``sandbox.seconds_per_day`` (plus a minute, as the daemon's clock is accelerated);

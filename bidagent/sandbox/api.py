@@ -94,6 +94,8 @@ class FakeAdsApi:
                 api.error(status, "Service Error" if status == 500 else "Service Unavailable"),
                 delay,
             )
+        if outcome == "bad_request":
+            return Reply(api.error(400, "Bad Request"), delay)
         if outcome == "unauthorized":
             return Reply(json_response(401, {"message": "Unauthorized"}, api.request_id), delay)
         return Reply(self.handle(request), delay, timeout=outcome == "timeout_after_apply")

@@ -33,6 +33,7 @@ OUTCOMES = (
     "unauthorized",
     "delay",
     "timeout_after_apply",
+    "bad_request",  # scripted only (no probability): a 400, which the client never retries
 )
 REPORT_OUTCOMES = ("ok", "fail", "hang")
 

@@ -24,12 +24,13 @@ from bidagent.agent.cycle.external_edits import record_external_edits
 from bidagent.agent.cycle.intent_log import write_plan
 from bidagent.agent.cycle.sync import sync_entities, sync_reports
 from bidagent.agent.review.escalation import escalate_api_problem, escalate_data_problem
+from bidagent.agent.service.metrics import METRICS
 from bidagent.business_dates import business_date
 from bidagent.durations import parse_duration
 from bidagent.engine import Plan, RuleSet, evaluate
 from bidagent.engine.lookback import facts_lookback_days
-from bidagent.errors import AuthError, ReportFailed, ThrottledError
-from bidagent.store import CycleRecord, ProfileRecord, session_scope
+from bidagent.errors import AdsError, AuthError, ReportFailed, ThrottledError
+from bidagent.store import CycleRecord, ProfileRecord, Session, session_scope
 from bidagent.store.changes import cycle_change_ids, stale_planned_changes
 from bidagent.store.cycles import (
     count_cycles,
@@ -61,7 +62,7 @@ class CycleResult:
 
     profile_id: str
     business_date: date
-    outcome: str  # succeeded | skipped | failed | planned
+    outcome: str  # succeeded | stale (stale data held every rule) | skipped | failed | interrupted
     cycle_id: int | None = None
     counts: dict[str, int] = field(default_factory=dict)
     plan: Plan | None = None
@@ -75,6 +76,9 @@ class CycleResult:
             f"applied {c.get('applied', 0)}, held {c.get('held', 0)}, failed {c.get('failed', 0)}, "
             f"dry-run {c.get('dry_run', 0)}, superseded {c.get('superseded', 0)}, "
             f"review items {c.get('reviews', 0)}"
+            # Still planned after the apply step: the kill switch held them back.
+            + (f"; kill switch held {c['planned']}" if c.get("planned") else "")
+            + (f"; {self.error}" if self.error else "")
         )
 
 
@@ -169,16 +173,24 @@ def _claim(
             return existing
         if existing is not None and existing.outcome == "succeeded" and not force:
             return None
-        # The key stays unique over both modes: a dry run's record takes "daily", the live
-        # cycle after it "daily#2".
-        taken = count_cycles(session, profile_id, today, schedule)
-        key = f"{schedule}#{taken + 1}" if taken else schedule
-        record = CycleRecord(
-            profile_id=profile_id, business_date=today, schedule=key, mode=mode, trigger=trigger,
-            ruleset_hash=rule_set.hash, started_at=now,
-        )  # fmt: skip
+        record = _new_record(session, profile_id, today, schedule, mode=mode, trigger=trigger,
+                             rule_set=rule_set, now=now)  # fmt: skip
         # None: another process claimed the same cycle between our read and write; it runs it.
         return insert_cycle(session, record)
+
+
+def _new_record(
+    session: Session, profile_id: str, today: date, schedule: str, *, mode: str, trigger: str,
+    rule_set: RuleSet, now: datetime,
+) -> CycleRecord:  # fmt: skip
+    """A new cycle record under the first free key: a dry run's record takes "daily", the live
+    cycle after it "daily#2", so the key stays unique over both modes."""
+    taken = count_cycles(session, profile_id, today, schedule)
+    return CycleRecord(
+        profile_id=profile_id, business_date=today, mode=mode, trigger=trigger,
+        schedule=f"{schedule}#{taken + 1}" if taken else schedule,
+        ruleset_hash=rule_set.hash, started_at=now,
+    )  # fmt: skip
 
 
 def _counts(ctx: AgentContext, cycle_id: int, since: datetime | None = None) -> dict[str, int]:
@@ -247,14 +259,9 @@ def _run_locked(
         if scope == "daily" or profile is None:
             today = _sync(ctx, profile_id, now)
         timings["sync_s"] = time.perf_counter() - clock
-    except (AuthError, ThrottledError) as exc:
-        with session_scope(ctx.engine) as session:
-            escalate_api_problem(
-                session, profile_id=profile_id, key=type(exc).__name__,
-                summary=f"sync failed: {exc}", evidence={"error": str(exc)}, now=now,
-            )  # fmt: skip
-        log.error("cycle_failed", phase="sync", error=str(exc))
-        return CycleResult(profile_id, today or now.date(), "failed", error=str(exc))
+    except Exception as exc:  # the cycle boundary: any sync failure is recorded, never lost
+        return _sync_failed(ctx, profile_id, today or now.date(), schedule, exc, mode=mode,
+                            trigger=trigger, rule_set=rule_set, now=now)  # fmt: skip
     assert today is not None
     record = _claim(
         ctx, profile_id, today, schedule, force=force, mode=mode, trigger=trigger,
@@ -270,12 +277,52 @@ def _run_locked(
             )
         except Exception as exc:  # the cycle boundary: record the outcome, keep the daemon up
             log.exception("cycle_failed", error=str(exc))
+            METRICS.cycle_failed(_failure_kind(exc)[1] if isinstance(exc, AdsError) else "error")
             counts = _counts(ctx, cycle_id)
             _finish(
                 ctx, cycle_id, outcome="failed", counts=counts, timings=timings,
                 error=f"{type(exc).__name__}: {exc}",
             )  # fmt: skip
             return CycleResult(profile_id, today, "failed", cycle_id, counts, error=str(exc))
+
+
+def _failure_kind(exc: Exception) -> tuple[str, str]:
+    """(review item kind, metric reason) of a failure: the API refused (``api``), or what it
+    sent could not be used (``data``: a failed report, a malformed page)."""
+    if isinstance(exc, AuthError):
+        return "api", "auth"
+    if isinstance(exc, ThrottledError):
+        return "api", "throttled"
+    if isinstance(exc, ReportFailed):
+        return "data", "report"
+    if isinstance(exc, AdsError):
+        return "api", "api"
+    return "data", "data"
+
+
+def _sync_failed(
+    ctx: AgentContext, profile_id: str, today: date, schedule: str, exc: Exception, *,
+    mode: str, trigger: str, rule_set: RuleSet, now: datetime,
+) -> CycleResult:  # fmt: skip
+    """A sync that failed: a failed cycle record with the reason, a review item, a metric."""
+    kind, reason = _failure_kind(exc)
+    error = f"sync failed: {type(exc).__name__}: {exc}"
+    log.error("cycle_failed", phase="sync", reason=reason, error=error)
+    with session_scope(ctx.engine) as session:
+        escalate = escalate_api_problem if kind == "api" else escalate_data_problem
+        escalate(
+            session, profile_id=profile_id, key=f"sync:{type(exc).__name__}", summary=error,
+            evidence={"error": str(exc), "phase": "sync"}, now=now,
+        )  # fmt: skip
+        record = insert_cycle(session, _new_record(session, profile_id, today, schedule, mode=mode,
+                              trigger=trigger, rule_set=rule_set, now=now))  # fmt: skip
+        cycle_id = record.id if record is not None else None
+    METRICS.cycle_failed(reason)
+    if cycle_id is None:
+        return CycleResult(profile_id, today, "failed", error=error)
+    counts = _counts(ctx, cycle_id)
+    _finish(ctx, cycle_id, outcome="failed", counts=counts, timings={}, error=error)
+    return CycleResult(profile_id, today, "failed", cycle_id, counts, error=error)
 
 
 def _finished(ctx: AgentContext, profile_id: str, today: date, schedule: str, mode: str) -> bool:
@@ -312,10 +359,26 @@ def _run_claimed(
         log.warning("cycle_interrupted", cycle_id=cycle_id)
         return CycleResult(profile_id, record.business_date, "interrupted", cycle_id)
     counts = _counts(ctx, cycle_id)
-    _finish(ctx, cycle_id, outcome="succeeded", counts=counts, timings=timings)
-    result = CycleResult(profile_id, record.business_date, "succeeded", cycle_id, counts, plan)
+    stale = _all_rules_stale(plan, rule_set, scope)
+    outcome = "stale" if stale else "succeeded"
+    error = "stale data held every rule: " + "; ".join(stale) if stale else None
+    if stale:
+        METRICS.cycle_failed("stale")
+    _finish(ctx, cycle_id, outcome=outcome, counts=counts, timings=timings, error=error)
+    result = CycleResult(profile_id, record.business_date, outcome, cycle_id, counts, plan, error)
     log.info("cycle_finished", summary=result.summary(), **counts)
     return result
+
+
+def _all_rules_stale(plan: Plan | None, rule_set: RuleSet, scope: str) -> list[str]:
+    """Each rule's freshness problem when stale data stopped every rule of a daily cycle (such a
+    cycle changed nothing because it could not look, which is not a success); else []."""
+    if plan is None or scope != "daily" or not rule_set.rules:
+        return []
+    problems = {s.rule_name: s.detail for s in plan.skips if s.reason == "freshness"}
+    if not set(problems) >= {r.name for r in rule_set.rules}:
+        return []
+    return [f"{name}: {detail}" for name, detail in sorted(problems.items())]
 
 
 def _supersede_stale(ctx: AgentContext, profile_id: str, cycle_id: int, now: datetime) -> None:

@@ -1,7 +1,8 @@
 """Is the agent alive and on time? Used by ``bidagent health`` (the Docker HEALTHCHECK) and the
 daemon's ``/healthz``.
 
-Healthy when the database answers and the newest cycle record was written, by the wall clock,
+Healthy when the database answers, the newest cycle record did not fail nor have every rule
+held for stale data (outcome ``failed`` or ``stale``), and it was written, by the wall clock,
 no longer ago than one schedule period plus the misfire grace (on the in-process sandbox the
 period is ``sandbox.seconds_per_day`` and the grace a minute). Before the first cycle, a process
 that started within that allowance counts as healthy; with no start time known, it does not.
@@ -18,7 +19,11 @@ from bidagent.settings import Settings
 from bidagent.store import Engine
 from bidagent.store.ledger_summary import newest_recorded_cycle
 
-__all__ = ["allowance", "check_health"]
+__all__ = ["UNHEALTHY_OUTCOMES", "allowance", "check_health"]
+
+# The newest cycle ended so: the agent is up but not doing its work (a sync the API refused,
+# or data too stale for any rule to act), which a person must hear about.
+UNHEALTHY_OUTCOMES = frozenset({"failed", "stale"})
 
 
 def allowance(settings: Settings) -> timedelta:
@@ -51,4 +56,6 @@ def check_health(
         f"last cycle {last.id} ({last.profile_id} {last.business_date}) {last.outcome}, "
         f"{int(age.total_seconds())}s ago; allowed {int(limit.total_seconds())}s"
     )
+    if last.outcome in UNHEALTHY_OUTCOMES:
+        return False, f"{reason}: {last.error or last.outcome}"
     return age <= limit, reason

@@ -28,6 +28,7 @@ class Metrics:
         self._lock = threading.Lock()
         self.api_calls: Counter[str] = Counter()
         self.cycles: Counter[str] = Counter()
+        self.failed_cycles: Counter[str] = Counter()
         self.cycle_seconds_sum = 0.0
         self.cycle_seconds_count = 0
 
@@ -42,6 +43,11 @@ class Metrics:
             self.cycles[outcome] += 1
             self.cycle_seconds_sum += seconds
             self.cycle_seconds_count += 1
+
+    def cycle_failed(self, reason: str) -> None:
+        """Count one failed cycle by reason (auth, throttled, api, report, data, error)."""
+        with self._lock:
+            self.failed_cycles[reason] += 1
 
     def render(self, engine: Engine | None) -> str:
         """Prometheus text exposition of everything known."""
@@ -59,6 +65,12 @@ class Metrics:
             lines += [
                 f'bidagent_cycles_total{{outcome="{o}"}} {n}'
                 for o, n in sorted(self.cycles.items())
+            ]
+            lines += ["# HELP bidagent_cycles_failed_total Failed cycles of this process, by reason.",
+                      "# TYPE bidagent_cycles_failed_total counter"]  # fmt: skip
+            lines += [
+                f'bidagent_cycles_failed_total{{reason="{r}"}} {n}'
+                for r, n in sorted(self.failed_cycles.items())
             ]
             lines += [
                 "# HELP bidagent_cycle_duration_seconds Wall time of cycles.",
