@@ -30,6 +30,19 @@ ProfileOption = Annotated[
 FormatOption = Annotated[OutputFormat, typer.Option("--format", "-f", help="table, json or csv.")]
 
 
+# Paragraphs on one line each: the help renderer keeps a docstring's line breaks.
+CYCLE_HELP = (
+    "Run one whole cycle now: sync, evaluate, plan, apply, record.\n\n"
+    "One writer per profile: the cycle runs under the profile's lock. If another process (the "
+    "daemon, another `bidagent cycle`, a revert or an approval) holds it, this waits up to "
+    '\\[schedule] lock_wait_s (default 30 s), then exits 1 with "error: profile P is busy: held '
+    'by <pid> on <host> (<command>) since <time>". The daemon, meeting a busy profile, skips it '
+    "until its next run.\n\n"
+    "A --dry-run cycle never uses up the day's live cycle. Exit 1 also when a cycle failed or "
+    "stale data held every rule."
+)
+
+
 def cycle_command(
     ctx: typer.Context,
     profile: ProfileOption = None,
@@ -39,7 +52,7 @@ def cycle_command(
     ] = False,
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
-    """Run one whole cycle now: sync, evaluate, plan, apply, record."""
+    """Run one whole cycle now: sync, evaluate, plan, apply, record (help: CYCLE_HELP)."""
     settings = load_cli_settings(ctx)
     with failing_cleanly():
         rule_set = load_rule_set([settings.rules_dir])
@@ -157,7 +170,7 @@ def resume_command(
 
 def register(app: typer.Typer) -> None:
     """Add the agent's top-level commands to the root app."""
-    app.command("cycle")(cycle_command)
+    app.command("cycle", help=CYCLE_HELP)(cycle_command)
     app.command("plan")(plan_command)
     app.command("pause")(pause_command)
     app.command("resume")(resume_command)
