@@ -124,15 +124,31 @@ def _live_updates(
         if entity is None:
             values.append(None)
             continue
-        live = entity.get(row.field)
-        values.append(
-            LiveValue(
-                text=None if live is None else str(live),
-                matches_new=same_value(row.field, live, row.new_value),
-                matches_old=same_value(row.field, live, row.old_value),
-            )
-        )
+        values.append(_judged(row, entity))
     return values
+
+
+def _judged(row: ChangeRecord, entity: dict[str, Any]) -> LiveValue:
+    """One live entity against one change. A target's bid of ``None`` inherits its ad group's
+    default bid: it matches a change value of ``None`` (inherit) and the effective bid a change
+    row stores for an inheriting target (the engine's ``bid`` is its own, else the default)."""
+    live = entity.get(row.field)
+    if row.field == "bid" and live is None and "default_bid" in entity:
+        effective = entity["default_bid"]
+
+        def matches(value: str | None) -> bool:
+            return value is None or same_value("bid", effective, value)
+
+        return LiveValue(
+            text=f"inherits the ad group's default bid {effective}",
+            matches_new=matches(row.new_value),
+            matches_old=matches(row.old_value),
+        )
+    return LiveValue(
+        text=None if live is None else str(live),
+        matches_new=same_value(row.field, live, row.new_value),
+        matches_old=same_value(row.field, live, row.old_value),
+    )
 
 
 def _live_creations(
