@@ -99,9 +99,12 @@ def applied_changes(
     cycle_id: int | None = None,
     rule: str | None = None,
     since: datetime | None = None,
+    include_reverted: bool = False,
 ) -> list[ChangeRecord]:
-    """The applied changes matching every filter given, oldest first."""
-    query = select(ChangeRecord).where(ChangeRecord.status == "applied")
+    """The applied changes matching every filter given, oldest first (with
+    ``include_reverted``, those applied and reverted since as well)."""
+    statuses = ("applied", "reverted") if include_reverted else ("applied",)
+    query = select(ChangeRecord).where(col(ChangeRecord.status).in_(statuses))
     if change_ids:
         query = query.where(col(ChangeRecord.id).in_(list(change_ids)))
     if cycle_id is not None:
