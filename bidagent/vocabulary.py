@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Literal, get_args
 
 __all__ = [
+    "ARCHIVE_KINDS",
     "CREATE_KINDS",
     "ENTITY_KINDS",
     "MAX_DEDUPE_KEY",
@@ -26,6 +27,8 @@ __all__ = [
     "TARGET_KINDS",
     "UPDATE_KINDS",
     "ApiCall",
+    "Archive",
+    "ArchiveKind",
     "Create",
     "CreateKind",
     "EntityKind",
@@ -71,6 +74,9 @@ UpdateKind = Literal["keyword", "product_target", "campaign", "ad_group"]
 UPDATE_KINDS: frozenset[UpdateKind] = frozenset(get_args(UpdateKind))
 CreateKind = Literal["keyword", "negative_keyword", "campaign_negative_keyword"]
 CREATE_KINDS: frozenset[CreateKind] = frozenset(get_args(CreateKind))
+# The entities a revert archives (SP v3 archives with ``POST /sp/<entity>/delete``; it is final).
+ArchiveKind = Literal["keyword", "product_target", "negative_keyword", "campaign_negative_keyword"]
+ARCHIVE_KINDS: frozenset[ArchiveKind] = frozenset(get_args(ArchiveKind))
 
 # Change fields that hold money (compared as Decimal, rounded to the marketplace step).
 MoneyField = Literal["bid", "budget", "default_bid"]
@@ -101,8 +107,19 @@ class Create:
         return f"create:{self.kind}"
 
 
+@dataclass(frozen=True)
+class Archive:
+    """The archiving of existing ``kind`` entities (``AdsClient.archive``): how a revert undoes
+    an entity bidagent created."""
+
+    kind: ArchiveKind
+
+    def __str__(self) -> str:
+        return f"archive:{self.kind}"
+
+
 # The client call a change needs; ``str()`` of it is the label log lines carry.
-ApiCall = Update | Create
+ApiCall = Update | Create | Archive
 
 MAX_DEDUPE_KEY = 512  # ReviewItemRecord.dedupe_key's column width
 

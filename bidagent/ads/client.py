@@ -38,7 +38,7 @@ from bidagent.ads.session import AdsSession
 from bidagent.ads.suggestions import BidSuggestion, SuggestionReader
 from bidagent.ads.writes import EntityWriter
 from bidagent.errors import ConfigError
-from bidagent.vocabulary import CreateKind, EntityKind, UpdateKind
+from bidagent.vocabulary import ArchiveKind, CreateKind, EntityKind, UpdateKind
 
 if TYPE_CHECKING:
     from bidagent.settings import Settings
@@ -248,6 +248,11 @@ class AdsClient:
         """Creates (``campaign_id``, ``ad_group_id``, ``keyword_text``, ``match_type``, ``bid``,
         ``state``); one result per item. Read back with :meth:`find_existing` after ``unknown``."""
         return self._writer.create(profile_id, kind, items)
+
+    def archive(self, profile_id: str, kind: ArchiveKind, ids: Sequence[str]) -> list[ItemResult]:
+        """Archive entities by id (SP v3 ``POST /sp/<entity>/delete``; archiving is final); one
+        result per id. Read back with :meth:`get_current` (``state`` "archived") after ``unknown``."""
+        return self._writer.archive(profile_id, kind, ids)
 
     # Reports -------------------------------------------------------------------------------
 

@@ -21,7 +21,8 @@ __all__ = ["current_values", "find_existing"]
 def current_values(
     reader: EntityReader, profile_id: str, kind: str, ids: Sequence[str]
 ) -> dict[str, dict[str, Any]]:
-    """Live values by id (see :meth:`AdsClient.get_current`); missing ids are absent."""
+    """Live values by id (see :meth:`AdsClient.get_current`); missing ids are absent. A target
+    that inherits its ad group's default bid (``bid`` None) also carries that ``default_bid``."""
     listing: dict[str, Callable[..., Sequence[Any]]] = {
         "keyword": reader.keywords,
         "product_target": reader.targets,
@@ -33,7 +34,18 @@ def current_values(
     if kind not in listing:
         raise ValueError(f"unknown entity kind {kind!r}")
     found = listing[kind](profile_id, ids=list(ids))
-    return {_entity_id(entity): entity.live() for entity in found}
+    current = {_entity_id(entity): entity.live() for entity in found}
+    inheriting = sorted({e.ad_group_id for e in found if isinstance(e, Target) and e.bid is None})
+    if inheriting:
+        # A target without a bid of its own bids its ad group's default bid: read that too, so
+        # the target's effective bid can be compared with what a change row stores.
+        groups = {
+            g.ad_group_id: g.default_bid for g in reader.ad_groups(profile_id, ids=inheriting)
+        }
+        for entity in found:
+            if isinstance(entity, Target) and entity.bid is None:
+                current[entity.target_id]["default_bid"] = groups.get(entity.ad_group_id)
+    return current
 
 
 def find_existing(
@@ -52,6 +64,8 @@ def find_existing(
     )
     index: dict[tuple[Any, ...], dict[str, Any]] = {}
     for entity in found:
+        if entity.state == "archived":
+            continue  # archived is final: an archived namesake is not the entity a create made
         parent = entity.campaign_id if kind == "campaign_negative_keyword" else entity.ad_group_id
         key = (parent, entity.keyword_text, entity.match_type)
         index[key] = {"entity_id": _entity_id(entity), **entity.live()}

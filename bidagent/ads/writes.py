@@ -29,7 +29,7 @@ from bidagent.ads.models import (
 )
 from bidagent.ads.session import AdsSession, OutcomeUnknownError, json_body
 from bidagent.errors import AdsError, ThrottledError
-from bidagent.vocabulary import CREATE_KINDS
+from bidagent.vocabulary import ARCHIVE_KINDS, CREATE_KINDS
 
 __all__ = ["BATCH_SIZE", "EntityWriter"]
 
@@ -174,6 +174,22 @@ class EntityWriter:
         bodies = [create_body(spec, item) for item in items]
         return self._batches("POST", profile_id, spec, bodies, [None] * len(bodies))
 
+    def archive(self, profile_id: str, kind: str, ids: Sequence[str]) -> list[ItemResult]:
+        """Archive entities by id (``POST /sp/<entity>/delete``); one result per id, in order."""
+        if kind not in ARCHIVE_KINDS:
+            raise ValueError(f"cannot archive {kind}")
+        spec = ENTITY_SPECS[kind]
+        sent: list[str | None] = [normalise_id(i) for i in ids]
+        results: list[ItemResult] = []
+        for offset in range(0, len(sent), BATCH_SIZE):
+            batch = sent[offset : offset + BATCH_SIZE]
+            body = {spec.id_filter: {"include": batch}}
+            results.extend(
+                self._send("POST", profile_id, spec, [], batch, offset, path=f"{spec.path}/delete",
+                           body=body)
+            )  # fmt: skip
+        return results
+
     def _batches(
         self,
         method: str,
@@ -197,26 +213,29 @@ class EntityWriter:
         batch: list[dict[str, Any]],
         ids: list[str | None],
         offset: int,
+        *,
+        path: str | None = None,
+        body: dict[str, Any] | None = None,
     ) -> list[ItemResult]:
+        count = len(ids)
+
         def every(outcome: Any, error: AdsError, details: dict[str, Any]) -> list[ItemResult]:
             return [
                 ItemResult(offset + i, outcome, ids[i], error.code, str(error), dict(details))
-                for i in range(len(batch))
+                for i in range(count)
             ]
 
         try:
             response = self._session.write(
                 method,
-                spec.path,
+                path or spec.path,
                 profile_id=profile_id,
                 media_type=spec.media_type,
-                content=json_body({spec.body_key: batch}),
+                content=json_body(body if body is not None else {spec.body_key: batch}),
                 prefer_representation=True,
             )
         except OutcomeUnknownError as error:
-            log.warning(
-                "batch_outcome_unknown", kind=spec.kind, items=len(batch), status=error.status
-            )
+            log.warning("batch_outcome_unknown", kind=spec.kind, items=count, status=error.status)
             return every("unknown", error, {"status": error.status})
         except ThrottledError as error:
             # Nothing of this batch was applied. When nothing of the whole call was either, the
@@ -232,7 +251,7 @@ class EntityWriter:
                     str(error),
                     {"status": 429, "retry_after_s": error.retry_after_s},
                 )
-                for i in range(len(batch))
+                for i in range(count)
             ]
         except AdsError as error:
             # A whole-request refusal (400, 401 after refresh, 403, 415): nothing was applied.
@@ -244,7 +263,7 @@ class EntityWriter:
         except ValueError:
             unreadable = OutcomeUnknownError(f"{method} {spec.path}: unreadable 2xx body")
             return every("unknown", unreadable, {"status": response.status_code})
-        results = map_multistatus(spec, data, len(batch), offset, ids)
+        results = map_multistatus(spec, data, count, offset, ids)
         log.info(
             "batch_sent",
             kind=spec.kind,

@@ -15,7 +15,7 @@ import typer
 
 from bidagent.agent.change_json import change_json
 from bidagent.agent.context import AgentContext, agent_now
-from bidagent.agent.cycle.revert import apply_revert, plan_revert
+from bidagent.agent.cycle.revert import apply_revert, plan_revert, revert_summary
 from bidagent.cli.bootstrap import fail, failing_cleanly, load_cli_settings, open_database
 from bidagent.cli.render import OutputFormat, console, render_rows, to_jsonable
 from bidagent.durations import parse_duration
@@ -105,7 +105,9 @@ def revert_command(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Apply without asking.")] = False,
     by: Annotated[str, typer.Option("--by", help="Who reverts.")] = "cli",
 ) -> None:
-    """Put applied changes back to their old values (skipping entities changed since)."""
+    """Put applied changes back to their old values and archive the keywords and negatives they
+    created (skipping entities changed since). Prints how many were reverted, failed and skipped
+    by reason; the three add up to the changes asked for."""
     if not change_ids and cycle is None and rule is None:
         fail("name change ids, --cycle ID, or --rule R [--since 2d]", code=2)
     try:
@@ -117,8 +119,9 @@ def revert_command(
         moment = agent.now() - window if window is not None else None
         with Session(agent.engine) as session:
             originals = applied_changes(
-                session, change_ids=change_ids or (), cycle_id=cycle, rule=rule, since=moment
-            )
+                session, change_ids=change_ids or (), cycle_id=cycle, rule=rule, since=moment,
+                include_reverted=True,
+            )  # fmt: skip
         # One writer per profile: read live values and send only while no cycle runs there.
         held.enter_context(hold_profiles(agent.engine, {o.profile_id for o in originals},
                                          owner="bidagent revert", wait_s=settings.schedule.lock_wait_s))  # fmt: skip
@@ -133,13 +136,13 @@ def revert_command(
                     OutputFormat.table, title="revert plan")  # fmt: skip
         todo = [i for i in items if i.skip_reason is None]
         if not todo:
-            typer.echo("nothing to revert")
+            typer.echo(f"nothing to revert: {revert_summary(items, [])}")
             raise typer.Exit(1 if items else 0)
         if not yes and not typer.confirm(f"apply {len(todo)} revert(s)?"):
             raise typer.Exit(1)
         outcomes = apply_revert(agent, todo, by=by)
     applied = sum(1 for o in outcomes if o.status == "applied")
-    typer.echo(f"reverted {applied} of {len(todo)}")
+    typer.echo(revert_summary(items, outcomes))
     if applied != len(todo):
         raise typer.Exit(1)
 

@@ -20,7 +20,7 @@ __all__ = ["GuardrailConfig", "Mode"]
 
 Mode = Literal["dry_run", "review", "apply"]
 
-_DURATIONS = ("cooldown", "settle", "max_data_age")
+_DURATIONS = ("cooldown", "external_edit_cooldown", "settle", "max_data_age")
 _COUNTS = ("max_changes_per_cycle",)
 _FRACTIONS = ("max_step", "max_changes_pct")  # 0.3 is 30%; the TOML allows up to 10 (1,000%)
 
@@ -35,6 +35,8 @@ class GuardrailConfig:
     max_budget: float | None = None
     max_step: float = 0.5
     cooldown: timedelta = timedelta(days=3)
+    # How long a field edited outside bidagent rests; None: ``cooldown``.
+    external_edit_cooldown: timedelta | None = None
     settle: timedelta = timedelta(days=2)
     max_data_age: timedelta = timedelta(days=3)
     max_changes_per_cycle: int = 500
@@ -59,7 +61,7 @@ class GuardrailConfig:
 def _parsed(name: str, value: Any) -> Any:
     """One value in the type its field holds, as the TOML loader would coerce it."""
     if name in _DURATIONS:
-        return parse_duration(value)
+        return None if value is None else parse_duration(value)
     if value is None:
         return None
     number = int(value) if name in _COUNTS else float(value)

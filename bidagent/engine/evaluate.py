@@ -211,7 +211,9 @@ def _restore(
     plan: Plan,
 ) -> Candidates:
     """Outside its period a scheduled rule puts every stored base bid back, then forgets it."""
-    found = Candidates()
+    # The population is the rule's whole entity set, as for the period's start: the restore
+    # undoes a batch the blast radius already let through, so it is measured the same way.
+    found = Candidates(population=entities.height)
     stored = inputs.base_bids.filter(pl.col("rule_name") == rule.name)
     if stored.is_empty():
         return found

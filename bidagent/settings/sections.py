@@ -151,6 +151,10 @@ class GuardrailSettings(_Section):
     max_budget: float | None = Field(default=None, gt=0)
     max_step: Fraction = 0.5
     cooldown: Duration = "3d"
+    external_edit_cooldown: Duration | None = Field(
+        default=None,
+        description="How long a field edited outside bidagent rests; default: cooldown.",
+    )
     settle: Duration = "2d"
     max_data_age: Duration = "3d"
     max_changes_per_cycle: int = Field(default=500, ge=0)

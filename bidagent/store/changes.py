@@ -10,13 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from decimal import Decimal
 from itertools import chain
 from typing import Any
 
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col, select
 
-from bidagent.store.entities import AdGroupRecord, CampaignRecord, TargetRecord
 from bidagent.store.ledger import ChangeRecord
 from bidagent.store.transitions import transition_where
 from bidagent.store.types import driver_datetime
@@ -25,16 +23,15 @@ __all__ = [
     "PLAN_CHANGE_COLUMNS",
     "SQLITE_ROWS_PER_INSERT",
     "applied_changes",
+    "applied_since",
     "bound_now",
     "cycle_change_ids",
     "get_change",
     "insert_plan_changes",
-    "latest_applied_change_ids",
     "load_changes",
     "sending_change_ids",
     "stale_planned_changes",
     "supersede_held_by",
-    "synced_value",
 ]
 
 # The columns of a plan's change rows, in the order of the tuples :func:`insert_plan_changes` takes.
@@ -102,9 +99,12 @@ def applied_changes(
     cycle_id: int | None = None,
     rule: str | None = None,
     since: datetime | None = None,
+    include_reverted: bool = False,
 ) -> list[ChangeRecord]:
-    """The applied changes matching every filter given, oldest first."""
-    query = select(ChangeRecord).where(ChangeRecord.status == "applied")
+    """The applied changes matching every filter given, oldest first (with
+    ``include_reverted``, those applied and reverted since as well)."""
+    statuses = ("applied", "reverted") if include_reverted else ("applied",)
+    query = select(ChangeRecord).where(col(ChangeRecord.status).in_(statuses))
     if change_ids:
         query = query.where(col(ChangeRecord.id).in_(list(change_ids)))
     if cycle_id is not None:
@@ -116,39 +116,19 @@ def applied_changes(
     return list(session.exec(query.order_by(col(ChangeRecord.id))))
 
 
-def latest_applied_change_ids(
-    session: Session, profile_id: str, fields: Sequence[str]
-) -> list[int]:
-    """The id of the newest applied change of each (entity, field) among ``fields``."""
-    latest = (
-        select(func.max(ChangeRecord.id))
-        .where(
-            ChangeRecord.profile_id == profile_id,
-            col(ChangeRecord.status).in_(("applied",)),
-            col(ChangeRecord.field).in_(tuple(fields)),
-        )
-        .group_by(ChangeRecord.entity_kind, ChangeRecord.entity_id, ChangeRecord.field)
+def applied_since(
+    session: Session, profile_id: str, fields: Sequence[str], since: datetime
+) -> list[ChangeRecord]:
+    """Our changes to ``fields`` of ``profile_id`` applied at or after ``since`` (including
+    those reverted since, and excluding recorded external edits), oldest first."""
+    query = select(ChangeRecord).where(
+        ChangeRecord.profile_id == profile_id,
+        col(ChangeRecord.status).in_(("applied", "reverted")),
+        ChangeRecord.actor != "external",
+        col(ChangeRecord.field).in_(tuple(fields)),
+        col(ChangeRecord.finished_at) >= since,
     )
-    return [i for i in session.exec(latest) if i is not None]
-
-
-def synced_value(session: Session, kind: str, entity_id: str, field: str) -> tuple[bool, Any]:
-    """(found, value) of one entity field in the synced tables; money as canonical text."""
-    record: Any
-    if kind in ("keyword", "product_target"):
-        record = session.get(TargetRecord, (kind, entity_id))
-    elif kind == "campaign":
-        record = session.get(CampaignRecord, entity_id)
-    elif kind == "ad_group":
-        record = session.get(AdGroupRecord, entity_id)
-    else:
-        return False, None
-    if record is None:
-        return False, None
-    value = getattr(record, field, None)
-    if isinstance(value, Decimal):
-        return True, format(value, "f")
-    return True, value
+    return list(session.exec(query.order_by(col(ChangeRecord.id))))
 
 
 def supersede_held_by(session: Session, item_ids: list[int], *, now: datetime, reason: str) -> None:

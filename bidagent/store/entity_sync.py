@@ -1,50 +1,76 @@
 """Synced entities: writing what the Ads API lists for one profile, and archiving the rest.
 
-:func:`write_entities` upserts the profile and its listed campaigns, ad groups, targets and
-negatives, then marks the stored rows the API no longer lists as archived, all in one
-transaction. Rows are never deleted: the ledger and the facts still point at them. This module
+:func:`write_entities` reads what the previous sync stored for the editable fields and returns
+each difference (:mod:`bidagent.store.sync_differences`), upserts the profile and its listed
+campaigns, ad groups, targets and negatives, then marks the stored rows the API no longer lists
+as archived, all inside the caller's transaction. Rows are never deleted: the ledger and the facts still point at them. This module
 must not call the API nor decide what counts as listed (sync drops orphans before it gets here).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import structlog
 from sqlalchemy import Table, select, update
-from sqlalchemy.engine import Connection, Engine
-from sqlmodel import SQLModel
+from sqlalchemy.engine import Connection
+from sqlmodel import Session, SQLModel
 
 from bidagent.store.entities import ProfileRecord
+from bidagent.store.sync_differences import FieldDifference, stored_differences
 from bidagent.store.upsert import upsert_rows
 
-__all__ = ["write_entities"]
+__all__ = ["EntityWrite", "write_entities", "write_listed"]
 
 log = structlog.get_logger(__name__)
 
 _CHUNK = 500  # ids per UPDATE ... IN (...) statement, well under SQLite's variable limit
 
 
+@dataclass(frozen=True)
+class EntityWrite:
+    """What one write of a sync did: rows archived, and the fields it found changed."""
+
+    archived: int
+    differences: list[FieldDifference]
+
+
 def write_entities(
-    engine: Engine,
+    session: Session,
     profile_id: str,
     profile: Mapping[str, Any],
     listed: Sequence[tuple[type[SQLModel], Sequence[Mapping[str, Any]]]],
     *,
     now: datetime,
-) -> int:
-    """Upsert ``profile`` and each table's listed rows, then archive the rows of ``profile_id``
-    each table holds but its list lacks; one transaction. Returns how many were archived."""
-    with engine.begin() as conn:
-        upsert_rows(conn, ProfileRecord, [profile])
-        for model, rows in listed:
-            upsert_rows(conn, model, rows)  # an empty list writes nothing
-        return sum(
-            archive_missing(conn, model, profile_id, _keys(model, rows), now)
-            for model, rows in listed
-        )
+) -> EntityWrite:
+    """Compare the listed rows' editable fields with the stored ones, upsert ``profile`` and
+    each table's listed rows, then archive the rows of ``profile_id`` each table holds but its
+    list lacks; inside the caller's transaction (commit it with whatever the differences lead
+    to, so an edit found is never lost between the write and its record)."""
+    conn = session.connection()
+    upsert_rows(conn, ProfileRecord, [profile])
+    differences = write_listed(session, profile_id, listed)
+    archived = sum(
+        archive_missing(conn, model, profile_id, _keys(model, rows), now) for model, rows in listed
+    )
+    return EntityWrite(archived, differences)
+
+
+def write_listed(
+    session: Session,
+    profile_id: str,
+    listed: Sequence[tuple[type[SQLModel], Sequence[Mapping[str, Any]]]],
+) -> list[FieldDifference]:
+    """Upsert some listed rows of ``profile_id`` (archiving nothing: the list may be partial)
+    and return how their editable fields differ from what was stored; caller's transaction."""
+    conn = session.connection()
+    differences = stored_differences(conn, profile_id, listed)
+    for model, rows in listed:
+        upsert_rows(conn, model, rows)  # an empty list writes nothing
+    return differences
 
 
 def _keys(model: type[SQLModel], rows: Sequence[Mapping[str, Any]]) -> set[tuple[str, ...]]:

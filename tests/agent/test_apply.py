@@ -141,3 +141,50 @@ def test_approval_applies_only_if_the_entity_still_has_the_old_value(agent: Agen
     assert _bid(agent, profile_id, same.target_id) == Decimal("0.44")
     assert _bid(agent, profile_id, moved.target_id) == Decimal("1.99")
     assert _get(agent, keep_id).actor == "approval"
+
+
+ERROR_503 = """
+[sandbox.faults]
+seed = 3
+[sandbox.faults.endpoints."PUT /sp/targets"]
+script = ["error_503"]
+"""
+
+
+def test_a_503_on_targets_that_inherit_the_default_bid_settles_without_conflict(
+    settings_factory: Callable[..., Settings], agent_factory: Callable[..., AgentContext]
+) -> None:
+    """Targets on their ad group's default bid read back as that default after a 503: the old
+    value, so they are sent again and applied; no conflict, no review item."""
+    agent = agent_factory(settings_factory(ERROR_503))
+    profile_id = str(agent.client.list_profiles()[0].profile_id)
+    inheriting = [
+        t for t in agent.client.list_targets(profile_id) if t.bid is None and t.state == "enabled"
+    ][:2]
+    assert len(inheriting) == 2
+    groups = {g.ad_group_id: g.default_bid for g in agent.client.list_ad_groups(profile_id)}
+    now = agent.now()
+    ids: list[int] = []
+    with session_scope(agent.engine) as session:
+        for target, new in zip(inheriting, ("0.41", "0.42"), strict=True):
+            default = groups[target.ad_group_id]
+            assert default is not None
+            row = ChangeRecord(
+                profile_id=profile_id, entity_kind="product_target", entity_id=target.target_id,
+                field="bid", old_value=format(default, "f"), new_value=new, rule_name="test-rule",
+                status="planned", created_at=now, updated_at=now,
+            )  # fmt: skip
+            session.add(row)
+            session.flush()
+            ids.append(row.id or 0)
+    outcomes = apply_planned(agent, ids)
+    assert sorted((o.change_id, o.status) for o in outcomes) == [(i, "applied") for i in ids]
+    live = agent.client.get_current(profile_id, "product_target", [t.target_id for t in inheriting])
+    assert [live[t.target_id]["bid"] for t in inheriting] == [Decimal("0.41"), Decimal("0.42")]
+    assert agent.sandbox is not None
+    assert [(w.entity_id, w.field) for w in agent.sandbox.write_log()] == [
+        (t.target_id, "bid") for t in inheriting
+    ]
+    with Session(agent.engine) as session:
+        assert session.exec(select(ReviewItemRecord)).all() == []
+    assert [_get(agent, i).attempts for i in ids] == [2, 2]

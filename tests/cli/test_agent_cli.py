@@ -151,25 +151,47 @@ def _live(agent: AgentContext, row: ChangeRecord) -> str:
 
 
 def test_revert_cycle_restores_the_old_values_in_the_sandbox(tmp_path: Path) -> None:
-    """`revert --cycle ID --yes` puts every applied value back and logs reverts of the originals."""
+    """`revert --cycle ID --yes` puts every applied value back, archives every keyword and
+    negative the cycle created, and says so in counts that add up; asked again, it skips them
+    all as already reverted."""
     config = _config(tmp_path)
     (cycle,) = _json(_invoke(config, "cycle", "--format", "json"))
-    applied = [
-        c
-        for c in _ledger(config)
-        if c.status == "applied" and c.field in ("bid", "budget", "state", "default_bid")
-    ]
-    assert applied
+    applied = [c for c in _ledger(config) if c.status == "applied" and c.cycle_id is not None]
+    created = [c for c in applied if c.field in ("keyword", "negative_keyword")]
+    assert applied and created
     result = _invoke(config, "revert", "--cycle", str(cycle["cycle_id"]), "--yes")
     assert result.exit_code == 0, result.output
-    assert f"reverted {len(applied)} of {len(applied)}" in result.stdout
+    n = len(applied)
+    assert f"reverted {n} of {n} asked, failed 0, skipped 0" in result.stdout
     ledger = {c.id: c for c in _ledger(config)}
     assert {ledger[c.id].status for c in applied} == {"reverted"}
     reverts = [c for c in ledger.values() if c.actor == "revert"]
     assert sorted(c.reverts_change_id or 0 for c in reverts) == sorted(c.id or 0 for c in applied)
     assert {c.status for c in reverts} == {"applied"}
+    archives = sorted(
+        (c.entity_kind, c.entity_id, c.field, c.old_value, c.new_value)
+        for c in reverts
+        if c.new_value == "archived"
+    )
     with AgentContext.open(load_settings(config)) as agent:
-        assert [_live(agent, c) for c in applied] == [(c.old_value or "").lower() for c in applied]
+        kinds = {"keyword": "keyword"}
+        expected = []
+        for c in created:
+            kind = kinds.get(c.field) or (
+                "campaign_negative_keyword"
+                if (c.payload or {}).get("level") == "campaign"
+                else "negative_keyword"
+            )
+            expected.append((kind, c.remote_id or "", "state", "enabled", "archived"))
+            live = agent.client.get_current(c.profile_id, kind, [c.remote_id or ""])  # type: ignore[arg-type]
+            assert live[c.remote_id or ""]["state"] == "archived"
+    assert archives == sorted(expected)
+    again = _invoke(config, "revert", "--cycle", str(cycle["cycle_id"]), "--yes")
+    assert again.exit_code == 1
+    assert (
+        f"nothing to revert: reverted 0 of {n} asked, failed 0, skipped {n} "
+        f"(already reverted: {n})" in again.stdout
+    )
 
 
 def test_revert_without_a_selection_is_a_usage_error(tmp_path: Path) -> None:

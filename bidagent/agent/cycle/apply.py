@@ -29,7 +29,7 @@ from bidagent.store.changes import get_change, load_changes, sending_change_ids
 from bidagent.store.profile_locks import hold_profiles
 from bidagent.store.statuses import ChangeStatus
 from bidagent.store.transitions import ChangeOutcome, transition
-from bidagent.vocabulary import ApiCall, Create, Update
+from bidagent.vocabulary import ApiCall, Archive, Create, Update
 
 __all__ = [
     "MAX_SEND_ATTEMPTS",
@@ -132,6 +132,8 @@ def _send_batch(
                 results = ctx.client.update(profile_id, kind, requests)
             case Create(kind):
                 results = ctx.client.create(profile_id, kind, requests)
+            case Archive(kind):
+                results = ctx.client.archive(profile_id, kind, requests)
     except AdsError as exc:
         # The request was refused as a whole (auth, 400, throttled past the budget): nothing
         # was applied, so the rows go back to planned for the next cycle to try again.

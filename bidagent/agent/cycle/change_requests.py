@@ -16,18 +16,31 @@ from typing import Any
 from bidagent.ads import AdsClient, EntityUpdate
 from bidagent.store import ChangeRecord
 from bidagent.vocabulary import (
+    ARCHIVE_KINDS,
     MONEY_FIELDS,
     UPDATE_KINDS,
     ApiCall,
+    Archive,
+    ArchiveKind,
     Create,
     CreateKind,
     Update,
     UpdateKind,
 )
 
-__all__ = ["MONEY_FIELDS", "LiveValue", "api_call", "change_request", "live_value", "same_value"]
+__all__ = [
+    "ARCHIVED",
+    "MONEY_FIELDS",
+    "LiveValue",
+    "api_call",
+    "change_request",
+    "live_value",
+    "same_value",
+]
 
 _UPDATES: dict[str, Update] = {kind: Update(kind) for kind in UPDATE_KINDS}
+_ARCHIVES: dict[str, Archive] = {kind: Archive(kind) for kind in ARCHIVE_KINDS}
+ARCHIVED = "archived"  # the new value of a change that archives an entity
 
 
 def api_call(row: ChangeRecord) -> ApiCall:
@@ -37,6 +50,11 @@ def api_call(row: ChangeRecord) -> ApiCall:
         return Create("campaign_negative_keyword" if level == "campaign" else "negative_keyword")
     if row.field == "keyword":
         return Create("keyword")
+    if row.field == "state" and row.new_value == ARCHIVED:
+        archive = _ARCHIVES.get(row.entity_kind)
+        if archive is None:
+            raise ValueError(f"change {row.id}: cannot archive a {row.entity_kind}")
+        return archive
     update = _UPDATES.get(row.entity_kind)
     if update is None:
         raise ValueError(f"change {row.id}: cannot update a {row.entity_kind}")
@@ -49,8 +67,11 @@ def _money(text: str | None) -> Decimal | None:
 
 def change_request(row: ChangeRecord) -> Any:
     """The client request item for one change row (absolute values only)."""
-    if isinstance(api_call(row), Create):
+    call = api_call(row)
+    if isinstance(call, Create):
         return creation_item(row)
+    if isinstance(call, Archive):
+        return row.entity_id
     value = row.new_value
     if row.field == "bid":
         return EntityUpdate(entity_id=row.entity_id, bid=_money(value))
@@ -111,6 +132,26 @@ def live_value(
             return _live_updates(client, profile_id, kind, rows)
         case Create(kind):
             return _live_creations(client, profile_id, kind, rows)
+        case Archive(kind):
+            return _live_archives(client, profile_id, kind, rows)
+
+
+def _live_archives(
+    client: AdsClient, profile_id: str, kind: ArchiveKind, rows: Sequence[ChangeRecord]
+) -> list[LiveValue | None]:
+    """An archive is applied when the entity's state is ``archived``; any other state is the
+    state before it (an archive changes nothing else)."""
+    current = client.get_current(profile_id, kind, [r.entity_id for r in rows])
+    values: list[LiveValue | None] = []
+    for row in rows:
+        entity = current.get(row.entity_id)
+        if entity is None:
+            values.append(None)
+            continue
+        state = str(entity.get("state"))
+        done = state == ARCHIVED
+        values.append(LiveValue(text=state, matches_new=done, matches_old=not done))
+    return values
 
 
 def _live_updates(
@@ -124,15 +165,31 @@ def _live_updates(
         if entity is None:
             values.append(None)
             continue
-        live = entity.get(row.field)
-        values.append(
-            LiveValue(
-                text=None if live is None else str(live),
-                matches_new=same_value(row.field, live, row.new_value),
-                matches_old=same_value(row.field, live, row.old_value),
-            )
-        )
+        values.append(_judged(row, entity))
     return values
+
+
+def _judged(row: ChangeRecord, entity: dict[str, Any]) -> LiveValue:
+    """One live entity against one change. A target's bid of ``None`` inherits its ad group's
+    default bid: it matches a change value of ``None`` (inherit) and the effective bid a change
+    row stores for an inheriting target (the engine's ``bid`` is its own, else the default)."""
+    live = entity.get(row.field)
+    if row.field == "bid" and live is None and "default_bid" in entity:
+        effective = entity["default_bid"]
+
+        def matches(value: str | None) -> bool:
+            return value is None or same_value("bid", effective, value)
+
+        return LiveValue(
+            text=f"inherits the ad group's default bid {effective}",
+            matches_new=matches(row.new_value),
+            matches_old=matches(row.old_value),
+        )
+    return LiveValue(
+        text=None if live is None else str(live),
+        matches_new=same_value(row.field, live, row.new_value),
+        matches_old=same_value(row.field, live, row.old_value),
+    )
 
 
 def _live_creations(

@@ -46,6 +46,11 @@ def guardrail_config(guardrails: GuardrailSettings) -> GuardrailConfig:
         max_budget=guardrails.max_budget,
         max_step=guardrails.max_step,
         cooldown=parse_duration(guardrails.cooldown),
+        external_edit_cooldown=(
+            None
+            if guardrails.external_edit_cooldown is None
+            else parse_duration(guardrails.external_edit_cooldown)
+        ),
         settle=parse_duration(guardrails.settle),
         max_data_age=parse_duration(guardrails.max_data_age),
         max_changes_per_cycle=guardrails.max_changes_per_cycle,

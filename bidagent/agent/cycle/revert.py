@@ -1,47 +1,84 @@
 """Revert applied changes: plan changes back to the old values and apply them through the same
-intent log and sender as any other change.
+intent log and sender as any other change. A created keyword or negative is reverted by archiving
+it (a ``state`` → ``archived`` change on the created entity, sent as an ``Archive`` call).
 
 An entity whose live value is no longer the one we set has been changed since (by a later rule,
 a person, another tool): reverting it would overwrite that, so it is skipped and the plan says so.
+Every original asked for ends in exactly one of: reverted, failed, or skipped with a reason
+(:func:`revert_summary` counts them so they add up).
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bidagent.agent.context import AgentContext
 from bidagent.agent.cycle.apply import ChangeOutcome, apply_planned
-from bidagent.agent.cycle.change_requests import api_call, live_value
+from bidagent.agent.cycle.change_requests import ARCHIVED, api_call, live_value
 from bidagent.store import ChangeRecord, session_scope
 from bidagent.store.changes import get_change
 from bidagent.store.transitions import new_change, transition
-from bidagent.vocabulary import MONEY_FIELDS, ApiCall
+from bidagent.vocabulary import MONEY_FIELDS, ApiCall, Archive
 
-__all__ = ["RevertItem", "apply_revert", "plan_revert"]
+__all__ = ["RevertItem", "apply_revert", "plan_revert", "revert_summary"]
 
 _REVERTIBLE = MONEY_FIELDS | {"state"}
+_CREATIONS = {"keyword", "negative_keyword"}  # change fields that create an entity
+ALREADY_REVERTED = "already reverted"
 
 
 @dataclass
 class RevertItem:
-    """One original change and what reverting it would do (or why it will not)."""
+    """One original change and what reverting it would do (or why it will not). ``undo`` is the
+    change that reverts it: the original's entity field, or for a creation the created entity's
+    ``state``."""
 
     original: ChangeRecord
     current: str | None
     target: str | None
     skip_reason: str | None = None
+    undo: ChangeRecord | None = None
+
+
+def _undo(row: ChangeRecord) -> ChangeRecord:
+    """The (unsaved) change that puts ``row`` back: the old value, or archiving what it made."""
+    created = row.field in _CREATIONS
+    call = api_call(row)
+    return new_change(
+        profile_id=row.profile_id,
+        entity_kind=call.kind if created else row.entity_kind,
+        entity_id=(row.remote_id or "") if created else row.entity_id,
+        entity_name=row.entity_name,
+        campaign_id=row.campaign_id,
+        ad_group_id=row.ad_group_id,
+        field="state" if created else row.field,
+        old_value="enabled" if created else row.new_value,
+        new_value=ARCHIVED if created else row.old_value,
+        rule_name=row.rule_name,
+        rule_file=row.rule_file,
+        rule_hash=row.rule_hash,
+        status="planned",
+        actor="revert",
+        reverts_change_id=row.id,
+    )
 
 
 def plan_revert(ctx: AgentContext, originals: Sequence[ChangeRecord]) -> list[RevertItem]:
-    """Decide, from live values, which originals can go back to their old value."""
+    """Decide, from live values, which originals can be put back (reverted ones included, so
+    asking twice reports them as already reverted)."""
     items: list[RevertItem] = []
     candidates: list[ChangeRecord] = []
     for row in originals:
-        if row.field not in _REVERTIBLE:
-            items.append(RevertItem(row, None, None, f"a created {row.field} cannot be reverted"))
+        if row.status == "reverted":
+            items.append(RevertItem(row, None, None, ALREADY_REVERTED))
         elif row.actor == "external":
             items.append(RevertItem(row, None, None, "an external edit is not ours to revert"))
+        elif row.field in _CREATIONS and not row.remote_id:
+            items.append(RevertItem(row, None, None, "not revertible: the created id is unknown"))
+        elif row.field not in _REVERTIBLE | _CREATIONS:
+            items.append(RevertItem(row, None, None, f"not revertible: a {row.field} change"))
         else:
             candidates.append(row)
     # Keep only the newest change per entity field: reverting an older one would skip a step.
@@ -53,19 +90,24 @@ def plan_revert(ctx: AgentContext, originals: Sequence[ChangeRecord]) -> list[Re
             items.append(
                 RevertItem(row, None, None, "a later change to the same field is reverted instead")
             )
-    by_call: dict[tuple[str, ApiCall], list[ChangeRecord]] = {}
+    by_call: dict[tuple[str, ApiCall], list[tuple[ChangeRecord, ChangeRecord]]] = {}
     for row in newest.values():
-        by_call.setdefault((row.profile_id, api_call(row)), []).append(row)
-    for (profile_id, call), rows in by_call.items():
-        for row, value in zip(rows, live_value(ctx.client, profile_id, call, rows), strict=True):
+        undo = _undo(row)
+        by_call.setdefault((row.profile_id, api_call(undo)), []).append((row, undo))
+    for (profile_id, call), pairs in by_call.items():
+        undos = [undo for _, undo in pairs]
+        for (row, undo), value in zip(
+            pairs, live_value(ctx.client, profile_id, call, undos), strict=True
+        ):
             if value is None:
-                items.append(RevertItem(row, None, row.old_value, "entity not found"))
-            elif not value.matches_new:
-                items.append(
-                    RevertItem(row, value.text, row.old_value, f"changed since: now {value.text!r}")
-                )
+                items.append(RevertItem(row, None, undo.new_value, "entity not found"))
+            elif isinstance(call, Archive) and value.matches_new:
+                items.append(RevertItem(row, value.text, undo.new_value, "already archived"))
+            elif not value.matches_old:
+                reason = f"changed since: now {value.text!r}"
+                items.append(RevertItem(row, value.text, undo.new_value, reason))
             else:
-                items.append(RevertItem(row, value.text, row.old_value))
+                items.append(RevertItem(row, value.text, undo.new_value, undo=undo))
     return sorted(items, key=lambda item: item.original.id or 0)
 
 
@@ -78,27 +120,10 @@ def apply_revert(ctx: AgentContext, items: Sequence[RevertItem], *, by: str) -> 
             if item.skip_reason is not None:
                 continue
             original = item.original
-            row = new_change(
-                profile_id=original.profile_id,
-                entity_kind=original.entity_kind,
-                entity_id=original.entity_id,
-                entity_name=original.entity_name,
-                campaign_id=original.campaign_id,
-                ad_group_id=original.ad_group_id,
-                field=original.field,
-                old_value=original.new_value,
-                new_value=original.old_value,
-                rule_name=original.rule_name,
-                rule_file=original.rule_file,
-                rule_hash=original.rule_hash,
-                evidence={"reverts": original.id, "requested_by": by},
-                status="planned",
-                actor="revert",
-                reason=f"revert of change {original.id} by {by}",
-                reverts_change_id=original.id,
-                created_at=now,
-                updated_at=now,
-            )
+            row = item.undo if item.undo is not None else _undo(original)
+            row.evidence = {"reverts": original.id, "requested_by": by}
+            row.reason = f"revert of change {original.id} by {by}"
+            row.created_at = row.updated_at = now
             session.add(row)
             session.flush()
             created[row.id or 0] = original.id or 0
@@ -112,3 +137,19 @@ def apply_revert(ctx: AgentContext, items: Sequence[RevertItem], *, by: str) -> 
                     original_row.reason = f"reverted by change {outcome.change_id}"
                     session.add(original_row)
     return outcomes
+
+
+def revert_summary(items: Sequence[RevertItem], outcomes: Sequence[ChangeOutcome]) -> str:
+    """``reverted A of N asked, failed F, skipped S (reason: count, ...)``; A + F + S = N."""
+    applied = sum(1 for o in outcomes if o.status == "applied")
+    failed = sum(1 for item in items if item.skip_reason is None) - applied
+    reasons = Counter(_reason_key(item.skip_reason) for item in items if item.skip_reason)
+    skipped = sum(reasons.values())
+    detail = ", ".join(f"{reason}: {count}" for reason, count in sorted(reasons.items()))
+    text = f"reverted {applied} of {len(items)} asked, failed {failed}, skipped {skipped}"
+    return f"{text} ({detail})" if detail else text
+
+
+def _reason_key(reason: str) -> str:
+    """A skip reason without the live value it quotes, so like reasons count together."""
+    return "changed since" if reason.startswith("changed since") else reason

@@ -20,9 +20,8 @@ from bidagent.agent.context import AgentContext
 from bidagent.agent.cycle.apply import apply_planned, reconcile_sending
 from bidagent.agent.cycle.bid_suggestions import refresh_bid_suggestions
 from bidagent.agent.cycle.engine_inputs import engine_settings_for
-from bidagent.agent.cycle.external_edits import record_external_edits
 from bidagent.agent.cycle.intent_log import write_plan
-from bidagent.agent.cycle.sync import sync_entities, sync_reports
+from bidagent.agent.cycle.sync import sync_dayparted, sync_entities, sync_reports
 from bidagent.agent.review.escalation import escalate_api_problem, escalate_data_problem
 from bidagent.agent.service.metrics import METRICS
 from bidagent.business_dates import business_date
@@ -87,7 +86,7 @@ def _profile(ctx: AgentContext, profile_id: str) -> ProfileRecord | None:
 
 
 def _sync(ctx: AgentContext, profile_id: str, now: datetime) -> date:
-    """Sync entities and reports; record external edits; return the business date."""
+    """Sync entities (recording external edits) and reports; return the business date."""
     sync_entities(ctx.client, ctx.engine, profile_id, now=now)
     ads = ctx.settings.ads
     refresh_bid_suggestions(ctx.client, ctx.engine, profile_id, now=now,
@@ -96,8 +95,6 @@ def _sync(ctx: AgentContext, profile_id: str, now: datetime) -> date:
     profile = _profile(ctx, profile_id)
     assert profile is not None, f"sync did not store profile {profile_id}"
     today = business_date(now, profile.timezone)
-    with session_scope(ctx.engine) as session:
-        record_external_edits(session, profile_id, now=now)
     # Never pulled whole before: pull the full history, so the freshness check has every day a
     # window needs.
     days = (
@@ -258,6 +255,8 @@ def _run_locked(
     try:
         if scope == "daily" or profile is None:
             today = _sync(ctx, profile_id, now)
+        else:
+            sync_dayparted(ctx.client, ctx.engine, profile_id, now=now)
         timings["sync_s"] = time.perf_counter() - clock
     except Exception as exc:  # the cycle boundary: any sync failure is recorded, never lost
         return _sync_failed(ctx, profile_id, today or now.date(), schedule, exc, mode=mode,

@@ -2,7 +2,8 @@
 
 Owns the sync steps of the cycle (docs/architecture.md §3): list every entity and upsert it, marking the ones that
 disappeared as archived (never deleting: the ledger and facts still point at them; see
-``bidagent.store.entity_sync``); fetch the three reports for a date range, validate them all, then
+``bidagent.store.entity_sync``), and record in the same transaction every field that changed
+since the previous sync without a change of ours (``bidagent.agent.cycle.external_edits``); fetch the three reports for a date range, validate them all, then
 upsert. HTTP happens first and the database second, so no transaction is held open across a call. A malformed report raises ``ReportFailed``
 before anything of it is written, so what is stored stays as it was. It must not decide what a
 rejected report means for the cycle (the caller opens the review item).
@@ -18,6 +19,7 @@ import structlog
 
 from bidagent.ads import AdsClient
 from bidagent.ads.client import ReportType
+from bidagent.agent.cycle.external_edits import record_external_edits
 from bidagent.errors import ApiError
 from bidagent.store import (
     AdGroupRecord,
@@ -28,11 +30,13 @@ from bidagent.store import (
     SearchTermFactRecord,
     TargetFactRecord,
     TargetRecord,
+    session_scope,
     upsert_rows,
 )
-from bidagent.store.entity_sync import write_entities
+from bidagent.store.base_bids import based_targets
+from bidagent.store.entity_sync import write_entities, write_listed
 
-__all__ = ["SyncCounts", "sync_entities", "sync_reports"]
+__all__ = ["SyncCounts", "sync_dayparted", "sync_entities", "sync_reports"]
 
 log = structlog.get_logger(__name__)
 
@@ -56,6 +60,7 @@ class SyncCounts:
     negatives: int = 0
     archived: int = 0
     orphans: int = 0
+    external_edits: int = 0
     target_facts: int = 0
     search_term_facts: int = 0
     campaign_facts: int = 0
@@ -64,7 +69,8 @@ class SyncCounts:
 def sync_entities(
     client: AdsClient, engine: Engine, profile_id: str, *, now: datetime
 ) -> SyncCounts:
-    """List every entity of ``profile_id`` and store it in one transaction.
+    """List every entity of ``profile_id`` and store it in one transaction, with an
+    ``external`` change row for each field edited outside bidagent since the previous sync.
 
     An entity whose parent was not listed (the API's paging is not snapshot-consistent) is skipped
     and counted as an orphan; the next sync picks it up.
@@ -92,20 +98,46 @@ def sync_entities(
         negatives=len(negatives),
         orphans=len(ad_groups) - len(kept_groups) + len(targets) - len(kept_targets),
     )
-    counts.archived = write_entities(
-        engine,
-        profile_id,
-        profiles[0].to_record(now),
-        [
-            (CampaignRecord, [c.to_record(profile_id, now) for c in campaigns]),
-            (AdGroupRecord, [g.to_record(profile_id, now) for g in kept_groups]),
-            (TargetRecord, [t.to_record(profile_id, now) for t in kept_targets]),
-            (NegativeRecord, [n.to_record(profile_id, now) for n in negatives]),
-        ],
-        now=now,
-    )
+    with session_scope(engine) as session:
+        written = write_entities(
+            session,
+            profile_id,
+            profiles[0].to_record(now),
+            [
+                (CampaignRecord, [c.to_record(profile_id, now) for c in campaigns]),
+                (AdGroupRecord, [g.to_record(profile_id, now) for g in kept_groups]),
+                (TargetRecord, [t.to_record(profile_id, now) for t in kept_targets]),
+                (NegativeRecord, [n.to_record(profile_id, now) for n in negatives]),
+            ],
+            now=now,
+        )
+        counts.archived = written.archived
+        counts.external_edits = record_external_edits(
+            session, profile_id, written.differences, now=now
+        )
     log.info("entities_synced", profile_id=profile_id, **vars(counts))
     return counts
+
+
+def sync_dayparted(client: AdsClient, engine: Engine, profile_id: str, *, now: datetime) -> int:
+    """Re-read only the targets a dayparting period holds (a daypart cycle does no full sync),
+    so a person's edit during the period is recorded and becomes the base the period's end
+    restores. Returns how many external edits were recorded."""
+    with session_scope(engine) as session:
+        held = based_targets(session, profile_id)
+    if not held:
+        return 0
+    keywords = [i for kind, i in held if kind == "keyword"]
+    products = [i for kind, i in held if kind == "product_target"]
+    listed = [
+        *(client.list_keywords(profile_id, ids=keywords) if keywords else []),
+        *(client.list_targets(profile_id, ids=products) if products else []),
+    ]
+    with session_scope(engine) as session:
+        differences = write_listed(
+            session, profile_id, [(TargetRecord, [t.to_record(profile_id, now) for t in listed])]
+        )
+        return record_external_edits(session, profile_id, differences, now=now)
 
 
 def sync_reports(

@@ -1,8 +1,10 @@
 """Step 1: a change to an entity field too soon after the last one (or after a human rejected this
 rule's change) becomes a ``cooldown`` or ``rejected`` skip.
 
-Owns how long the cooldown is (the rule's, else the configured one) and which recent changes count:
-a dayparting rule's own changes cool down only itself, and creations are never cooled down. It must
+Owns how long the cooldown is (the rule's, else the configured one; an edit made outside bidagent
+rests for ``external_edit_cooldown`` when that is set, else for the same cooldown) and which recent
+changes count: a dayparting rule's own changes cool down only itself, and creations are never
+cooled down. It must
 not look at other rules' proposals.
 """
 
@@ -33,13 +35,17 @@ def check_cooldowns(state: GuardrailState) -> None:
     for batch in state.batches:
         rule = batch.rule
         cooldown = settings_cooldown(rule, state.settings)
+        external = state.settings.guardrails.external_edit_cooldown or cooldown
         ignore = {rule.name} if rule.schedule else state.scheduled_names
         kept: list[Proposal] = []
         for p in batch.proposals:
-            stop = state.history.blocking(p, rule, state.now - cooldown, ignore)
+            stop = state.history.blocking(
+                p, rule, state.now - cooldown, ignore, state.now - external
+            )
             if stop is not None:
-                reason, detail = stop
-                detail = f"{detail} (cooldown {_fmt(cooldown)})"
+                reason, detail, outside = stop
+                rest = external if outside else cooldown
+                detail = f"{detail} (cooldown {_fmt(rest)})"
                 state.plan.skips.append(
                     Skip(rule.name, reason, detail, p.entity_kind, p.entity_id, p.field)
                 )

@@ -17,7 +17,11 @@ import polars as pl
 from bidagent.engine.plan import Proposal
 from bidagent.engine.ruleset import LoadedRule
 
-__all__ = ["History"]
+__all__ = ["EXTERNAL_ACTOR", "History"]
+
+EXTERNAL_ACTOR = (
+    "external"  # the ``actor`` of a history row recording an edit made outside bidagent
+)
 
 
 @dataclass
@@ -35,17 +39,30 @@ class History:
         return cls(dict(rows))
 
     def blocking(
-        self, p: Proposal, rule: LoadedRule, since: datetime, ignore: set[str]
-    ) -> tuple[str, str] | None:
-        """The (reason, detail) that stops ``p`` within the cooldown, if any."""
+        self,
+        p: Proposal,
+        rule: LoadedRule,
+        since: datetime,
+        ignore: set[str],
+        external_since: datetime | None = None,
+    ) -> tuple[str, str, bool] | None:
+        """The (reason, detail, whether the stop is an edit made outside bidagent) that stops
+        ``p`` within the cooldown, if any: our changes count after ``since``, edits made outside
+        bidagent after ``external_since`` (default ``since``)."""
+        outside = since if external_since is None else external_since
+        oldest = min(since, outside)
         for row in self.rows.get((p.entity_kind, p.entity_id, p.field), []):
-            if row["changed_at"] is None or row["changed_at"] <= since:
+            if row["changed_at"] is None or row["changed_at"] <= oldest:
                 break
+            external = row["actor"] == EXTERNAL_ACTOR
+            if row["changed_at"] <= (outside if external else since):
+                continue
             by = row["rule_name"] or row["actor"]
             if row["status"] == "rejected" and row["rule_name"] == rule.name:
                 return (
                     "rejected",
                     f"{p.field} change by this rule rejected at {row['changed_at']:%Y-%m-%d %H:%M}Z",
+                    False,
                 )
             creation = p.payload is not None
             if (
@@ -56,5 +73,6 @@ class History:
                 return (
                     "cooldown",
                     f"{p.field} changed at {row['changed_at']:%Y-%m-%d %H:%M}Z by {by}",
+                    external,
                 )
         return None
