@@ -11,6 +11,7 @@ import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import structlog
@@ -35,3 +36,46 @@ def _isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> It
             root.removeHandler(handler)
     structlog.reset_defaults()
     structlog.contextvars.clear_contextvars()
+
+
+# --- The contract with Amazon's published specs (tests/contract) ------------------------------
+# Every in-process sandbox transport is wrapped in the recording transport; a test that produced
+# an exchange the specs refuse fails at teardown, and the session ends with a count.
+
+from contract import recorder  # noqa: E402 - kept with the fixtures that use it
+
+
+@pytest.fixture(autouse=True)
+def _contract(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    from bidagent.sandbox.sandbox import Sandbox
+
+    original = Sandbox.transport
+    # The sandbox suite sends bad requests on purpose; they must be refused, nothing more.
+    deliberate = "tests/sandbox/" in request.node.path.as_posix()
+
+    def recorded(self: Sandbox, faults: Any = None) -> recorder.RecordingTransport:
+        return recorder.RecordingTransport(original(self, faults), deliberate=deliberate)
+
+    monkeypatch.setattr(Sandbox, "transport", recorded)
+    before = len(recorder.LEDGER.findings)
+    yield
+    found = recorder.LEDGER.findings[before:]
+    if found:
+        pytest.fail("exchanges break Amazon's specs:\n" + "\n".join(found[:20]), pytrace=False)
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    ledger = recorder.LEDGER
+    if not ledger.exchanges:
+        return
+    lines = [
+        f"contract: {ledger.exchanges} exchanges over {len(ledger.operations)} operations, "
+        f"{ledger.fields} body fields checked against Amazon's specs; "
+        f"{len(ledger.findings)} findings",
+        *(f"  {count:6d}  {name}" for name, count in sorted(ledger.operations.items())),
+        "  allowances used:",
+        *(f"  {count:6d}  {name}" for name, count in sorted(ledger.allowances_used.items())),
+    ]
+    for line in lines:
+        terminalreporter.write_line(line)
+    (config.rootpath / "contract-summary.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")

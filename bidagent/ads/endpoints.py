@@ -16,6 +16,7 @@ __all__ = [
     "BID_RECOMMENDATION_MEDIA_TYPE",
     "BID_RECOMMENDATION_PATH",
     "ENTITY_SPECS",
+    "REPORT_CREATED_MEDIA_TYPE",
     "REPORT_CREATE_MEDIA_TYPE",
     "REPORT_STATUS_MEDIA_TYPE",
     "TOKEN_URLS",
@@ -38,6 +39,8 @@ TOKEN_URLS: dict[str, str] = {
 }
 
 REPORT_CREATE_MEDIA_TYPE = "application/vnd.createasyncreportrequest.v3+json"
+# The create call answers in its own type: sending the request type as Accept is not documented.
+REPORT_CREATED_MEDIA_TYPE = "application/vnd.createasyncreportresponse.v3+json"
 REPORT_STATUS_MEDIA_TYPE = "application/vnd.getasyncreportresponse.v3+json"
 # Theme-based bid recommendations (digest §5.4); v3 is deprecated, v5 only adds includeAnalysis.
 BID_RECOMMENDATION_PATH = "/sp/targets/bid/recommendations"

@@ -19,7 +19,11 @@ from typing import Any, Literal, TypeVar
 
 import structlog
 
-from bidagent.ads.endpoints import REPORT_CREATE_MEDIA_TYPE, REPORT_STATUS_MEDIA_TYPE
+from bidagent.ads.endpoints import (
+    REPORT_CREATE_MEDIA_TYPE,
+    REPORT_CREATED_MEDIA_TYPE,
+    REPORT_STATUS_MEDIA_TYPE,
+)
 from bidagent.ads.session import AdsSession, json_body
 from bidagent.errors import AdsError, ApiError, ReportFailed, ReportTimeout
 
@@ -179,6 +183,7 @@ class ReportRunner:
                 "/reporting/reports",
                 profile_id=request.profile_id,
                 media_type=REPORT_CREATE_MEDIA_TYPE,
+                accept=REPORT_CREATED_MEDIA_TYPE,
                 content=json_body(request.body()),
             )
         except ApiError as error:

@@ -61,7 +61,7 @@ class AdsSession:
         self._rng = random.Random()
 
     def _headers(
-        self, token: str, profile_id: str | None, media_type: str | None
+        self, token: str, profile_id: str | None, media_type: str | None, accept: str | None
     ) -> dict[str, str]:
         headers = {
             "Amazon-Advertising-API-ClientId": self._client_id,
@@ -71,7 +71,7 @@ class AdsSession:
             headers["Amazon-Advertising-API-Scope"] = profile_id
         if media_type is not None:
             headers["Content-Type"] = media_type
-            headers["Accept"] = media_type
+            headers["Accept"] = accept or media_type
         return headers
 
     def _send(
@@ -85,12 +85,13 @@ class AdsSession:
         params: dict[str, str] | None,
         refreshed: list[bool],
         extra_headers: dict[str, str] | None = None,
+        accept: str | None = None,
     ) -> httpx.Response:
         """One request; a non-scope 401 refreshes the token once and resends once."""
         token = self._tokens.token()
         while True:
             self._limiter.acquire(profile_id or "-")
-            headers = self._headers(token, profile_id, media_type)
+            headers = self._headers(token, profile_id, media_type, accept)
             headers.update(extra_headers or {})
             response = self._http.request(
                 method, self._base_url + path, content=content, params=params, headers=headers
@@ -113,8 +114,11 @@ class AdsSession:
         content: bytes | None = None,
         params: dict[str, str] | None = None,
         ok: tuple[int, ...] = (200,),
+        accept: str | None = None,
     ) -> httpx.Response:
-        """A call that changes nothing (or is safe to repeat): retried within the budget."""
+        """A call that changes nothing (or is safe to repeat): retried within the budget.
+
+        ``accept`` is the response media type where it differs from the request's (reports)."""
         budget = RetryBudget(self.policy, self._monotonic, self._rng)
         refreshed = [False]
         what = f"{method} {path}"
@@ -130,6 +134,7 @@ class AdsSession:
                     content=content,
                     params=params,
                     refreshed=refreshed,
+                    accept=accept,
                 )
             except httpx.TransportError as exc:
                 failure: AdsError = ApiError(f"{what}: {type(exc).__name__}")

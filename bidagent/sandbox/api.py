@@ -53,6 +53,8 @@ class Reply:
 
 
 def _family(path: str) -> str:
+    if path == SUGGESTIONS_PATH:
+        return "bid_recommendation"
     if path.startswith("/reporting/"):
         return "report"
     if path.startswith("/v2/"):

@@ -129,7 +129,8 @@ def _dedup_key(profile_id: str, body: dict[str, Any]) -> str:
 def create_report(sandbox: Sandbox, api: ApiRequest, faults: FaultInjector) -> httpx.Response:
     """``POST /reporting/reports``."""
     content_type = (api.header("content-type") or "").split(";")[0].strip().lower()
-    if content_type != CREATE_TYPE:
+    # Amazon also takes plain JSON here (the guide's examples send it; see docs/sandbox.md).
+    if content_type not in (CREATE_TYPE, "application/json"):
         raise RequestRejected(415, f"Unsupported media type {content_type!r}; use {CREATE_TYPE}")
     body = api.json()
     profile_id = api.profile_id or ""
@@ -262,7 +263,7 @@ def cancel_report(sandbox: Sandbox, api: ApiRequest, report_id: str) -> httpx.Re
         )
     with sandbox.store.transaction() as conn:
         conn.execute("UPDATE reports SET status = 'CANCELLED' WHERE report_id = ?", (report_id,))
-    body = {"code": 200, "detail": "Report deleted", "reportId": report_id}
+    body = {"code": "200", "detail": "Report deleted", "reportId": report_id}
     return json_response(200, body, api.request_id, media_type=DELETE_ANSWER)
 
 

@@ -14,7 +14,14 @@ from typing import Any
 
 import httpx
 
-__all__ = ["ApiRequest", "RequestRejected", "check_media_type", "json_response", "lwa_error"]
+__all__ = [
+    "BID_RECOMMENDATION_MEDIA_TYPES",
+    "ApiRequest",
+    "RequestRejected",
+    "check_media_type",
+    "json_response",
+    "lwa_error",
+]
 
 _SP_CODES = {
     400: "INVALID_ARGUMENT",
@@ -29,6 +36,12 @@ _SP_CODES = {
     504: "GATEWAY_TIMEOUT",
 }
 
+# The versions of POST /sp/targets/bid/recommendations the spec documents, the one a 415 names
+# first (v3 is deprecated; v5 only adds includeAnalysis).
+BID_RECOMMENDATION_MEDIA_TYPES = tuple(
+    f"application/vnd.spthemebasedbidrecommendation.v{n}+json" for n in (4, 5, 3)
+)
+
 
 @dataclass
 class ApiRequest:
@@ -36,7 +49,7 @@ class ApiRequest:
 
     request: httpx.Request
     request_id: str
-    family: str  # "sp" | "report" | "v2" | "lwa" | "download" | "admin"
+    family: str  # "sp" | "bid_recommendation" | "report" | "v2" | "lwa" | "download" | "admin"
     profile_id: str | None = None
 
     @classmethod
@@ -56,12 +69,19 @@ class ApiRequest:
         value = self.request.headers.get(name)
         return None if value is None else str(value)
 
+    def media_type(self) -> str:
+        """The theme-based bid recommendation version this request speaks (v4 if none)."""
+        sent = _media(self.header("content-type"))
+        return sent if sent in BID_RECOMMENDATION_MEDIA_TYPES else BID_RECOMMENDATION_MEDIA_TYPES[0]
+
     def error(self, status: int, message: str, **extra: Any) -> httpx.Response:
         """An error in this request's API family shape."""
         if self.family == "report":
             return report_error(status, message, self.request_id)
         if self.family == "v2":
             return v2_error(status, message, self.request_id)
+        if self.family == "bid_recommendation":
+            return bid_recommendation_error(status, message, self.request_id, self.media_type())
         return sp_error(status, message, self.request_id, **extra)
 
 
@@ -79,17 +99,20 @@ def _media(value: str | None) -> str:
     return (value or "").split(";")[0].strip().lower()
 
 
-def check_media_type(api: ApiRequest, media_type: str, *, has_body: bool) -> None:
-    """Amazon's vendor media type as Content-Type of a request with a body, and in Accept if
-    one is sent; a 415 names the type to use."""
-    wanted = media_type.lower()
-    if has_body and _media(api.header("content-type")) != wanted:
+def check_media_type(api: ApiRequest, media_type: str | tuple[str, ...], *, has_body: bool) -> str:
+    """Amazon's vendor media type (one of ``media_type``) as Content-Type of a request with a
+    body, and in Accept if one is sent; a 415 names the type to use. Returns the type used."""
+    allowed = (media_type,) if isinstance(media_type, str) else media_type
+    wanted = {m.lower() for m in allowed}
+    sent = _media(api.header("content-type"))
+    if has_body and sent not in wanted:
         raise RequestRejected(
-            415, f"Unsupported media type '{api.header('content-type')}'; use {media_type}"
+            415, f"Unsupported media type '{api.header('content-type')}'; use {allowed[0]}"
         )
     accepted = {_media(part) for part in (api.header("accept") or "").split(",")}
-    if not accepted & {"", "*/*", wanted}:
-        raise RequestRejected(415, f"Unsupported Accept '{api.header('accept')}'; use {media_type}")
+    if not accepted & {"", "*/*", *wanted}:
+        raise RequestRejected(415, f"Unsupported Accept '{api.header('accept')}'; use {allowed[0]}")
+    return sent if sent in wanted else allowed[0]
 
 
 def json_response(
@@ -120,6 +143,16 @@ def report_error(status: int, detail: str, request_id: str) -> httpx.Response:
     """Reporting v3 error: ``{"code": "400", "detail": ...}`` (singular ``detail``)."""
     body = {"code": str(status), "detail": detail}
     return json_response(status, body, request_id, headers=_error_headers(status))
+
+
+def bid_recommendation_error(
+    status: int, details: str, request_id: str, media_type: str
+) -> httpx.Response:
+    """Bid recommendation error: ``{"code": "422", "details": ...}`` in the request's vendor type."""
+    body = {"code": str(status), "details": details}
+    return json_response(
+        status, body, request_id, media_type=media_type, headers=_error_headers(status)
+    )
 
 
 def v2_error(status: int, details: str, request_id: str) -> httpx.Response:

@@ -107,7 +107,6 @@ def check_budget(
             f"Budget must be between {market.min_budget} and {market.max_budget}",
             lowerLimit=str(market.min_budget),
             upperLimit=str(market.max_budget),
-            marketplace=market.country_code,
             cause={"location": location + ".budget", "trigger": str(amount)},
         )
     top = conn.execute(

@@ -85,6 +85,7 @@ def _parent(conn: sqlite3.Connection, profile: str, kind: str, entity_id: Any, w
             "entityStateError",
             "PARENT_STATUS_FORBIDS_UPDATES_AND_CREATES",
             f"The parent {label.lower()} is archived",
+            entityType=label,
             cause={"location": where, "trigger": str(entity_id)},
         )
     return row
@@ -137,7 +138,6 @@ def check_create_item(
                 "Budget out of range",
                 lowerLimit=str(market.min_budget),
                 upperLimit=str(market.max_budget),
-                marketplace=market.country_code,
                 cause={"location": f"{prefix}.budget.budget"},
             )
         clash = conn.execute(

@@ -66,6 +66,7 @@ def _changes(
             "entityStateError",
             "ARCHIVED_ENTITY_CANNOT_BE_MODIFIED",
             "Archived entities cannot be modified",
+            entityType=spec.entity_type,
             cause={"location": prefix, "trigger": row["entity_id"]},
         )
     out: dict[str, tuple[str, Any]] = {}
@@ -205,6 +206,7 @@ def archive_entities(sandbox: Sandbox, api: ApiRequest, spec: EntitySpec) -> htt
                         "entityStateError",
                         "AUTO_TARGETING_CLAUSE_CANNOT_BE_ARCHIVED_MANUALLY",
                         "Auto targeting clauses cannot be archived",
+                        entityType=spec.entity_type,
                         cause={"location": location, "trigger": str(entity_id)},
                     ).item(index)
                 )

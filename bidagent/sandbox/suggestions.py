@@ -24,6 +24,7 @@ import httpx
 
 from bidagent.marketplaces import Marketplace, marketplace_for, round_money
 from bidagent.sandbox.responses import (
+    BID_RECOMMENDATION_MEDIA_TYPES,
     ApiRequest,
     RequestRejected,
     check_media_type,
@@ -44,7 +45,6 @@ __all__ = [
 ]
 
 PATH = "/sp/targets/bid/recommendations"
-MEDIA_TYPE = "application/vnd.spthemebasedbidrecommendation.v4+json"
 MAX_EXPRESSIONS = 100
 LOW_FACTOR = 0.75
 HIGH_FACTOR = 1.4
@@ -69,6 +69,11 @@ _UNMATCHED_TYPES = {"PAT_CATEGORY_REFINEMENT", "KEYWORD_GROUP"}
 _NEEDS_VALUE = {*_KEYWORD_TYPES, *_PRODUCT_TYPES, *_UNMATCHED_TYPES}
 _KNOWN_TYPES = sorted({*_NEEDS_VALUE, *_AUTO_TYPES})
 _NORMAL = NormalDist(0.0, NOISE_SIGMA)
+# Whether the ad group advertises an ASIN (a product ad that is not archived).
+_ADVERTISED = (
+    "SELECT 1 FROM entities WHERE profile_id = ? AND kind = 'product_ad' AND ad_group_id = ? "
+    "AND state != 'ARCHIVED' LIMIT 1"
+)
 
 
 @dataclass(frozen=True)
@@ -106,13 +111,19 @@ def suggested_range(market_bid: float, market: Marketplace) -> SuggestedRange:
 
 def suggest_bids(sandbox: Sandbox, api: ApiRequest) -> httpx.Response:
     """Answer one request for the profile in ``api.profile_id`` (headers already checked)."""
-    check_media_type(api, MEDIA_TYPE, has_body=True)
+    media_type = check_media_type(api, BID_RECOMMENDATION_MEDIA_TYPES, has_body=True)
     body = api.json()
     if not isinstance(body, dict):
         raise RequestRejected(400, "Request body must be a JSON object")
     profile_id = str(api.profile_id)
     ad_group_id = _ad_group(sandbox, profile_id, body)
     expressions = _expressions(body)
+    if not sandbox.store.query(_ADVERTISED, (profile_id, ad_group_id)):
+        # The spec's documented 422: "make sure the ad group has at least one ASIN in it".
+        raise RequestRejected(
+            422, f"Invalid Advertiser and ASINs combination in the request (ad group "
+            f"{ad_group_id} has no product ad)"
+        )  # fmt: skip
     rows = sandbox.store.query(
         "SELECT e.kind, e.text, e.match_type, e.expression, e.state, t.sim_key, t.comp_bid "
         "FROM entities e JOIN truths t ON t.sim_key = e.sim_key WHERE e.profile_id = ? "
@@ -151,15 +162,11 @@ def suggest_bids(sandbox: Sandbox, api: ApiRequest) -> httpx.Response:
                 ],
             }
         )
-    # Impact estimates would reveal conversion rates the agent must learn from its own reports.
-    impact: dict[str, Any] = {"clicks": {"values": []}, "orders": {"values": []}}
-    theme = {
-        "theme": THEME,
-        "bidRecommendationsForTargetingExpressions": answered,
-        "impactMetrics": impact,
-    }
+    # No impact estimates (v4 has none; in v3 they are optional and would reveal conversion
+    # rates the agent must learn from its own reports; v5 analyses are asked for, not sent).
+    theme = {"theme": THEME, "bidRecommendationsForTargetingExpressions": answered}
     return json_response(
-        200, {"bidRecommendations": [theme]}, api.request_id, media_type=MEDIA_TYPE
+        200, {"bidRecommendations": [theme]}, api.request_id, media_type=media_type
     )
 
 

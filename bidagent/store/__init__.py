@@ -17,6 +17,7 @@ from bidagent.store.db import (
 from bidagent.store.entities import (
     AdGroupRecord,
     BidSuggestionRecord,
+    BidSuggestionRefusalRecord,
     CampaignFactRecord,
     CampaignRecord,
     NegativeRecord,
@@ -46,6 +47,7 @@ __all__ = [
     "AdGroupRecord",
     "BaseBidRecord",
     "BidSuggestionRecord",
+    "BidSuggestionRefusalRecord",
     "CampaignFactRecord",
     "CampaignRecord",
     "ChangeRecord",

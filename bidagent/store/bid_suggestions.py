@@ -1,5 +1,6 @@
 """Amazon's suggested bids as stored: when each ad group was last fetched, the enabled targets
-to ask about, and replacing one ad group's rows.
+to ask about, replacing one ad group's rows, and the ad groups Amazon refused (with when each is
+due again).
 
 Suggestions are advice a rule may read; the engine reads them through
 ``bidagent.store.engine_inputs``. This module must not choose which ad groups are due (the
@@ -9,8 +10,8 @@ agent's ``bid_suggestions`` does) nor call the API.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Table, delete, func, select
@@ -20,13 +21,20 @@ from sqlmodel import SQLModel
 from bidagent.store.entities import (
     AdGroupRecord,
     BidSuggestionRecord,
+    BidSuggestionRefusalRecord,
     CampaignRecord,
     TargetRecord,
 )
 from bidagent.store.types import UTCDateTime
 from bidagent.store.upsert import upsert_rows
 
-__all__ = ["enabled_targets", "replace_bid_suggestions", "suggestion_fetches"]
+__all__ = [
+    "enabled_targets",
+    "record_refusal",
+    "refused_until",
+    "replace_bid_suggestions",
+    "suggestion_fetches",
+]
 
 _CHUNK = 500  # ad group ids per IN (...), well under SQLite's variable limit
 
@@ -97,3 +105,48 @@ def replace_bid_suggestions(
         )
         if rows:
             upsert_rows(connection, BidSuggestionRecord, rows)
+        # A fetch that succeeded ends any back-off of a refusal before it.
+        connection.execute(
+            delete(BidSuggestionRefusalRecord).where(
+                BidSuggestionRefusalRecord.profile_id == profile_id,  # type: ignore[arg-type]
+                BidSuggestionRefusalRecord.ad_group_id == ad_group_id,  # type: ignore[arg-type]
+            )
+        )
+
+
+def refused_until(engine: Engine, profile_id: str) -> dict[str, datetime]:
+    """The ad groups of ``profile_id`` whose suggestions were refused, and when each is due."""
+    refusals = _table(BidSuggestionRefusalRecord)
+    query = select(refusals.c.ad_group_id, refusals.c.retry_at).where(
+        refusals.c.profile_id == profile_id
+    )
+    with engine.connect() as connection:
+        return {str(row[0]): row[1] for row in connection.execute(query)}
+
+
+def record_refusal(
+    engine: Engine,
+    profile_id: str,
+    ad_group_id: str,
+    *,
+    status: int,
+    reason: str,
+    now: datetime,
+    backoff: Callable[[int], timedelta],
+) -> datetime:
+    """Record one more refusal for an ad group; ``backoff(refusals in a row)`` says how long
+    until it is due again. Returns that time."""
+    refusals = _table(BidSuggestionRefusalRecord)
+    with engine.begin() as connection:
+        before = connection.execute(
+            select(refusals.c.refusals).where(
+                refusals.c.profile_id == profile_id, refusals.c.ad_group_id == ad_group_id
+            )
+        ).scalar()
+        count = int(before or 0) + 1
+        retry_at = now + backoff(count)
+        row = {"profile_id": profile_id, "ad_group_id": ad_group_id, "status": status,
+               "reason": reason[:500], "refusals": count, "refused_at": now,
+               "retry_at": retry_at}  # fmt: skip
+        upsert_rows(connection, BidSuggestionRefusalRecord, [row])
+    return retry_at

@@ -23,6 +23,7 @@ from bidagent.store.types import UTCDateTime
 __all__ = [
     "AdGroupRecord",
     "BidSuggestionRecord",
+    "BidSuggestionRefusalRecord",
     "CampaignFactRecord",
     "CampaignRecord",
     "NegativeRecord",
@@ -221,3 +222,19 @@ class BidSuggestionRecord(SQLModel, table=True):
     median: Decimal = _money(nullable=False)
     high: Decimal = _money(nullable=False)
     fetched_at: dt.datetime = _when()
+
+
+class BidSuggestionRefusalRecord(SQLModel, table=True):
+    """An ad group Amazon refused suggestions for (a 4xx such as the documented 422 for an ad
+    group without an ASIN), and when it is due again: the refusal backs off instead of being
+    asked first every cycle. Removed when a fetch for the ad group succeeds."""
+
+    __tablename__ = "bid_suggestion_refusals"
+
+    profile_id: str = Field(primary_key=True, max_length=ID)
+    ad_group_id: str = Field(primary_key=True, max_length=ID)
+    status: int
+    reason: str = Field(max_length=500)
+    refusals: int  # in a row, for the back-off
+    refused_at: dt.datetime = _when()
+    retry_at: dt.datetime = _when()

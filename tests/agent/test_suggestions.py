@@ -19,12 +19,19 @@ from bidagent.agent.cycle.run import run_cycle
 from bidagent.agent.cycle.sync import sync_entities
 from bidagent.engine import load_rule_set
 from bidagent.sandbox import Sandbox
-from bidagent.store import BidSuggestionRecord, TargetRecord, make_engine, upgrade_database
+from bidagent.store import (
+    BidSuggestionRecord,
+    BidSuggestionRefusalRecord,
+    TargetRecord,
+    make_engine,
+    upgrade_database,
+)
 from bidagent.store.engine_inputs import read_engine_inputs
 
 NOW = datetime(2025, 6, 2, 12, tzinfo=UTC)
 WEEK = timedelta(days=7)
 PATH = "/sp/targets/bid/recommendations"
+CALLS_FOR_ONE_500 = 6  # a read is retried on a 5xx within the retry budget (5 retries)
 
 
 class CountingTransport(httpx.BaseTransport):
@@ -153,9 +160,10 @@ def test_a_refresh_replaces_the_groups_rows(sandbox, engine):
 
 
 def test_a_failed_call_ends_the_refresh_and_keeps_what_was_stored(sandbox, engine):
-    """An API error is logged with the ad group; earlier rows stay; nothing raises."""
+    """A server error is logged with the ad group and ends the refresh; earlier rows stay;
+    nothing raises."""
     profile_id = sandbox.profiles[0]
-    failing = CountingTransport(sandbox.transport(), status=400)
+    failing = CountingTransport(sandbox.transport(), status=500)
     with _client(sandbox.transport(), sandbox) as client:
         sync_entities(client, engine, profile_id, now=NOW)
         refresh_bid_suggestions(client, engine, profile_id, now=NOW, max_age=WEEK, max_ad_groups=1)
@@ -165,12 +173,51 @@ def test_a_failed_call_ends_the_refresh_and_keeps_what_was_stored(sandbox, engin
         stored = refresh_bid_suggestions(
             client, engine, profile_id, now=NOW, max_age=WEEK, max_ad_groups=5
         )
-    assert (stored, failing.calls, _stored(engine)) == (0, 1, before)
+    assert (stored, failing.calls, _stored(engine)) == (0, CALLS_FOR_ONE_500, before)
     failed = [e for e in logs if e["event"] == "bid_suggestions_failed"]
     assert [(e["ad_group_id"], e["ad_groups_done"], e["ad_groups_left"]) for e in failed] == [
         (groups[0], 0, 5)
     ]
     assert "refused by the test" in failed[0]["error"]
+
+
+def test_a_refused_ad_group_backs_off_and_the_refresh_goes_on(tmp_path, engine):
+    """Amazon's documented 422 for an ad group without an ASIN, through the real client: that
+    group is recorded as refused and due again only after max_age (then twice that), and the
+    refresh still fetches the ad groups after it."""
+    with Sandbox.open(tmp_path / "own.sandbox", seed=5, targets=200) as box:
+        profile_id = box.profiles[0]
+        with _client(box.transport(), box) as client, capture_logs() as logs:
+            sync_entities(client, engine, profile_id, now=NOW)
+            groups = _enabled_groups(engine, profile_id)
+            with box.store.transaction() as conn:
+                conn.execute(
+                    "UPDATE entities SET state = 'ARCHIVED' WHERE kind = 'product_ad' "
+                    "AND ad_group_id = ?",
+                    (groups[0],),
+                )
+            stored = refresh_bid_suggestions(
+                client, engine, profile_id, now=NOW, max_age=WEEK, max_ad_groups=3
+            )
+            due_now = due_ad_groups(engine, profile_id, now=NOW, max_age=WEEK, limit=2)
+            later = NOW + WEEK
+            refresh_bid_suggestions(
+                client, engine, profile_id, now=later, max_age=WEEK, max_ad_groups=1
+            )
+            with Session(engine) as session:
+                refusal = session.exec(select(BidSuggestionRefusalRecord)).one()[0]
+    refused = [e for e in logs if e["event"] == "bid_suggestions_refused"]
+    assert stored > 0
+    assert {group for group, *_ in _stored(engine).values()} == set(groups[1:3])
+    assert due_now == groups[3:5]
+    assert [(e["ad_group_id"], e["status"]) for e in refused] == [(groups[0], 422)] * 2
+    assert (refusal.ad_group_id, refusal.status, refusal.refusals, refusal.retry_at) == (
+        groups[0],
+        422,
+        2,
+        later + 2 * WEEK,
+    )
+    assert "has no product ad" in refusal.reason
 
 
 def test_zero_ad_groups_turns_the_refresh_off(sandbox, engine):

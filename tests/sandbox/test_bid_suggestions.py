@@ -82,7 +82,6 @@ def expected_answer(
             {
                 "theme": "CONVERSION_OPPORTUNITIES",
                 "bidRecommendationsForTargetingExpressions": answered,
-                "impactMetrics": {"clicks": {"values": []}, "orders": {"values": []}},
             }
         ]
     }
@@ -270,17 +269,20 @@ KEYWORD = {"type": "KEYWORD_EXACT_MATCH", "value": "yoga mat"}
 def test_bad_requests_answer_400(
     sandbox: Sandbox, amazon: AmazonCalls, change: dict[str, Any], message: str
 ) -> None:
-    """Each malformed body is refused whole with INVALID_ARGUMENT and a precise message."""
+    """Each malformed body is refused whole with the spec's {code, details} and a precise message."""
     group = first_group(sandbox, "keyword")
     other = _campaign_of_another_group(sandbox, group)
     if change.get("campaignId") == "OTHER":
         change = {"campaignId": other}
     response = ask(amazon, group, [KEYWORD], **change)
-    assert response.status_code == 400
-    assert {k: response.json()[k] for k in ("code", "message")} == {
-        "code": "INVALID_ARGUMENT",
-        "message": message.format(profile=sandbox.profiles[0], group=group, other=other),
-    }
+    assert (response.status_code, response.headers["content-type"], response.json()) == (
+        400,
+        MEDIA,
+        {
+            "code": "400",
+            "details": message.format(profile=sandbox.profiles[0], group=group, other=other),
+        },
+    )
 
 
 @pytest.mark.parametrize(
@@ -305,11 +307,7 @@ def test_wrong_media_types_answer_415(
         content=json.dumps({"targetingExpressions": [KEYWORD]}),
         headers=amazon.headers() | headers,
     )
-    assert (response.status_code, response.json()["code"], response.json()["message"]) == (
-        415,
-        "UNSUPPORTED_MEDIA_TYPE",
-        message,
-    )
+    assert (response.status_code, response.json()) == (415, {"code": "415", "details": message})
 
 
 def test_another_profiles_ad_group_is_refused(sandbox: Sandbox, amazon: AmazonCalls) -> None:
@@ -328,7 +326,7 @@ def test_another_profiles_ad_group_is_refused(sandbox: Sandbox, amazon: AmazonCa
         sandbox.store.insert_entities(conn, [campaign_row(second, campaign)])
     amazon.profile_id = second
     response = ask(amazon, group, [KEYWORD])
-    assert (response.status_code, response.json()["message"]) == (
+    assert (response.status_code, response.json()["details"]) == (
         400,
         f"adGroupId {group} not found in profile {second}",
     )
@@ -355,4 +353,4 @@ def test_scope_header_is_required(sandbox: Sandbox, amazon: AmazonCalls) -> None
     headers = amazon.headers(MEDIA)
     del headers["Amazon-Advertising-API-Scope"]
     response = amazon.http.post(amazon.base_url + PATH, json={}, headers=headers)
-    assert (response.status_code, response.json()["message"]) == (401, "Scope header is missing")
+    assert (response.status_code, response.json()["details"]) == (401, "Scope header is missing")

@@ -74,7 +74,7 @@ def test_validation_errors_use_detail(amazon: AmazonCalls) -> None:
     media = amazon.http.post(
         amazon.base_url + "/reporting/reports",
         json=targeting_report("2025-05-01", "2025-05-02"),
-        headers=amazon.headers("application/json"),
+        headers=amazon.headers("text/csv"),
     )
     assert long.json() == {"code": "400", "detail": "Report date range must be 31 days or fewer"}
     assert old.json()["detail"].startswith("Report date is too far in the past")
