@@ -145,6 +145,19 @@ class Settings(BaseSettings):
         """The configured profile with this id, if any."""
         return next((p for p in self.profiles if p.profile_id == profile_id), None)
 
+    @property
+    def creates_ledger(self) -> bool:
+        """Whether a missing ledger may be created on first use: only the built-in demo's.
+
+        The demo (no configuration file, the default ``sqlite:///bidagent.db``) runs with no
+        setup. Any other database must be created on purpose with ``bidagent db upgrade``, so a
+        typo'd or unmounted path is refused instead of becoming an empty ledger.
+        """
+        return (
+            self.config_file is None
+            and self.database.url == DatabaseSettings.model_fields["url"].default
+        )
+
     def sandbox_state_path(self) -> Path:
         """Where the sandbox keeps its state: configured, else beside the SQLite file."""
         if self.sandbox.state_path is not None:
