@@ -80,7 +80,7 @@ def make_engine(url: str, *, busy_timeout_ms: int = 10_000, echo: bool = False) 
             engine = create_engine(url, echo=echo, pool_pre_ping=True, pool_size=5, max_overflow=5)
     except (SQLAlchemyError, ValueError) as exc:
         # SQLAlchemy's parse errors quote the URL whole: mask it before it reaches a message.
-        detail = str(exc).replace(url, shown_url(url))
+        detail = _reason(exc).replace(url, shown_url(url))
         raise StoreError(f"cannot open database {shown_url(url)}: {detail}") from None
     return engine
 
@@ -121,7 +121,13 @@ def upgrade_database(engine: Engine, revision: str = "head") -> str | None:
         with engine.connect() as connection:
             return MigrationContext.configure(connection).get_current_revision()
     except SQLAlchemyError as exc:
-        raise StoreError(f"cannot migrate database {_shown(engine)}: {exc}") from None
+        raise StoreError(f"cannot migrate database {_shown(engine)}: {_reason(exc)}") from None
+
+
+def _reason(exc: Exception) -> str:
+    """A driver's error on one line, without SQLAlchemy's link to its error catalogue."""
+    lines = [line.strip() for line in str(exc).splitlines()]
+    return " ".join(line for line in lines if line and not line.startswith("(Background on"))
 
 
 def _shown(engine: Engine) -> str:
@@ -132,7 +138,7 @@ def _revision(engine: Engine) -> str | None:
     try:
         return database_revision(engine)
     except SQLAlchemyError as exc:
-        raise StoreError(f"cannot open database {_shown(engine)}: {exc}") from None
+        raise StoreError(f"cannot open database {_shown(engine)}: {_reason(exc)}") from None
 
 
 def prepare_ledger(engine: Engine, *, create: bool) -> str | None:
