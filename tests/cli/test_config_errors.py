@@ -53,7 +53,10 @@ def _error(result: Result) -> str:
             '[schedule]\ndaily_at = "25:00"\n',
             "key 'schedule.daily_at': expected a time of day as 'HH:MM' or 'HH:MM:SS', not '25:00'",
         ),
-        ("[guardrails]\nmax_step = 0\n", "key 'guardrails.max_step': Input should be greater than 0"),
+        (
+            "[guardrails]\nmax_step = 0\n",
+            "key 'guardrails.max_step': Input should be greater than 0",
+        ),
         (
             '[guardrails]\nmax_data_age = "0s"\n',
             "key 'guardrails.max_data_age': duration '0s' must be longer than zero",
