@@ -202,5 +202,5 @@ def test_a_percent_encoded_password_never_crashes_or_prints(tmp_path: Path) -> N
 
 def test_the_fault_table_mirrors_the_fake_apis_fields() -> None:
     """``[sandbox] faults`` is checked against exactly the fields the fake API reads."""
-    assert set(FaultsModel.model_fields) == {f for f in FaultConfig.__dataclass_fields__}
+    assert set(FaultsModel.model_fields) == set(FaultConfig.__dataclass_fields__)
     assert set(EndpointFaultsModel.model_fields) == set(EndpointFaults.__dataclass_fields__)
