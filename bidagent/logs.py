@@ -59,7 +59,9 @@ _SECRET_KEY_PARTS = (
     "apikey",
     "private_key",
     "signature",
-    "webhook",
+    # A webhook's URL is a secret (it embeds a token); its name is how an operator tells which
+    # receiver is failing, so ``webhook=<name>`` is logged as it is.
+    "webhook_url",
 )
 # Exact key names that are secrets although they do not say so.
 _SECRET_KEYS = frozenset({"dsn"})

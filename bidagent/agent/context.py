@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from bidagent.settings import Settings
-from bidagent.store import Engine, make_engine, upgrade_database
+from bidagent.store import Engine, make_engine, prepare_ledger
 
 if TYPE_CHECKING:
     from bidagent.ads import AdsClient
@@ -87,15 +87,20 @@ class AgentContext:
         engine: Engine | None = None,
         transport: httpx.BaseTransport | None = None,
         sandbox: Sandbox | None = None,
+        create_ledger: bool = False,
     ) -> AgentContext:
-        """Open the database (migrating it), the sandbox when it is the source, and the client."""
+        """Open the database (migrating it), the sandbox when it is the source, and the client.
+
+        A ledger that is not initialised is refused (:func:`~bidagent.store.prepare_ledger`)
+        unless ``create_ledger`` (a backtest arm's own fresh ledger) or the built-in demo's.
+        """
         from bidagent.ads import AdsClient
 
         db = engine or make_engine(
             settings.database.url, busy_timeout_ms=settings.database.busy_timeout_ms
         )
         if engine is None:
-            upgrade_database(db)
+            prepare_ledger(db, create=create_ledger or settings.creates_ledger)
         owned: list[Any] = []
         clock: Callable[[], datetime] = _wall_clock
         in_process = settings.ads.backend == "sandbox"

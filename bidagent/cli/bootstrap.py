@@ -1,7 +1,9 @@
 """What every command does first: load the configuration, open the database, fail cleanly.
 
 Owns the CLI's one way to load settings (secrets registered for redaction, logging configured),
-its one way to open the database (``[database]`` settings, migrated to head unless told not to),
+its one way to open the database (``[database]`` settings, migrated to head unless told not to;
+a ledger that is not initialised is refused, except the built-in demo's, see
+:attr:`Settings.creates_ledger`),
 and its one way to fail (``error: message`` on stderr, an exit code, no traceback), so no command
 reinvents them. It must not hold command logic: it knows nothing of rules, cycles or review items.
 """
@@ -18,7 +20,7 @@ import typer
 from bidagent.errors import BidAgentError, ConfigError
 from bidagent.logs import configure_logging, register_settings_secrets
 from bidagent.settings import Settings, load_settings
-from bidagent.store import Engine, make_engine, upgrade_database
+from bidagent.store import Engine, make_engine, prepare_ledger
 
 __all__ = ["fail", "failing_cleanly", "load_cli_settings", "open_database"]
 
@@ -65,8 +67,9 @@ def load_cli_settings(ctx: typer.Context, *, logging: bool = True) -> Settings:
 def open_database(settings: Settings, *, upgrade: bool = True) -> Iterator[Engine]:
     """The engine for ``[database]``, migrated to head (``upgrade=False``: as it is), disposed after.
 
-    A database that cannot be opened or migrated is ``error: message``, exit 1. Diagnostics that
-    must not create or change the database (``db current``, ``health``) pass ``upgrade=False``.
+    A database that cannot be opened or migrated, or is not initialised (``bidagent db upgrade``
+    creates it), is ``error: message``, exit 1. Diagnostics that must not create or change the
+    database (``db current``, ``health``) and ``db upgrade`` itself pass ``upgrade=False``.
     """
     try:
         engine = make_engine(
@@ -79,7 +82,7 @@ def open_database(settings: Settings, *, upgrade: bool = True) -> Iterator[Engin
     try:
         if upgrade:
             with failing_cleanly():
-                upgrade_database(engine)
+                prepare_ledger(engine, create=settings.creates_ledger)
         yield engine
     finally:
         engine.dispose()

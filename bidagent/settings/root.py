@@ -1,17 +1,15 @@
 """The root :class:`Settings` model: every section, the checks across them, what they imply.
 
-Owns the top-level keys, the order in which pydantic-settings consults the sources (init,
-environment, secrets folder, file) and what the settings derive (the effective mode, a profile's
-target ACoS, the sandbox's state path). It must not find or read files: :mod:`.sources` parses
-them and hands the data over through the two context variables below, for one construction.
+Owns the top-level keys, which secrets the file may not hold, and what the settings derive (the
+effective mode, whether the ledger may be created, a profile's target ACoS, the sandbox's state
+path). It must not find or read files or the environment: :mod:`.sources` reads and merges them
+and validates the result with this model.
 """
 
 from __future__ import annotations
 
-from contextvars import ContextVar
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 from pydantic import Field, PrivateAttr, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
@@ -31,30 +29,13 @@ from bidagent.settings.sections import (
     ScheduleSettings,
 )
 
-__all__ = ["ENV_PREFIX", "FILE_VALUES", "SECRET_VALUES", "Settings"]
+__all__ = ["ENV_PREFIX", "FILE_REFUSED_SECRETS", "Settings"]
 
 ENV_PREFIX = "BIDAGENT_"
 
-# Set by :func:`~.sources.load_settings` around one ``Settings()``: pydantic-settings builds its
-# sources inside the class, so parsed data can only reach them from outside like this.
-FILE_VALUES: ContextVar[dict[str, Any] | None] = ContextVar("bidagent_settings_file", default=None)
-SECRET_VALUES: ContextVar[dict[str, Any] | None] = ContextVar(
-    "bidagent_settings_secrets", default=None
-)
-
-
-class _DictSource(PydanticBaseSettingsSource):
-    """A settings source over an already-parsed mapping (the TOML file, or the secrets folder)."""
-
-    def __init__(self, settings_cls: type[BaseSettings], data: dict[str, Any]) -> None:
-        super().__init__(settings_cls)
-        self._data = data
-
-    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
-        return self._data.get(field_name), field_name, False
-
-    def __call__(self) -> dict[str, Any]:
-        return dict(self._data)
+# Secrets that are never read from the file: the file is the part most often committed or
+# shared. Webhook URLs (also secret) may stay in the file; the whole list is one value.
+FILE_REFUSED_SECRETS = ("ads.client_secret", "ads.refresh_token")
 
 
 class Settings(BaseSettings):
@@ -65,6 +46,7 @@ class Settings(BaseSettings):
         env_nested_delimiter="__",
         extra="forbid",
         frozen=True,
+        allow_inf_nan=False,
     )
 
     mode: Mode | None = Field(
@@ -100,12 +82,10 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (
-            init_settings,
-            env_settings,
-            _DictSource(settings_cls, SECRET_VALUES.get() or {}),
-            _DictSource(settings_cls, FILE_VALUES.get() or {}),
-        )
+        # :func:`~.sources.load_settings` merges the file, the secrets folder and the
+        # environment itself (so each message can name the real source) and passes the result
+        # in; ``Settings()`` alone is the built-in defaults, whatever the environment holds.
+        return (init_settings,)
 
     @model_validator(mode="after")
     def _amazon_needs_credentials(self) -> Settings:
@@ -121,6 +101,10 @@ class Settings(BaseSettings):
                     + ", ".join(f"ads.{m}" for m in missing)
                     + " (set BIDAGENT_ADS__<NAME> or a secrets file)"
                 )
+        # A folder chosen on purpose must exist; the default's absence is the rule loader's to
+        # report (the demo and the example use it from the checkout).
+        if self.rules_dir != Path("rules") and not self.rules_dir.is_dir():
+            raise ValueError(f"rules_dir {str(self.rules_dir)!r} is not a folder")
         ids = [p.profile_id for p in self.profiles]
         duplicates = sorted({i for i in ids if ids.count(i) > 1})
         if duplicates:
@@ -144,6 +128,19 @@ class Settings(BaseSettings):
     def profile(self, profile_id: str) -> ProfileSettings | None:
         """The configured profile with this id, if any."""
         return next((p for p in self.profiles if p.profile_id == profile_id), None)
+
+    @property
+    def creates_ledger(self) -> bool:
+        """Whether a missing ledger may be created on first use: only the built-in demo's.
+
+        The demo (no configuration file, the default ``sqlite:///bidagent.db``) runs with no
+        setup. Any other database must be created on purpose with ``bidagent db upgrade``, so a
+        typo'd or unmounted path is refused instead of becoming an empty ledger.
+        """
+        return (
+            self.config_file is None
+            and self.database.url == DatabaseSettings.model_fields["url"].default
+        )
 
     def sandbox_state_path(self) -> Path:
         """Where the sandbox keeps its state: configured, else beside the SQLite file."""

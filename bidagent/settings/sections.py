@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -21,8 +20,14 @@ from pydantic import (
     model_validator,
 )
 
-from bidagent.durations import parse_duration
 from bidagent.engine.config import Mode
+from bidagent.settings.values import (
+    DatabaseUrl,
+    Duration,
+    Faults,
+    PositiveDuration,
+    TimeOfDay,
+)
 
 __all__ = [
     "AdsSettings",
@@ -40,24 +45,19 @@ __all__ = [
 ]
 
 
-def _check_duration(value: str) -> str:
-    parse_duration(value)
-    return value
-
-
-Duration = Annotated[str, AfterValidator(_check_duration)]
 Fraction = Annotated[float, Field(ge=0.0, le=10.0)]
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # No inf or nan anywhere: an infinite timeout is a hang, an infinite day never ends.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class DatabaseSettings(_Section):
     """Where the ledger lives. SQLite by default; ``postgresql+psycopg://...`` for several replicas."""
 
-    url: str = "sqlite:///bidagent.db"
-    busy_timeout_ms: int = Field(default=10_000, ge=0)
+    url: DatabaseUrl = "sqlite:///bidagent.db"
+    busy_timeout_ms: int = Field(default=10_000, ge=0, le=600_000)
     echo: bool = False
 
 
@@ -133,8 +133,8 @@ class ProfileSettings(_Section):
 class ScheduleSettings(_Section):
     """When the daily cycle runs, in each profile's own time zone."""
 
-    daily_at: time = time(7, 0)
-    misfire_grace_s: int = Field(default=6 * 3600, ge=1)
+    daily_at: TimeOfDay = time(7, 0)
+    misfire_grace_s: int = Field(default=6 * 3600, ge=1, le=7 * 86400)
     reload_rules_s: float = Field(default=5.0, gt=0, description="How often rule files are polled.")
     lock_wait_s: float = Field(
         default=30.0, ge=0,
@@ -149,14 +149,14 @@ class GuardrailSettings(_Section):
     max_bid: float | None = Field(default=None, gt=0)
     min_budget: float | None = Field(default=None, ge=0)
     max_budget: float | None = Field(default=None, gt=0)
-    max_step: Fraction = 0.5
+    max_step: Annotated[float, Field(gt=0.0, le=10.0)] = 0.5
     cooldown: Duration = "3d"
     external_edit_cooldown: Duration | None = Field(
         default=None,
         description="How long a field edited outside bidagent rests; default: cooldown.",
     )
     settle: Duration = "2d"
-    max_data_age: Duration = "3d"
+    max_data_age: PositiveDuration = "3d"
     max_changes_per_cycle: int = Field(default=500, ge=0)
     max_changes_pct: Fraction = 0.25
 
@@ -172,7 +172,7 @@ class GuardrailSettings(_Section):
 class ReviewSettings(_Section):
     """The human review queue."""
 
-    hold_expiry: Duration = "3d"
+    hold_expiry: PositiveDuration = "3d"
 
 
 class WebhookSettings(_Section):
@@ -188,9 +188,9 @@ class NotifySettings(_Section):
     """Where review items are announced."""
 
     webhooks: list[WebhookSettings] = Field(default_factory=list)
-    digest_at: time | None = None
+    digest_at: TimeOfDay | None = None
     timeout_s: float = Field(default=10.0, gt=0)
-    max_attempts: int = Field(default=20, ge=1)
+    max_attempts: int = Field(default=20, ge=1, le=1000)
 
 
 class SandboxSettings(_Section):
@@ -207,7 +207,7 @@ class SandboxSettings(_Section):
     )
     targets: int = Field(default=300, ge=1, description="Targets in a fresh sandbox account.")
     history_days: int = Field(default=60, ge=0)
-    faults: dict[str, Any] = Field(
+    faults: Faults = Field(
         default_factory=dict,
         description="Fault injection for the in-process fake API (see docs/sandbox.md).",
     )

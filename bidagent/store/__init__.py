@@ -11,6 +11,7 @@ from sqlmodel import Session
 from bidagent.store.db import (
     database_revision,
     make_engine,
+    prepare_ledger,
     session_scope,
     upgrade_database,
 )
@@ -66,6 +67,7 @@ __all__ = [
     "TargetRecord",
     "database_revision",
     "make_engine",
+    "prepare_ledger",
     "session_scope",
     "upgrade_database",
     "upsert_rows",

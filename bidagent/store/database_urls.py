@@ -8,24 +8,27 @@ they report on.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
 __all__ = ["shown_url", "sqlite_file"]
 
+# ``scheme://user:password@``: what is masked when SQLAlchemy cannot parse the URL.
+_USERINFO = re.compile(r"^([^:/@\s]+://[^:/@\s]*):[^@/\s]*@")
+
 
 def shown_url(url: str) -> str:
-    """``url`` with its password masked; an unparsable URL comes back as given (it holds no
-    password we could find)."""
+    """``url`` with its password masked, also when SQLAlchemy cannot parse it."""
     try:
         return make_url(url).render_as_string(hide_password=True)
     except ArgumentError:
-        return url
+        return _USERINFO.sub(r"\1:***@", url)
 
 
-def sqlite_file(url: str) -> Path | None:
+def sqlite_file(url: str | URL) -> Path | None:
     """The file a SQLite ``url`` names; None for an in-memory database or another backend.
 
     An unparsable URL raises, as opening it would.

@@ -6,6 +6,11 @@ the write lock up front instead of failing half-way when another writer got ther
 PostgreSQL is used as it comes, by URL (``postgresql+psycopg://user@host/db``).
 
 Transactions are short and never span an HTTP call; callers open a session per step.
+
+The ledger is never created by accident: :func:`make_engine` creates no folder (a SQLite path
+whose folder is missing is an error), and :func:`prepare_ledger` migrates an initialised ledger
+but creates a new one only when asked (``bidagent db upgrade``, the built-in demo). A typo'd or
+unmounted path must not become an empty ledger that forgets every cooldown and rejection.
 """
 
 from __future__ import annotations
@@ -21,8 +26,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from bidagent.errors import StoreError
+from bidagent.store.database_urls import shown_url, sqlite_file
 
-__all__ = ["make_engine", "session_scope", "upgrade_database"]
+__all__ = ["make_engine", "prepare_ledger", "session_scope", "upgrade_database"]
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -58,9 +64,12 @@ def make_engine(url: str, *, busy_timeout_ms: int = 10_000, echo: bool = False) 
     url = normalise_url(url)
     try:
         if url.startswith("sqlite"):
-            database = url.split("///", 1)[1] if "///" in url else ""
-            if database and database != ":memory:":
-                Path(database).parent.mkdir(parents=True, exist_ok=True)
+            path = sqlite_file(url)
+            if path is not None and not path.parent.is_dir():
+                raise StoreError(
+                    f"cannot open database {shown_url(url)}: folder {path.parent} does not exist"
+                    " (nothing was created; check database.url)"
+                )
             engine = create_engine(
                 url,
                 echo=echo,
@@ -70,18 +79,10 @@ def make_engine(url: str, *, busy_timeout_ms: int = 10_000, echo: bool = False) 
         else:
             engine = create_engine(url, echo=echo, pool_pre_ping=True, pool_size=5, max_overflow=5)
     except (SQLAlchemyError, ValueError) as exc:
-        raise StoreError(f"cannot open database {_redact(url)}: {exc}") from exc
+        # SQLAlchemy's parse errors quote the URL whole: mask it before it reaches a message.
+        detail = _reason(exc).replace(url, shown_url(url))
+        raise StoreError(f"cannot open database {shown_url(url)}: {detail}") from None
     return engine
-
-
-def _redact(url: str) -> str:
-    """A URL fit for a message: the password, if any, replaced."""
-    from sqlalchemy.engine import make_url
-
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # an unparsable URL has no password we could find either
-        return "<unparsable database url>"
 
 
 @contextmanager
@@ -100,8 +101,10 @@ def _alembic_config(engine: Engine) -> Any:
     from alembic.config import Config
 
     config = Config()
-    config.set_main_option("script_location", str(_MIGRATIONS))
-    config.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
+    # Only the folder goes into Alembic's config: it is a ConfigParser with %-interpolation, so a
+    # percent-encoded password would crash it (and print the URL). The migrations run on the
+    # connection handed over in ``attributes``, never on a URL.
+    config.set_main_option("script_location", str(_MIGRATIONS).replace("%", "%%"))
     return config
 
 
@@ -118,7 +121,50 @@ def upgrade_database(engine: Engine, revision: str = "head") -> str | None:
         with engine.connect() as connection:
             return MigrationContext.configure(connection).get_current_revision()
     except SQLAlchemyError as exc:
-        raise StoreError(f"cannot migrate database {_redact(str(engine.url))}: {exc}") from exc
+        raise StoreError(f"cannot migrate database {_shown(engine)}: {_reason(exc)}") from None
+
+
+def _reason(exc: Exception) -> str:
+    """A driver's error on one line, without SQLAlchemy's link to its error catalogue."""
+    lines = [line.strip() for line in str(exc).splitlines()]
+    return " ".join(line for line in lines if line and not line.startswith("(Background on"))
+
+
+def _shown(engine: Engine) -> str:
+    return engine.url.render_as_string(hide_password=True)
+
+
+def _revision(engine: Engine) -> str | None:
+    try:
+        return database_revision(engine)
+    except SQLAlchemyError as exc:
+        raise StoreError(f"cannot open database {_shown(engine)}: {_reason(exc)}") from None
+
+
+def prepare_ledger(engine: Engine, *, create: bool) -> str | None:
+    """Migrate the ledger to head; refuse one that is not initialised unless ``create``.
+
+    Not initialised: a SQLite file that does not exist, or a database without bidagent's
+    migration table. ``create`` is for ``bidagent db upgrade`` and the built-in demo only.
+    An in-memory SQLite database holds nothing to lose and is always created.
+    """
+    url = engine.url
+    in_memory = url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
+    if not (create or in_memory):
+        path = sqlite_file(url)
+        if path is not None and not path.exists():
+            raise StoreError(
+                f"database file {path} does not exist; run `bidagent db upgrade` to create the"
+                " ledger there, or check database.url (a typo or an unmounted volume)"
+            )
+        # An empty file is no ledger either; reading it would already write SQLite's header.
+        revision = None if path is not None and path.stat().st_size == 0 else _revision(engine)
+        if revision is None:
+            raise StoreError(
+                f"database {_shown(engine)} is not an initialised bidagent ledger; run"
+                " `bidagent db upgrade` to create it, or check database.url"
+            )
+    return upgrade_database(engine)
 
 
 def database_revision(engine: Engine) -> str | None:

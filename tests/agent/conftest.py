@@ -13,13 +13,25 @@ import pytest
 from bidagent.agent.context import AgentContext
 from bidagent.engine import RuleSet, load_rule_set
 from bidagent.settings import Settings, load_settings
+from bidagent.store import make_engine, upgrade_database
 
 REPO = Path(__file__).resolve().parents[2]
 STARTER_RULES = REPO / "rules"
 
 
+def init_ledger(url: str) -> None:
+    """Create and migrate the ledger at ``url``, as ``bidagent db upgrade`` does (commands refuse
+    a ledger that is not initialised)."""
+    engine = make_engine(url)
+    try:
+        upgrade_database(engine)
+    finally:
+        engine.dispose()
+
+
 def write_config(tmp_path: Path, extra: str = "", rules_dir: Path = STARTER_RULES) -> Path:
-    """A configuration file on tmp_path: SQLite ledger, a small sandbox, the given rules."""
+    """A configuration file on tmp_path: an initialised SQLite ledger, a small sandbox, the given
+    rules."""
     path = tmp_path / "bidagent.toml"
     path.write_text(
         f"""
@@ -34,6 +46,7 @@ state_path = "{tmp_path}/sandbox.db"
 """,
         encoding="utf-8",
     )
+    init_ledger(f"sqlite:///{tmp_path}/ledger.db")
     return path
 
 

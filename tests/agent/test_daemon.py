@@ -33,7 +33,7 @@ from bidagent.store import (
     session_scope,
     upgrade_database,
 )
-from tests.agent.conftest import STARTER_RULES
+from tests.agent.conftest import STARTER_RULES, init_ledger
 
 CONFIG = """
 rules_dir = "{rules}"
@@ -58,6 +58,7 @@ def _config(tmp_path: Path, extra: str = "", rules_dir: Path = STARTER_RULES) ->
     """A small, fast sandbox (36 days of history cover the starter pack's longest window)."""
     path = tmp_path / "bidagent.toml"
     path.write_text(CONFIG.format(rules=rules_dir, tmp=tmp_path) + extra, encoding="utf-8")
+    init_ledger(f"sqlite:///{tmp_path}/ledger.db")
     return path
 
 

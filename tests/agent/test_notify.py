@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import random
@@ -25,7 +26,8 @@ from bidagent.agent.review.notify import (
     retry_delay,
 )
 from bidagent.agent.review.webhook_payloads import build_payload
-from bidagent.settings import NotifySettings, Settings, WebhookSettings
+from bidagent.logs import configure_logging, register_settings_secrets
+from bidagent.settings import LoggingSettings, NotifySettings, Settings, WebhookSettings
 from bidagent.store import (
     ChangeRecord,
     NotificationRecord,
@@ -383,3 +385,22 @@ def test_digest_counts_changes_money_and_open_items(engine: Engine, receiver: Re
             },
         }
     ]
+
+
+def test_webhook_names_are_logged_and_urls_are_not(engine: Engine, receiver: Receiver) -> None:
+    """Log lines name the failing webhook (``webhook=broken``), never its URL or token."""
+    closed = Receiver()
+    closed.stop()
+    settings = _settings(
+        _hook("good", receiver.url(f"/hook/{TOKEN}")),
+        _hook("broken", f"http://127.0.0.1:{closed.port}/hook?token={TOKEN}"),
+    )
+    register_settings_secrets(settings)
+    stream = io.StringIO()
+    configure_logging(LoggingSettings(format="json"), stream=stream)
+    _raise(engine, "k")
+    deliver_pending(engine, settings, now=NOW)
+    events = [json.loads(line) for line in stream.getvalue().splitlines()]
+    named = sorted((e["event"], e["webhook"]) for e in events if "webhook" in e)
+    assert named == [("notification_retry_scheduled", "broken"), ("notification_sent", "good")]
+    assert TOKEN not in stream.getvalue()

@@ -20,6 +20,7 @@ from bidagent.cli.app import app
 from bidagent.cli.changes import LIST_COLUMNS
 from bidagent.settings import load_settings
 from bidagent.store import ChangeRecord, make_engine
+from tests.agent.conftest import init_ledger
 
 RULES = Path(__file__).resolve().parents[2] / "rules"
 CONFIG = """
@@ -41,6 +42,7 @@ format = "json"
 def _config(folder: Path) -> Path:
     path = folder / "bidagent.toml"
     path.write_text(CONFIG.format(rules=RULES, tmp=folder), encoding="utf-8")
+    init_ledger(f"sqlite:///{folder}/ledger.db")
     return path
 
 

@@ -102,9 +102,11 @@ def test_failing_cleanly_turns_a_bidagent_error_into_exit_1(
     assert capsys.readouterr() == ("", "error: database is locked\n")
 
 
-def test_a_database_that_cannot_be_opened_is_one_error_line() -> None:
-    """``pause`` on an unknown database dialect exits 1 with ``error: cannot open database``."""
+def test_an_unknown_database_dialect_is_one_error_line_naming_the_variable() -> None:
+    """``pause`` with an unknown dialect in the environment exits 1 naming the variable."""
     result = runner.invoke(app, ["pause"], env={"BIDAGENT_DATABASE__URL": "nosuchdb://x/y"})
-    assert result.exit_code == 1
-    assert result.stderr.startswith("error: cannot open database nosuchdb://x/y: ")
-    assert result.stdout == ""
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert result.stderr.splitlines() == [
+        "error: environment variable BIDAGENT_DATABASE__URL (key 'database.url'): expected a"
+        " sqlite:///path or postgresql://user@host/db URL, not scheme 'nosuchdb'"
+    ]

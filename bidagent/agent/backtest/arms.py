@@ -241,7 +241,7 @@ def run_arm(
             own = own.model_copy(update={"profiles": [profile]})
             targets = list(profile.campaign_target_acos.values())
             target_acos = round(sum(targets) / len(targets), 4) if targets else None
-        with AgentContext.open(own, sandbox=box) as ctx:
+        with AgentContext.open(own, sandbox=box, create_ledger=True) as ctx:
             writes = _run_days(ctx, box, arm, spec, rule_set, on_day)
             changes, kinds, decided, cycles = _ledger_counts(ctx)
             ctx.engine.dispose()

@@ -16,7 +16,7 @@ from bidagent.engine.config import GuardrailConfig
 from bidagent.errors import AgentError
 from bidagent.marketplaces import marketplace_for
 from bidagent.settings import GuardrailSettings, Settings
-from bidagent.store import Engine, ProfileRecord, make_engine, upgrade_database
+from bidagent.store import Engine, ProfileRecord, make_engine, prepare_ledger
 from bidagent.store.engine_inputs import read_engine_inputs
 from bidagent.store.profiles import load_profile
 
@@ -64,7 +64,7 @@ def load_engine_inputs(
     """Everything the engine needs for one profile at ``now``, read from the configured database."""
     db = engine or make_engine(settings.database.url)
     if engine is None:
-        upgrade_database(db)
+        prepare_ledger(db, create=settings.creates_ledger)
     profile = load_profile(db, profile_id)
     if profile is None:
         raise AgentError(
