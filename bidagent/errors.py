@@ -17,6 +17,7 @@ cycle boundaries, and each one records a cycle outcome or a review item.
     │   ├── AuthError            LWA token refresh failed, or the API said 401/403
     │   ├── ThrottledError       429 after the retry budget ran out (retry_after_s)
     │   ├── ApiError             any other non-success answer (status, code, details)
+    │   ├── MalformedResponse    a success answer whose body is not the documented shape
     │   ├── ReportFailed         a report ended FAILED, or its file was malformed
     │   └── ReportTimeout        a report did not complete before its deadline
     ├── SandboxError             the simulated marketplace was misused (bad scenario, bad state file)
@@ -38,6 +39,7 @@ __all__ = [
     "BidAgentError",
     "ConfigError",
     "DaemonLockedError",
+    "MalformedResponse",
     "PausedError",
     "ProfileBusyError",
     "ReportFailed",
@@ -143,6 +145,10 @@ class ThrottledError(AdsError):
 
 class ApiError(AdsError):
     """Any other non-success answer from the Ads API."""
+
+
+class MalformedResponse(AdsError):  # noqa: N818 - like ReportFailed, names what came back
+    """The API answered 2xx, but the body is not the documented shape (not JSON, no list)."""
 
 
 class ReportFailed(AdsError):  # noqa: N818 - the name Amazon's own docs use for the state

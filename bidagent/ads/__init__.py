@@ -2,8 +2,8 @@
 
 Nothing else in bidagent speaks HTTP to Amazon. The engine never imports this package; the agent
 does, through :class:`AdsClient`. Errors raised are those of :mod:`bidagent.errors`
-(``AdsError`` → ``AuthError``, ``ThrottledError``, ``ApiError``, ``ReportFailed``,
-``ReportTimeout``).
+(``AdsError`` → ``AuthError``, ``ThrottledError``, ``ApiError``, ``MalformedResponse``,
+``ReportFailed``, ``ReportTimeout``).
 """
 
 from bidagent.ads.client import AdsClient

@@ -9,12 +9,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
+import httpx
 import structlog
 
 from bidagent.ads.endpoints import ENTITY_SPECS, EntitySpec
 from bidagent.ads.models import AdGroup, Campaign, Negative, Profile, Target
 from bidagent.ads.session import AdsSession, json_body
-from bidagent.errors import ApiError
+from bidagent.errors import ApiError, MalformedResponse
 
 __all__ = ["EntityReader"]
 
@@ -33,6 +34,14 @@ def _chunks(values: Sequence[str] | None, size: int) -> list[list[str] | None]:
     return [unique[i : i + size] for i in range(0, len(unique), size)] or []
 
 
+def _json(response: httpx.Response, what: str) -> Any:
+    """The body as JSON; a 2xx body that is not JSON is :class:`MalformedResponse`."""
+    try:
+        return response.json()
+    except ValueError:
+        raise MalformedResponse(f"{what}: the body is not JSON") from None
+
+
 class EntityReader:
     """List calls for one session."""
 
@@ -43,9 +52,9 @@ class EntityReader:
     def profiles(self) -> list[Profile]:
         """``GET /v2/profiles`` (no scope header): the profiles of this region."""
         response = self._session.read("GET", "/v2/profiles", profile_id=None)
-        data = response.json()
+        data = _json(response, "GET /v2/profiles")
         if not isinstance(data, list):
-            raise ApiError("GET /v2/profiles: expected a JSON array")
+            raise MalformedResponse("GET /v2/profiles: expected a JSON array")
         return [Profile.from_api(item) for item in data]
 
     def pages(
@@ -67,10 +76,10 @@ class EntityReader:
                 media_type=spec.media_type,
                 content=json_body(request),
             )
-            data = response.json()
-            items = data.get(spec.body_key)
+            data = _json(response, f"POST {path}")
+            items = data.get(spec.body_key) if isinstance(data, dict) else None
             if not isinstance(items, list):
-                raise ApiError(f"POST {path}: response has no '{spec.body_key}' list")
+                raise MalformedResponse(f"POST {path}: response has no '{spec.body_key}' list")
             yield from items
             token = data.get("nextToken") or None
             if token is None:

@@ -98,6 +98,8 @@ class FakeAdsApi:
             )
         if outcome == "bad_request":
             return Reply(api.error(400, "Bad Request"), delay)
+        if outcome == "malformed":
+            return Reply(json_response(200, {"unexpected": "shape"}, api.request_id), delay)
         if outcome == "unauthorized":
             return Reply(json_response(401, {"message": "Unauthorized"}, api.request_id), delay)
         return Reply(self.handle(request), delay, timeout=outcome == "timeout_after_apply")

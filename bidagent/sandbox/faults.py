@@ -34,6 +34,7 @@ OUTCOMES = (
     "delay",
     "timeout_after_apply",
     "bad_request",  # scripted only (no probability): a 400, which the client never retries
+    "malformed",  # scripted only: a 200 whose body is not the documented shape
 )
 REPORT_OUTCOMES = ("ok", "fail", "hang")
 

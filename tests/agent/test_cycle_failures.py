@@ -19,6 +19,7 @@ from bidagent.engine import Plan, RuleSet
 from bidagent.engine.plan import Skip
 from bidagent.settings import load_settings
 from bidagent.store import CycleRecord, ReviewItemRecord
+from bidagent.vocabulary import make_dedupe_key
 
 BAD_REQUEST = """
 [sandbox.faults.endpoints."POST /sp/campaigns/list"]
@@ -52,6 +53,43 @@ def test_http_400_in_sync_leaves_a_failed_cycle_an_api_item_a_metric_and_unhealt
     assert health.exit_code == 1
     assert "unhealthy: last cycle" in health.output and "sync failed: ApiError" in health.output
     retried = run_cycle(agent, profile_id, rule_set)  # the scripted 400 is spent: the day runs
+    assert (retried.outcome, retried.cycle_id != result.cycle_id) == ("succeeded", True)
+
+
+MALFORMED_PAGE = """
+[sandbox.faults.endpoints."POST /sp/keywords/list"]
+script = ["malformed"]
+"""
+
+
+def test_malformed_entity_page_in_sync_leaves_a_failed_cycle_a_data_item_a_metric_and_unhealthy(
+    config_writer: Callable[..., Path],
+    agent_factory: Callable[..., AgentContext],
+    rule_set: RuleSet,
+) -> None:
+    """A 200 entity page without its list: failed cycle with the reason, data item, metric, health 1."""
+    config = config_writer(MALFORMED_PAGE)
+    agent = agent_factory(load_settings(config))
+    (profile_id,) = profile_ids(agent)
+    before = METRICS.failed_cycles["data"]
+    result = run_cycle(agent, profile_id, rule_set)
+    with Session(agent.engine) as session:
+        records = session.exec(select(CycleRecord)).all()
+        items = session.exec(select(ReviewItemRecord)).all()
+    assert result.outcome == "failed"
+    assert [(r.outcome, r.mode, r.schedule, r.id, r.error) for r in records] == [
+        ("failed", "live", "daily", result.cycle_id,
+         "sync failed: MalformedResponse: POST /sp/keywords/list: response has no 'keywords' list")
+    ]  # fmt: skip
+    assert [(i.kind, i.status, i.profile_id, i.dedupe_key) for i in items] == [
+        ("data", "open", profile_id, make_dedupe_key("data", profile_id, "sync:MalformedResponse"))
+    ]
+    assert METRICS.failed_cycles["data"] == before + 1
+    assert 'bidagent_cycles_failed_total{reason="data"}' in METRICS.render(None)
+    health = CliRunner().invoke(app, ["--config", str(config), "health"])
+    assert health.exit_code == 1
+    assert "unhealthy: last cycle" in health.output and "MalformedResponse" in health.output
+    retried = run_cycle(agent, profile_id, rule_set)  # the scripted page is spent: the day runs
     assert (retried.outcome, retried.cycle_id != result.cycle_id) == ("succeeded", True)
 
 

@@ -28,7 +28,7 @@ from bidagent.business_dates import business_date
 from bidagent.durations import parse_duration
 from bidagent.engine import Plan, RuleSet, evaluate
 from bidagent.engine.lookback import facts_lookback_days
-from bidagent.errors import AdsError, AuthError, ReportFailed, ThrottledError
+from bidagent.errors import AdsError, AuthError, MalformedResponse, ReportFailed, ThrottledError
 from bidagent.store import CycleRecord, ProfileRecord, Session, session_scope
 from bidagent.store.changes import cycle_change_ids, stale_planned_changes
 from bidagent.store.cycles import (
@@ -294,6 +294,8 @@ def _failure_kind(exc: Exception) -> tuple[str, str]:
         return "api", "throttled"
     if isinstance(exc, ReportFailed):
         return "data", "report"
+    if isinstance(exc, MalformedResponse):
+        return "data", "data"
     if isinstance(exc, AdsError):
         return "api", "api"
     return "data", "data"
