@@ -39,6 +39,9 @@ if TYPE_CHECKING:
 
 __all__ = ["FakeAdsApi", "Reply"]
 
+# Set on answers that a scripted fault made wrong on purpose (see ``malformed``).
+FAULT_HEADER = "x-sandbox-fault"
+
 _DOWNLOAD = re.compile(r"^/[0-9a-f-]{36}-\d+/report-[0-9a-f-]{36}-\d+\.json\.gz$")
 _REPORT = re.compile(r"^/reporting/reports/([^/]+)$")
 
@@ -99,7 +102,11 @@ class FakeAdsApi:
         if outcome == "bad_request":
             return Reply(api.error(400, "Bad Request"), delay)
         if outcome == "malformed":
-            return Reply(json_response(200, {"unexpected": "shape"}, api.request_id), delay)
+            # A fault on purpose: the header names it so the contract tests can tell it from a
+            # sandbox bug (Amazon sends no such header).
+            answer = json_response(200, {"unexpected": "shape"}, api.request_id)
+            answer.headers[FAULT_HEADER] = "malformed"
+            return Reply(answer, delay)
         if outcome == "unauthorized":
             return Reply(json_response(401, {"message": "Unauthorized"}, api.request_id), delay)
         return Reply(self.handle(request), delay, timeout=outcome == "timeout_after_apply")

@@ -18,24 +18,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from fnmatch import fnmatchcase
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 from bidagent.errors import SandboxError
+from bidagent.settings.values import FaultOutcome
 
 __all__ = ["Decision", "EndpointFaults", "FaultConfig", "FaultInjector"]
 
-OUTCOMES = (
-    "ok",
-    "throttle",
-    "throttle_no_retry_after",
-    "error_500",
-    "error_503",
-    "unauthorized",
-    "delay",
-    "timeout_after_apply",
-    "bad_request",  # scripted only (no probability): a 400, which the client never retries
-    "malformed",  # scripted only: a 200 whose body is not the documented shape
-)
+OUTCOMES: tuple[str, ...] = get_args(FaultOutcome)  # "ok" first; see settings.values
 REPORT_OUTCOMES = ("ok", "fail", "hang")
 
 

@@ -94,6 +94,23 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
+# What one scripted call of the fake API does; the sandbox's fault injector reads the same list
+# (``bidagent.sandbox.faults.OUTCOMES``). ``bad_request`` (a 400) and ``malformed`` (a 200 whose
+# body is not the documented shape) are scripted only: they have no probability field.
+FaultOutcome = Literal[
+    "ok",
+    "throttle",
+    "throttle_no_retry_after",
+    "error_500",
+    "error_503",
+    "unauthorized",
+    "delay",
+    "timeout_after_apply",
+    "bad_request",
+    "malformed",
+]
+
+
 class EndpointFaultsModel(_Strict):
     """``[sandbox.faults.endpoints."<key>"]``: mirrors ``sandbox.faults.EndpointFaults``."""
 
@@ -104,18 +121,7 @@ class EndpointFaultsModel(_Strict):
     unauthorized: Probability = 0.0
     timeout_after_apply: Probability = 0.0
     delay_s: float = Field(default=0.0, ge=0.0, le=600.0)
-    script: list[
-        Literal[
-            "ok",
-            "throttle",
-            "throttle_no_retry_after",
-            "error_500",
-            "error_503",
-            "unauthorized",
-            "delay",
-            "timeout_after_apply",
-        ]
-    ] = Field(default_factory=list, max_length=100_000)
+    script: list[FaultOutcome] = Field(default_factory=list, max_length=100_000)
 
 
 class FaultsModel(_Strict):

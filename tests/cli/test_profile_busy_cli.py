@@ -18,6 +18,7 @@ from bidagent.cli.app import app
 from bidagent.settings import load_settings
 from bidagent.store import ChangeRecord, ReviewItemRecord, make_engine
 from bidagent.store.profile_locks import hold_profile
+from tests.agent.conftest import init_ledger
 
 # One change applied at once (a budget cut), one held for approval (a budget rise over 20%).
 RULES = """\
@@ -50,6 +51,7 @@ def _config(tmp_path: Path) -> Path:
         f'[sandbox]\ntargets = 120\nseed = 11\nhistory_days = 30\nstate_path = "{tmp_path}/sandbox.db"\n'
         f'[schedule]\nlock_wait_s = {WAIT_S}\n[logging]\nformat = "json"\n'
     )
+    init_ledger(f"sqlite:///{tmp_path}/ledger.db")
     return config
 
 

@@ -34,6 +34,7 @@ from typing import Any
 
 import httpx
 
+from bidagent.sandbox.api import FAULT_HEADER
 from contract import allowances
 from contract.openapi_schema import SPEC_FILES, load_spec, validator
 
@@ -224,6 +225,10 @@ def check_exchange(request: httpx.Request, response: httpx.Response, *, delibera
             f"{where}: client request breaks the spec: {p}" for p in request_problems
         ]
     response.read()
+    if response.headers.get(FAULT_HEADER) == "malformed":
+        # A scripted fault: the sandbox broke this answer on purpose, and says so.
+        LEDGER.allowances_used["scripted malformed answer"] += 1
+        return
     LEDGER.findings += [f"{where}: {p}" for p in check_response(op, response)]
 
 
