@@ -93,6 +93,9 @@ level = "WARNING"
     assert helped.returncode == 0, helped.stderr
     subcommands = set(re.findall(r"^│ ([a-z][a-z-]*) ", helped.stdout, flags=re.MULTILINE))
     assert {"cycle", "run", "rules"} <= subcommands, helped.stdout  # else all would be skipped
+    # A configured ledger is created once, as the README says for a real deployment.
+    upgraded = _run(["db", "upgrade"], path)
+    assert upgraded.returncode == 0, upgraded.stderr
     first = _run(["cycle"], path)
     assert first.returncode == 0, first.stdout + first.stderr
     return Workdir(path, subcommands)

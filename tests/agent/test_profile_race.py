@@ -29,7 +29,7 @@ from pgserver import find_binaries, start_postgres
 from sqlmodel import Session, select
 
 from bidagent.store import ChangeRecord, make_engine
-from tests.agent.conftest import STARTER_RULES
+from tests.agent.conftest import STARTER_RULES, init_ledger
 
 pytestmark = pytest.mark.slow
 
@@ -174,6 +174,7 @@ def test_two_writers_started_together_never_fight(
     else:
         server = request.getfixturevalue("postgres")
         url = server.url(server.create_database())
+    init_ledger(url)  # as `bidagent db upgrade` does: commands refuse an uninitialised ledger
     config = _config(tmp_path, url, served, wait_s)
     seen = httpx.get(served + "/_sandbox/writes", timeout=10).json()["writes"]
     since = max((w["seq"] for w in seen), default=0)
