@@ -16,16 +16,25 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import re
 from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
 import polars as pl
+import structlog
 
 from bidagent.errors import ReportFailed
 
-__all__ = ["parse_report"]
+__all__ = ["MAX_COUNT", "MAX_MONEY", "parse_report"]
+
+log = structlog.get_logger(__name__)
+
+# Plausible ranges, checked before any cast: a count or amount past these is a broken report, not
+# a busy day (and 1e30 clicks would not even fit the store's integer columns).
+MAX_COUNT = 10**10  # impressions of one entity on one day; clicks and orders are far fewer
+MAX_MONEY = 10.0**9  # cost, sales or budget of one entity on one day, in the account currency
 
 # Column roles: id, date, count (non-negative integer), money (non-negative number), text, kind.
 _METRICS = {
@@ -42,6 +51,8 @@ _SPECS: dict[str, dict[str, str]] = {
                      "searchTerm": "text", **_METRICS},
     "spCampaigns": {"date": "date", "campaignId": "id", **_METRICS},
 }  # fmt: skip
+# Asked for (ads/reports.py REPORT_COLUMNS) but not read; any other column is logged as unknown.
+_REQUESTED = {"spTargeting": {"campaignId", "adGroupId", "targeting"}}
 # Read but allowed to be absent or null.
 _OPTIONAL = {"spCampaigns": {"campaignBudgetAmount": "money"}}
 _KIND_COLUMNS = ("keywordType", "matchType")
@@ -159,10 +170,12 @@ def _check(frame: pl.DataFrame, context: _Context) -> None:
         bad: pl.Series | None = None
         if role == "id":
             bad = ~series.str.contains(r"^[0-9]+$")
-        elif role == "count":
-            bad = (series < 0) | (series != series.floor()) | ~series.is_finite()
-        elif role == "money":
-            bad = (series < 0) | ~series.is_finite()
+        elif role in ("count", "money"):
+            top = MAX_COUNT if role == "count" else MAX_MONEY
+            good = series.is_finite() & (series >= 0) & (series <= top)  # NaN is not good
+            if role == "count":
+                good = good & (series == series.floor())
+            bad = ~good
         elif role == "date":
             parsed = series.str.to_date("%Y-%m-%d", strict=False)
             index = _first(frame, parsed.is_null())
@@ -181,9 +194,12 @@ def _check(frame: pl.DataFrame, context: _Context) -> None:
             index = _first(frame, bad.fill_null(False))
             if index is not None:
                 value = series[index]
-                what = (
-                    "negative" if isinstance(value, float) and value < 0 else f"not a valid {role}"
-                )
+                what = f"not a valid {role}"
+                if isinstance(value, float) and value < 0:
+                    what = "negative"
+                elif isinstance(value, float) and math.isfinite(value) and value > 0:
+                    limit = MAX_COUNT if role == "count" else MAX_MONEY
+                    what = f"out of range (at most {limit:,.0f})" if value > limit else what
                 raise context.reject(f"row {index} column '{column}': {_show(value)} is {what}")
     if context.report_type in _NEEDS_KIND:
         kinds = frame["keywordType"].fill_null(frame["matchType"])
@@ -194,6 +210,24 @@ def _check(frame: pl.DataFrame, context: _Context) -> None:
                 f"row {index} column 'keywordType': {_show(kinds[index])} is not a known "
                 "keyword or targeting type"
             )
+
+
+def _warn_unknown_columns(raw: bytes, context: _Context) -> None:
+    """Log columns of the first row that were neither asked for nor read (Amazon adding one)."""
+    start = raw.find(b"{")
+    if start < 0:
+        return
+    try:
+        first, _ = json.JSONDecoder().raw_decode(raw[start:].decode("utf-8", errors="replace"))
+    except ValueError:
+        return
+    if not isinstance(first, dict):
+        return
+    known = set(_columns(context.report_type)) | _REQUESTED.get(context.report_type, set())
+    unknown = sorted(str(k) for k in first if k not in known)
+    if unknown:
+        log.warning("report_column_unknown", report_type=context.report_type,
+                    profile_id=context.profile_id, columns=unknown[:20])  # fmt: skip
 
 
 def _facts(frame: pl.DataFrame, context: _Context) -> pl.DataFrame:
@@ -246,6 +280,7 @@ def parse_report(
     context = _Context(report_type, profile_id, start, end)
     raw = data if isinstance(data, bytes | bytearray) else json.dumps(list(data)).encode()
     frame = _read(bytes(raw), context)
+    _warn_unknown_columns(bytes(raw), context)
     _check(frame, context)
     facts = _facts(frame, context)
     duplicated = ~facts.select(pl.struct(_KEYS[report_type]).is_first_distinct()).to_series()

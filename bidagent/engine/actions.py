@@ -29,6 +29,10 @@ from bidagent.vocabulary import MONEY_FIELDS, make_dedupe_key
 
 __all__ = ["Candidates", "rule_candidates"]
 
+MAX_MESSAGE_CHARS = (
+    2000  # a review summary; the template is at most 1,000 and its specs are bounded
+)
+
 _META = ["entity_kind", "entity_id", "entity_name", "profile_id", "campaign_id", "ad_group_id"]
 
 
@@ -141,10 +145,12 @@ def _alert(
 ) -> None:
     review = rule.rule.then.review
     assert review is not None
-    try:
+    try:  # the loader checked the template (ruleset._check_message); this is a second line
         message = _Blank().format(review.message, **{n: row.get(n) for n in rule.message_names})
-    except (ValueError, TypeError) as exc:
-        message = f"{review.message} (could not format: {exc})"
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError) as exc:
+        message = f"{review.message} (could not format: {type(exc).__name__})"
+    if len(message) > MAX_MESSAGE_CHARS:
+        message = message[: MAX_MESSAGE_CHARS - 3] + "..."
     name = row.get("entity_name") or row["entity_id"]
     out.reviews.append(
         ReviewRequest(

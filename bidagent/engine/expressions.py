@@ -9,6 +9,7 @@ rule text as code; any node or name not on the lists below is a load error.
 from __future__ import annotations
 
 import ast
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -105,7 +106,8 @@ class _Compiler:
         if isinstance(value, bool):
             return pl.lit(value), "bool"
         if isinstance(value, int | float):
-            if isinstance(value, int) and abs(value) > 10**15:
+            # Finite and bounded, so no arithmetic of literals overflows a float.
+            if abs(value) > 10**15 or not math.isfinite(value):
                 raise ExpressionError("number too large", node.col_offset)
             return pl.lit(float(value), dtype=pl.Float64), "num"
         if isinstance(value, str):

@@ -18,11 +18,13 @@ from pydantic import ValidationError
 
 from bidagent.engine.ruleset import LoadedRule, RuleSet, build_loaded, compile_rule
 from bidagent.engine.schema import Rule, is_relative
-from bidagent.engine.yamlsource import Located, Position, read_yaml
+from bidagent.engine.yamlsource import MAX_YAML_CHARS, Located, Position, read_yaml
 from bidagent.errors import RuleProblem, RuleSetError
 from bidagent.vocabulary import MONEY_FIELDS, RULE_ENTITY_KINDS
 
-__all__ = ["check_rule_set", "find_rule_files", "load_rule_set"]
+__all__ = ["MAX_FILE_BYTES", "check_rule_set", "find_rule_files", "load_rule_set"]
+
+MAX_FILE_BYTES = MAX_YAML_CHARS  # bytes read before parsing; see yamlsource for what it bounds
 
 
 def find_rule_files(paths: Sequence[Path]) -> list[Path]:
@@ -79,12 +81,35 @@ def _pydantic_problems(
     return problems
 
 
-def _load_file(path: Path, seen: dict[str, str]) -> tuple[list[LoadedRule], list[RuleProblem]]:
+def _read_capped(path: Path) -> bytes:
+    """At most one byte past the cap: a huge file is refused without being read whole."""
+    with path.open("rb") as handle:
+        return handle.read(MAX_FILE_BYTES + 1)
+
+
+def _load_file(
+    path: Path, seen: dict[str, str]
+) -> tuple[list[LoadedRule], list[RuleProblem], bytes]:
     file = str(path)
     try:
-        content = path.read_bytes()
+        content = _read_capped(path)
     except OSError as exc:
-        return [], [RuleProblem(file, 1, 1, f"cannot read: {exc.strerror}")]
+        return [], [RuleProblem(file, 1, 1, f"cannot read: {exc.strerror}")], b""
+    if len(content) > MAX_FILE_BYTES:
+        return [], [RuleProblem(file, 1, 1, f"file larger than {MAX_FILE_BYTES:,} bytes")], b""
+    try:
+        rules, problems = _load_text(file, content, seen)
+    except (RecursionError, MemoryError) as exc:  # the caps above should make these unreachable
+        rules, problems = (
+            [],
+            [RuleProblem(file, 1, 1, f"too complex to load ({type(exc).__name__})")],
+        )
+    return rules, problems, content
+
+
+def _load_text(
+    file: str, content: bytes, seen: dict[str, str]
+) -> tuple[list[LoadedRule], list[RuleProblem]]:
     file_hash = hashlib.sha256(content).hexdigest()
     try:
         located = read_yaml(content.decode("utf-8"))
@@ -93,7 +118,7 @@ def _load_file(path: Path, seen: dict[str, str]) -> tuple[list[LoadedRule], list
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        reason = getattr(exc, "problem", None) or str(exc)
+        reason = getattr(exc, "problem", None) or " ".join(str(exc).split())
         return [], [RuleProblem(file, line, col, f"not valid YAML: {reason}")]
     data = located.data
     problems = [
@@ -177,31 +202,46 @@ def _direction(rule: LoadedRule) -> set[str]:
 
 
 def _conflict_warnings(rules: list[LoadedRule]) -> list[RuleProblem]:
+    """Rules that can move the same field of the same entities in opposite directions at the
+    same priority: one warning per later rule, naming the first earlier one it fights.
+
+    Linear in the rules: each rule is looked up in, then added to, an index keyed by (field,
+    priority, entity kind, direction) that keeps the first two rules of each key (two, so a
+    warning can say whether more than one rule is involved without comparing every pair).
+    """
     warnings = []
-    movers = [
-        r for r in rules if (r.field in MONEY_FIELDS or r.field == "state") and r.schedule is None
-    ]
-    for i, a in enumerate(movers):
-        for b in movers[i + 1 :]:
-            same_kinds = set(RULE_ENTITY_KINDS[a.rule.entity]) & set(
-                RULE_ENTITY_KINDS[b.rule.entity]
-            )
-            if a.field != b.field or not same_kinds or a.rule.priority != b.rule.priority:
-                continue
-            da, db = _direction(a), _direction(b)
-            if ("up" in da and "down" in db) or ("down" in da and "up" in db):
-                warnings.append(
-                    RuleProblem(
-                        b.file,
-                        b.line,
-                        1,
-                        f"can change {a.field} of the same {'/'.join(sorted(same_kinds))} in the "
-                        f"opposite direction of rule '{a.name}' ({a.file}) at the same priority "
-                        f"{a.rule.priority}; give them distinct priorities",
-                        b.name,
-                        "warning",
-                    )
+    earlier: dict[tuple[str, int, str, str], list[tuple[int, LoadedRule]]] = {}
+    opposite = {"up": "down", "down": "up"}
+    for order, b in enumerate(rules):
+        if not ((b.field in MONEY_FIELDS or b.field == "state") and b.schedule is None):
+            continue
+        field_, priority = str(b.field), b.rule.priority
+        kinds, directions = set(RULE_ENTITY_KINDS[b.rule.entity]), _direction(b)
+        fought: dict[int, LoadedRule] = {}
+        for kind in kinds:
+            for direction in directions:
+                fought.update(earlier.get((field_, priority, kind, opposite[direction]), []))
+        if fought:
+            a = fought[min(fought)]
+            same_kinds = kinds & set(RULE_ENTITY_KINDS[a.rule.entity])
+            more = " (and other rules)" if len(fought) > 1 else ""
+            warnings.append(
+                RuleProblem(
+                    b.file,
+                    b.line,
+                    1,
+                    f"can change {a.field} of the same {'/'.join(sorted(same_kinds))} in the "
+                    f"opposite direction of rule '{a.name}' ({a.file}){more} at the same "
+                    f"priority {a.rule.priority}; give them distinct priorities",
+                    b.name,
+                    "warning",
                 )
+            )
+        for kind in kinds:
+            for direction in directions:
+                kept = earlier.setdefault((field_, priority, kind, direction), [])
+                if len(kept) < 2:
+                    kept.append((order, b))
     return warnings
 
 
@@ -213,11 +253,11 @@ def check_rule_set(paths: Sequence[Path]) -> tuple[RuleSet | None, list[RuleProb
     seen: dict[str, str] = {}
     digest = hashlib.sha256()
     for path in files:
-        file_rules, file_problems = _load_file(path, seen)
+        file_rules, file_problems, content = _load_file(path, seen)
         rules.extend(file_rules)
         problems.extend(file_problems)
         if path.is_file():
-            digest.update(path.read_bytes())
+            digest.update(content)
             digest.update(b"\0")
     problems.extend(_conflict_warnings(rules))
     if any(p.severity == "error" for p in problems):

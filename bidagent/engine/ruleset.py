@@ -7,6 +7,7 @@ files: :mod:`bidagent.engine.loader` does that and turns the problems found here
 
 from __future__ import annotations
 
+import re
 import string
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,6 +31,23 @@ _ACTION_ENTITIES: dict[str, set[str]] = {
     "negate": {"search_term"},
     "harvest": {"search_term"},
     "review": set(RULE_ENTITIES),
+}
+
+
+MAX_RELATIVE = 10_000.0  # "+10000%" or "+10000" (money): past any sane step; keeps steps finite
+MAX_FORMAT_WIDTH = 100  # a width or precision in a review message; bounds the summary it builds
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_SPEC = re.compile(
+    r"^(?:.?[<>=^])?[-+ ]?z?#?0?(?P<width>[0-9]*)[,_]?(?:\.(?P<precision>[0-9]+))?(?P<type>[a-zA-Z%]?)$",
+    re.DOTALL,
+)
+# Values reach the template as floats, ints (counts), text or booleans; these codes format them
+# all: no 'd' (a float refuses it) and no 'c' (a large count is not a character).
+_TYPES = {"num": ("", "e", "E", "f", "F", "g", "G", "n", "%"), "text": ("", "s"), "bool": ("",)}
+_SAMPLES: dict[str, tuple[Any, ...]] = {
+    "num": (0, 12, -1.5, 1e15, float("nan")),
+    "text": ("x",),
+    "bool": (True,),
 }
 
 
@@ -137,7 +155,7 @@ def compile_rule(
     problems: list[SemanticProblem] = []
     out: dict[str, Any] = {"specs": {}, "message_names": []}
     entity = raw.get("entity")
-    if entity not in RULE_ENTITY_KINDS:
+    if not isinstance(entity, str) or entity not in RULE_ENTITY_KINDS:
         return out, problems  # pydantic reports the bad entity
     scheduled = raw.get("schedule") is not None
     resolve = _resolver(entity, _window_days(raw), scheduled)
@@ -173,6 +191,12 @@ def compile_rule(
         if is_relative(value):
             text = str(value).strip()
             amount = float(text.rstrip("%"))
+            if abs(amount) > MAX_RELATIVE:
+                problems.append(
+                    SemanticProblem(
+                        ("then", kind), f"then: a relative step is at most {MAX_RELATIVE:,.0f}"
+                    )
+                )
             out["relative"] = ("pct", amount / 100) if text.endswith("%") else ("abs", amount)
         else:
             out["value"] = one(("then", kind), value, "num")
@@ -181,23 +205,73 @@ def compile_rule(
     if kind == "review" and isinstance(then.get("review"), dict):
         message = then["review"].get("message")
         if isinstance(message, str):
-            try:
-                fields = [f for _, f, _, _ in string.Formatter().parse(message) if f]
-            except ValueError as exc:
-                problems.append(SemanticProblem(("then", "review", "message"), f"message: {exc}"))
-                fields = []
-            for name in fields:
-                try:
-                    out["specs"][name] = resolve(name)
-                    out["message_names"].append(name)
-                except KeyError as exc:
-                    problems.append(
-                        SemanticProblem(("then", "review", "message"), f"message: {exc.args[0]}")
-                    )
+            _check_message(message, resolve, out, problems)
     if scheduled:
         _check_schedule(raw, kind, entity, out, problems)
     _check_limits(raw, kind, problems)
     return out, problems
+
+
+def _check_message(
+    message: str,
+    resolve: Callable[[str], NameSpec],
+    out: dict[str, Any],
+    problems: list[SemanticProblem],
+) -> None:
+    """A review message is a template of the rule's own names with bounded format specs, checked
+    here so that formatting it at evaluation cannot fail nor build a huge summary."""
+    where = ("then", "review", "message")
+    try:
+        parts = list(string.Formatter().parse(message))
+    except ValueError as exc:
+        problems.append(SemanticProblem(where, f"message: {exc}"))
+        return
+    for _, name, spec, conversion in parts:
+        if name is None:
+            continue
+        problem = _field_problem(name, spec or "", conversion)
+        if problem is None:
+            try:
+                out["specs"][name] = resolve(name)
+            except KeyError as exc:
+                problem = str(exc.args[0])
+            else:
+                problem = _spec_problem(name, spec or "", out["specs"][name].kind)
+                if problem is None and name not in out["message_names"]:
+                    out["message_names"].append(name)
+        if problem is not None:
+            problems.append(SemanticProblem(where, f"message: {problem}"))
+
+
+def _field_problem(name: str, spec: str, conversion: str | None) -> str | None:
+    if not name or name.isdigit():
+        return "positional fields such as {} are not allowed; name a value, e.g. {clicks}"
+    if not _NAME.match(name):
+        return f"'{{{name}}}': a field is a plain name, e.g. {{clicks}}"
+    if "{" in spec or "}" in spec:
+        return f"'{{{name}:{spec}}}': nested fields in a format spec are not allowed"
+    if conversion is not None:
+        return f"'{{{name}!{conversion}}}': conversions are not allowed"
+    return None
+
+
+def _spec_problem(name: str, spec: str, kind: str) -> str | None:
+    shown = f"'{{{name}:{spec}}}'"
+    match = _SPEC.match(spec)
+    if match is None:
+        return f"{shown}: not a format spec"
+    for part in ("width", "precision"):
+        if int(match[part] or 0) > MAX_FORMAT_WIDTH:
+            return f"{shown}: {part} over {MAX_FORMAT_WIDTH}"
+    if match["type"] not in _TYPES[kind]:
+        allowed = ", ".join(repr(t) for t in _TYPES[kind] if t) or "none"
+        return f"{shown}: format code {match['type']!r} does not fit a {kind} value ({allowed})"
+    try:
+        for sample in _SAMPLES[kind]:
+            format(sample, spec)
+    except ValueError as exc:
+        return f"{shown}: {exc}"
+    return None
 
 
 def _check_schedule(

@@ -18,6 +18,8 @@ from bidagent.vocabulary import RuleEntity
 
 __all__ = [
     "ACTION_KINDS",
+    "MAX_COUNT",
+    "MAX_MONEY",
     "RELATIVE_PATTERN",
     "Approval",
     "Harvest",
@@ -57,9 +59,12 @@ def days_of(value: str) -> int:
 
 Duration = Annotated[str, AfterValidator(_check_duration)]
 Days = Annotated[str, AfterValidator(_check_days)]
-Fraction = Annotated[float, Field(gt=0.0, le=10.0)]
+# Finite and bounded: a limit of .inf passed the schema once and overflowed at evaluation.
+MAX_MONEY = 1_000_000.0  # over every marketplace's largest budget; a limit can only tighten them
+MAX_COUNT = 1_000_000
+Fraction = Annotated[float, Field(gt=0.0, le=10.0, allow_inf_nan=False)]
 Expression = Annotated[str, Field(min_length=1, max_length=2000)]
-Money = Annotated[float, Field(ge=0.0)]
+Money = Annotated[float, Field(ge=0.0, le=MAX_MONEY, allow_inf_nan=False)]
 
 
 class _Model(BaseModel):
@@ -77,7 +82,10 @@ class Limits(_Model):
         default=None, description="Largest relative change per cycle, e.g. 0.25 for 25%."
     )
     max_changes: int | None = Field(
-        default=None, ge=0, description="More changes than this hold the whole batch for review."
+        default=None,
+        ge=0,
+        le=MAX_COUNT,
+        description="More changes than this hold the whole batch for review.",
     )
     max_changes_pct: Fraction | None = Field(
         default=None, description="Share of the rule's filtered entities; all or nothing."

@@ -122,6 +122,7 @@ def test_sync_reports_stores_three_fact_tables_and_repull_overwrites(sandbox, en
     end = sandbox.today(profile_id) - timedelta(days=1)
     start = end - timedelta(days=6)
     with _client(sandbox.transport(), sandbox) as client:
+        sync_entities(client, engine, profile_id, now=NOW)
         first = sync_reports(client, engine, profile_id, start=start, end=end)
         again = sync_reports(client, engine, profile_id, start=start, end=end)
     assert first == again
@@ -152,6 +153,7 @@ def test_malformed_report_writes_nothing_and_keeps_stored_facts(sandbox, engine,
     end = sandbox.today(profile_id) - timedelta(days=1)
     start = end - timedelta(days=2)
     with _client(sandbox.transport(), sandbox) as client:
+        sync_entities(client, engine, profile_id, now=NOW)
         sync_reports(client, engine, profile_id, start=start, end=end)
     with Session(engine) as session:
         before = session.exec(select(TargetFactRecord)).all()

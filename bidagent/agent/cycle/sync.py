@@ -20,7 +20,7 @@ import structlog
 from bidagent.ads import AdsClient
 from bidagent.ads.client import ReportType
 from bidagent.agent.cycle.external_edits import record_external_edits
-from bidagent.errors import ApiError
+from bidagent.errors import ApiError, ReportFailed
 from bidagent.store import (
     AdGroupRecord,
     CampaignFactRecord,
@@ -35,6 +35,7 @@ from bidagent.store import (
 )
 from bidagent.store.base_bids import based_targets
 from bidagent.store.entity_sync import write_entities, write_listed
+from bidagent.store.report_entities import KnownEntities, known_entities
 
 __all__ = ["SyncCounts", "sync_dayparted", "sync_entities", "sync_reports"]
 
@@ -154,6 +155,7 @@ def sync_reports(
     report_types: tuple[ReportType, ...] = ("spTargeting", "spSearchTerm", "spCampaigns")
     for report_type in report_types:
         frames[report_type] = client.fetch_facts(profile_id, report_type, start, end)
+    _check_against_entities(frames, known_entities(engine, profile_id), profile_id, start, end)
     counts = SyncCounts()
     for name, model in REPORT_TABLES.items():
         frame = frames[name]
@@ -167,3 +169,49 @@ def sync_reports(
              search_term_facts=counts.search_term_facts,
              campaign_facts=counts.campaign_facts)  # fmt: skip
     return counts
+
+
+def _rejected(report_type: str, profile_id: str, start: date, end: date, why: str) -> ReportFailed:
+    error = ReportFailed(
+        f"{report_type} report for profile {profile_id}, {start}..{end} rejected: {why}"
+    )
+    fields = {"report_type": report_type, "profile_id": profile_id, "start": start, "end": end}
+    for name, value in fields.items():  # the fields ads/report_rows.py sets on its rejections
+        setattr(error, name, value)
+    return error
+
+
+def _check_against_entities(
+    frames: dict[str, pl.DataFrame], known: KnownEntities, profile_id: str, start: date, end: date
+) -> None:
+    """Raise ``ReportFailed`` for a report that names entities never listed, or that is empty
+    where activity is certain, so its days are not recorded as pulled (the caller opens the
+    ``data`` review item). A quiet profile (no enabled campaign) may have empty reports."""
+    days = (end - start).days + 1
+    campaigns = frames["spCampaigns"]
+    if campaigns.is_empty() and known.enabled_campaigns:
+        raise _rejected("spCampaigns", profile_id, start, end,
+                        f"no rows for {days} day(s) while {known.enabled_campaigns} campaign(s) "
+                        "are enabled")  # fmt: skip
+    clicks = int(campaigns["clicks"].sum()) if campaigns.height else 0
+    if frames["spTargeting"].is_empty() and clicks:
+        raise _rejected("spTargeting", profile_id, start, end,
+                        f"no rows for {days} day(s) while campaigns had {clicks} click(s)")  # fmt: skip
+    checks = [
+        ("spTargeting", ["entity_kind", "entity_id"], known.targets),
+        ("spSearchTerm", ["source_kind", "source_id"], known.targets),
+    ]
+    for report_type, key, targets in checks:
+        pairs = frames[report_type].select(key).unique().rows()
+        unknown = sorted(p for p in pairs if p not in targets)
+        if unknown:
+            raise _rejected(report_type, profile_id, start, end,
+                            f"{len(unknown)} row key(s) name targets never listed for this profile, "
+                            f"e.g. {unknown[0][0]} {unknown[0][1]}")  # fmt: skip
+    for report_type in ("spSearchTerm", "spCampaigns"):
+        ids = set(frames[report_type]["campaign_id"].unique().to_list())
+        missing = sorted(ids - known.campaigns)
+        if missing:
+            raise _rejected(report_type, profile_id, start, end,
+                            f"{len(missing)} campaign(s) never listed for this profile, "
+                            f"e.g. {missing[0]}")  # fmt: skip

@@ -22,12 +22,14 @@ log = structlog.get_logger(__name__)
 
 
 def _fingerprint(folder: Path) -> str:
-    """A hash of the rule files' names and contents (cheap: rule folders are small)."""
+    """A hash of the rule files' names and contents (cheap: rule folders are small), read in
+    chunks so a huge file dropped in the folder costs no memory (the loader refuses it)."""
     digest = hashlib.sha256()
     for path in sorted(folder.rglob("*.yaml")) if folder.is_dir() else [folder]:
         if path.is_file():
             digest.update(str(path).encode())
-            digest.update(path.read_bytes())
+            with path.open("rb") as handle:
+                digest.update(hashlib.file_digest(handle, "sha256").digest())
     return digest.hexdigest()
 
 
