@@ -73,14 +73,16 @@ class AdsSettings(_Section):
         default=None, description="Override the regional host, e.g. a `bidagent sandbox serve` URL."
     )
     token_url: str | None = Field(default=None, description="Override the LWA token URL.")
-    timeout_s: float = Field(default=30.0, gt=0)
-    connect_timeout_s: float = Field(default=10.0, gt=0)
-    max_connections: int = Field(default=10, ge=1)
-    requests_per_second: float = Field(default=5.0, gt=0, description="Per profile.")
-    max_attempts: int = Field(default=6, ge=1, description="Per read request, retries included.")
-    max_retry_time_s: float = Field(default=300.0, gt=0)
-    report_poll_interval_s: float = Field(default=10.0, gt=0)
-    report_deadline_s: float = Field(default=3 * 3600.0, gt=0)
+    timeout_s: float = Field(default=30.0, gt=0, le=3600)
+    connect_timeout_s: float = Field(default=10.0, gt=0, le=600)
+    max_connections: int = Field(default=10, ge=1, le=1000)
+    requests_per_second: float = Field(default=5.0, gt=0, le=1000, description="Per profile.")
+    max_attempts: int = Field(
+        default=6, ge=1, le=100, description="Per read request, retries included."
+    )
+    max_retry_time_s: float = Field(default=300.0, gt=0, le=86_400)
+    report_poll_interval_s: float = Field(default=10.0, gt=0, le=3600)
+    report_deadline_s: float = Field(default=3 * 3600.0, gt=0, le=2 * 86_400)
     restate_days: int = Field(
         default=14, ge=1, le=60, description="Days re-pulled every cycle (attribution restates)."
     )
@@ -135,7 +137,9 @@ class ScheduleSettings(_Section):
 
     daily_at: TimeOfDay = time(7, 0)
     misfire_grace_s: int = Field(default=6 * 3600, ge=1, le=7 * 86400)
-    reload_rules_s: float = Field(default=5.0, gt=0, description="How often rule files are polled.")
+    reload_rules_s: float = Field(
+        default=5.0, gt=0, le=3600, description="How often rule files are polled."
+    )
     lock_wait_s: float = Field(
         default=30.0, ge=0,
         description="How long a command waits for a profile another process is working on.",
@@ -157,7 +161,7 @@ class GuardrailSettings(_Section):
     )
     settle: Duration = "2d"
     max_data_age: PositiveDuration = "3d"
-    max_changes_per_cycle: int = Field(default=500, ge=0)
+    max_changes_per_cycle: int = Field(default=500, ge=0, le=1_000_000)
     max_changes_pct: Fraction = 0.25
 
     @model_validator(mode="after")
@@ -189,14 +193,14 @@ class NotifySettings(_Section):
 
     webhooks: list[WebhookSettings] = Field(default_factory=list)
     digest_at: TimeOfDay | None = None
-    timeout_s: float = Field(default=10.0, gt=0)
+    timeout_s: float = Field(default=10.0, gt=0, le=600)
     max_attempts: int = Field(default=20, ge=1, le=1000)
 
 
 class SandboxSettings(_Section):
     """The simulated marketplace used when ``[ads] source = "sandbox"``."""
 
-    seed: int = 7
+    seed: int = Field(default=7, ge=0, le=2**32 - 1)
     scenario: str = "steady"
     seconds_per_day: float = Field(
         default=5.0, gt=0, description="Daemon: one simulated day per this many real seconds."
@@ -205,8 +209,10 @@ class SandboxSettings(_Section):
         default=None,
         description="Default: beside the SQLite database, <db>.sandbox (a SQLite file).",
     )
-    targets: int = Field(default=300, ge=1, description="Targets in a fresh sandbox account.")
-    history_days: int = Field(default=60, ge=0)
+    targets: int = Field(
+        default=300, ge=1, le=1_000_000, description="Targets in a fresh sandbox account."
+    )
+    history_days: int = Field(default=60, ge=0, le=730)
     faults: Faults = Field(
         default_factory=dict,
         description="Fault injection for the in-process fake API (see docs/sandbox.md).",

@@ -84,6 +84,18 @@ def _error(result: Result) -> str:
             " not scheme 'mysql'",
         ),
         ('rules_dir = "no-such-rules"\n', "rules_dir 'no-such-rules' is not a folder"),
+        (
+            "[sandbox]\ntargets = 10000000\n",
+            "key 'sandbox.targets': Input should be less than or equal to 1000000",
+        ),
+        (
+            "[guardrails]\nmax_changes_per_cycle = 10000000000\n",
+            "key 'guardrails.max_changes_per_cycle': Input should be less than or equal to 1000000",
+        ),
+        (
+            "[ads]\nmax_attempts = 1000\n",
+            "key 'ads.max_attempts': Input should be less than or equal to 100",
+        ),
     ],
 )
 def test_a_bad_value_in_the_file_names_file_and_key(
