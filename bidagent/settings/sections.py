@@ -76,7 +76,9 @@ class AdsSettings(_Section):
     timeout_s: float = Field(default=30.0, gt=0, le=3600)
     connect_timeout_s: float = Field(default=10.0, gt=0, le=600)
     max_connections: int = Field(default=10, ge=1, le=1000)
-    requests_per_second: float = Field(default=5.0, gt=0, le=1000, description="Per profile.")
+    requests_per_second: float = Field(
+        default=5.0, gt=0, le=1_000_000, description="Per profile (backtests use 10,000)."
+    )
     max_attempts: int = Field(
         default=6, ge=1, le=100, description="Per read request, retries included."
     )
