@@ -1,15 +1,19 @@
 """SP v3 list and update details held to Amazon's spec: servingStatus enums, the ad-group and
-campaign list filters, negative-target expression updates."""
+campaign list filters, negative-target expression updates, campaign start dates."""
 
 from __future__ import annotations
 
 import json
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from bidagent.sandbox import Sandbox
 from bidagent.sandbox.entity_specs import SPECS
+from bidagent.sandbox.market import EPOCH
+from bidagent.sandbox.sandbox import START_DATE
 from tests.sandbox.conftest import AmazonCalls
 
 SPEC = Path(__file__).parents[1] / "contract" / "specs" / "SponsoredProducts_prod_3p.json"
@@ -99,3 +103,15 @@ def test_a_negative_targets_expression_can_be_updated(amazon: AmazonCalls) -> No
     assert updated.status_code == 207
     assert updated.json()["negativeTargetingClauses"]["error"] == []
     assert [t["expression"] for t in listed] == [new]
+
+
+def test_campaigns_start_on_or_before_the_first_day_with_data(
+    sandbox: Sandbox, amazon: AmazonCalls
+) -> None:
+    """Every listed campaign's startDate is on or before the first day of simulated history."""
+    (first,) = sandbox.store.query("SELECT MIN(day) AS day FROM facts")
+    first_day = EPOCH + timedelta(days=first["day"])
+    campaigns = _list(amazon, "/sp/campaigns", CAMPAIGN_TYPE)["campaigns"]
+    starts = {date.fromisoformat(c["startDate"]) for c in campaigns}
+    assert first_day < START_DATE
+    assert max(starts) <= first_day
