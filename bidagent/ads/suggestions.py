@@ -7,7 +7,12 @@ retry it. It must not decide what to do with a suggestion (that is the rules' jo
 
 Left out, without an error: targets whose expression has no recommendation type (a category
 with refinements such as brand or price, an expanded ASIN, a brand alone, a keyword without
-text), and targets Amazon answers nothing for.
+text), and targets Amazon answers nothing for or answers with no ``bidValues``.
+
+Amazon sends up to three ``bidValues`` per target in ascending order (the spec has
+``maxItems: 3`` and no minimum: fewer when it has little auction data). They are read as:
+three are (low, median, high); two are (low, high) with no median; one is the median alone.
+A missing value is ``None``, which a rule reads as null (a comparison with it is false).
 """
 
 from __future__ import annotations
@@ -55,9 +60,24 @@ class BidSuggestion:
 
     kind: str  # "keyword" | "product_target" (as Target.kind)
     target_id: str
-    low: Decimal
-    median: Decimal
-    high: Decimal
+    low: Decimal | None
+    median: Decimal | None
+    high: Decimal | None
+
+
+Bids = tuple[Decimal | None, Decimal | None, Decimal | None]
+MAX_BID_VALUES = 3
+
+
+def _range(bids: Sequence[Decimal]) -> Bids | None:
+    """(low, median, high) from up to three ascending values (see the module docstring)."""
+    if len(bids) == 3:
+        return (bids[0], bids[1], bids[2])
+    if len(bids) == 2:
+        return (bids[0], None, bids[1])
+    if len(bids) == 1:
+        return (None, bids[0], None)
+    return None
 
 
 def _predicate_type(value: Any) -> str:
@@ -107,8 +127,11 @@ def recommendation_body(
     }
 
 
-def parse_recommendations(data: Any, *, what: str) -> dict[ExpressionKey, tuple[Decimal, ...]]:
+def parse_recommendations(data: Any, *, what: str) -> dict[ExpressionKey, Bids]:
     """(low, median, high) by expression from one answer; ``what`` names the ad group in errors.
+
+    An expression answered with no ``bidValues`` is left out; one with one or two values has
+    ``None`` where a value is missing (see the module docstring for the mapping).
 
     The ``CONVERSION_OPPORTUNITIES`` theme is used, or the first theme when it is absent. Any
     shape problem raises :class:`ApiError`: a half-read answer must not become a bid.
@@ -128,7 +151,7 @@ def parse_recommendations(data: Any, *, what: str) -> dict[ExpressionKey, tuple[
     items = theme.get("bidRecommendationsForTargetingExpressions")
     if not isinstance(items, list):
         raise fail(f"theme {theme.get('theme')!r} has no 'bidRecommendationsForTargetingExpressions' list")  # fmt: skip
-    found: dict[ExpressionKey, tuple[Decimal, ...]] = {}
+    found: dict[ExpressionKey, Bids] = {}
     for index, item in enumerate(items):
         where = f"recommendation {index}"
         expression = item.get("targetingExpression") if isinstance(item, dict) else None
@@ -136,13 +159,15 @@ def parse_recommendations(data: Any, *, what: str) -> dict[ExpressionKey, tuple[
             raise fail(f"{where} has no 'targetingExpression' with a type")
         where = f"{where} ({expression['type']} {expression.get('value', '')!s})".rstrip()
         values = item.get("bidValues")
-        if not isinstance(values, list) or len(values) != 3:
-            count = len(values) if isinstance(values, list) else "no"
-            raise fail(f"{where}: expected 3 bidValues (low, median, high), got {count}")
-        bids = tuple(_amount(value, fail, where) for value in values)
-        if not bids[0] <= bids[1] <= bids[2]:
-            raise fail(f"{where}: bidValues not in order low <= median <= high: {list(bids)}")
-        found[_key(expression)] = bids
+        if not isinstance(values, list) or len(values) > MAX_BID_VALUES:
+            count = len(values) if isinstance(values, list) else "no list of"
+            raise fail(f"{where}: expected 0 to {MAX_BID_VALUES} bidValues, got {count}")
+        bids = [_amount(value, fail, where) for value in values]
+        if bids != sorted(bids):
+            raise fail(f"{where}: bidValues not in ascending order: {bids}")
+        mapped = _range(bids)
+        if mapped is not None:
+            found[_key(expression)] = mapped
     return found
 
 
@@ -170,7 +195,7 @@ class SuggestionReader:
             groups.setdefault((target.campaign_id, target.ad_group_id), []).append(
                 (target, expression)
             )
-        answers: dict[tuple[str, str, ExpressionKey], tuple[Decimal, ...]] = {}
+        answers: dict[tuple[str, str, ExpressionKey], Bids] = {}
         requests = 0
         for (campaign_id, ad_group_id), members in groups.items():
             # Two targets with one expression (an archived twin) share one slot of the 100.
@@ -203,7 +228,7 @@ class SuggestionReader:
         campaign_id: str,
         ad_group_id: str,
         expressions: Sequence[dict[str, str]],
-    ) -> dict[ExpressionKey, tuple[Decimal, ...]]:
+    ) -> dict[ExpressionKey, Bids]:
         response = self._session.read(
             "POST",
             BID_RECOMMENDATION_PATH,

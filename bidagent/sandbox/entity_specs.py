@@ -84,7 +84,11 @@ SPECS: tuple[EntitySpec, ...] = (
             "tags",
         },
         ("name", "state", "targetingType", "budget"),
-        {"nameFilter": "name", "portfolioIdFilter": "portfolio_id"},
+        {
+            "nameFilter": "name",
+            "portfolioIdFilter": "portfolio_id",
+            "marketplaceBudgetAllocationFilter": "budget_allocation",
+        },
     ),
     _spec(
         "ad_group",
@@ -98,7 +102,11 @@ SPECS: tuple[EntitySpec, ...] = (
         "AD_GROUP",
         {"name", "state", "defaultBid"},
         ("campaignId", "name", "state", "defaultBid"),
-        {"campaignIdFilter": "campaign_id", "nameFilter": "name"},
+        {
+            "campaignIdFilter": "campaign_id",
+            "nameFilter": "name",
+            "campaignTargetingTypeFilter": "campaign_targeting_type",
+        },
     ),
     _spec(
         "keyword",
@@ -185,7 +193,7 @@ SPECS: tuple[EntitySpec, ...] = (
         "negativeTargetingClause",
         "negativeTargetIdFilter",
         "NEGATIVE_TARGETING_CLAUSE",
-        {"state"},
+        {"state", "expression"},
         ("campaignId", "adGroupId", "expression", "state"),
         {
             "campaignIdFilter": "campaign_id",
@@ -223,6 +231,27 @@ SPECS: tuple[EntitySpec, ...] = (
     ),
 )
 SPECS_BY_PATH = {spec.path: spec for spec in SPECS}
+
+
+# servingStatus by the stored state, from the spec's enums (SponsoredProducts*ServingStatus):
+# campaigns and ad groups have their own values, product ads theirs, and every keyword, target
+# and negative shares the keyword enum's TARGETING_CLAUSE_* values.
+_SERVING_STATUS = {
+    "campaign": ("CAMPAIGN_STATUS_ENABLED", "CAMPAIGN_PAUSED", "CAMPAIGN_ARCHIVED"),
+    "ad_group": ("AD_GROUP_STATUS_ENABLED", "AD_GROUP_PAUSED", "AD_GROUP_ARCHIVED"),
+    "product_ad": ("AD_STATUS_LIVE", "AD_PAUSED", "AD_ARCHIVED"),
+}
+_CLAUSE_STATUS = (
+    "TARGETING_CLAUSE_STATUS_LIVE",
+    "TARGETING_CLAUSE_PAUSED",
+    "TARGETING_CLAUSE_ARCHIVED",
+)
+_STATE_INDEX = {"ENABLED": 0, "PAUSED": 1, "ARCHIVED": 2}
+
+
+def serving_status(kind: str, state: str) -> str:
+    """The spec's ``servingStatus`` for an entity of ``kind`` in ``state``."""
+    return _SERVING_STATUS.get(kind, _CLAUSE_STATUS)[_STATE_INDEX[state]]
 
 
 def render_entity(spec: EntitySpec, row: Any, *, extended: bool = False) -> dict[str, Any]:
@@ -267,6 +296,6 @@ def render_entity(spec: EntitySpec, row: Any, *, extended: bool = False) -> dict
         body["extendedData"] = {
             "creationDateTime": data.get("created", "2025-01-01T00:00:00Z"),
             "lastUpdateDateTime": data.get("updated", data.get("created", "2025-01-01T00:00:00Z")),
-            "servingStatus": f"{spec.entity_type}_STATUS_{row['state']}",
+            "servingStatus": serving_status(kind, row["state"]),
         }
     return body

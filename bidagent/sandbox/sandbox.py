@@ -114,7 +114,10 @@ class Sandbox:
 
     def _generate(self, seed: int, scenario_name: str, targets: int, history_days: int) -> None:
         scenario = scenario_for(scenario_name)
-        catalog = build_catalog(seed, scenario, targets, START_DATE.isoformat())
+        # Campaigns started on or before the first day with data: a profile west of the first
+        # one starts its history a local day earlier, hence the extra day.
+        campaign_start = START_DATE - timedelta(days=history_days + 1)
+        catalog = build_catalog(seed, scenario, targets, campaign_start.isoformat())
         first = catalog.profiles[0]
         now = datetime.combine(START_DATE, time(0), tzinfo=profile_zone(first["country"]))
         now_utc = now.astimezone(UTC)

@@ -24,6 +24,7 @@ __all__ = ["list_entities"]
 DEFAULT_PAGE = 1000
 MAX_PAGE = 5000
 _STATES = {"ENABLED", "PAUSED", "ARCHIVED"}
+_TARGETING_TYPES = {"AUTO", "MANUAL"}
 
 
 def _include(name: str, value: Any, limit: int) -> list[str]:
@@ -45,6 +46,24 @@ def _where(spec: EntitySpec, body: dict[str, Any]) -> tuple[list[str], list[Any]
         column = spec.filters.get(name)
         if column is None:
             raise RequestRejected(400, f"Unrecognized field '{name}' for {spec.key} list")
+        if column == "campaign_targeting_type":
+            # A bare enum, not an include list: ad groups of AUTO or MANUAL campaigns.
+            if value not in _TARGETING_TYPES:
+                raise RequestRejected(400, f"{name} must be AUTO or MANUAL, got {value!r}")
+            clauses.append(
+                "campaign_id IN (SELECT c.entity_id FROM entities c WHERE c.profile_id = "
+                "entities.profile_id AND c.kind = 'campaign' AND "
+                "coalesce(json_extract(c.data, '$.targetingType'), 'MANUAL') = ?)"
+            )
+            params.append(value)
+            continue
+        if column == "budget_allocation":
+            # Checked but not applied: Amazon documents it as "not functional yet", and the
+            # sandbox has no multi-marketplace campaigns for it to select.
+            included = value.get("include") if isinstance(value, dict) else None
+            if not isinstance(included, list) or len(included) > 2 or not set(included) <= _TARGETING_TYPES:  # fmt: skip
+                raise RequestRejected(400, f"{name} must be {{include: [AUTO and/or MANUAL]}}")
+            continue
         limit = 1000 if column == "entity_id" else 10 if name == "stateFilter" else 100
         values = _include(name, value, limit)
         if name == "stateFilter":

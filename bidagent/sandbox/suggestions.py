@@ -3,8 +3,9 @@
 Owns the request checks (media type, body, ad group in the scoped profile) and the value model:
 Amazon derives its suggestions from the bids that win auctions, so they reveal the market
 (competitors' bid, the scenario's competition, a weekly drift), never a target's conversion
-value. An expression that matches a keyword or target of the ad group is priced from that
-target's competitors' bid; any other expression from the median of the ad group's targets. It
+value; a target without competition gets no values, a range at the floor one. An expression
+that matches a keyword or target of the ad group is priced from that target's competitors'
+bid; any other expression from the median of the ad group's targets. It
 reads one ad group's rows per request and must not write state or read the wall clock (the week
 and the competition factor come from the sandbox clock).
 """
@@ -39,6 +40,7 @@ __all__ = [
     "MAX_EXPRESSIONS",
     "PATH",
     "SuggestedRange",
+    "bid_amounts",
     "suggest_bids",
     "suggested_range",
     "weekly_noise",
@@ -109,6 +111,19 @@ def suggested_range(market_bid: float, market: Marketplace) -> SuggestedRange:
     )
 
 
+def bid_amounts(market_bid: float, market: Marketplace) -> list[Decimal]:
+    """The ``bidValues`` amounts, ascending; the spec allows up to three and no minimum.
+
+    No competition (a market bid of zero) has no auction to learn from: no values. A range
+    that collapses to one amount (all three at the marketplace's floor) is that one value.
+    """
+    if market_bid <= 0:
+        return []
+    suggested = suggested_range(market_bid, market)
+    amounts = [suggested.low, suggested.median, suggested.high]
+    return amounts[1:2] if len(set(amounts)) == 1 else amounts
+
+
 def suggest_bids(sandbox: Sandbox, api: ApiRequest) -> httpx.Response:
     """Answer one request for the profile in ``api.profile_id`` (headers already checked)."""
     media_type = check_media_type(api, BID_RECOMMENDATION_MEDIA_TYPES, has_body=True)
@@ -150,18 +165,9 @@ def suggest_bids(sandbox: Sandbox, api: ApiRequest) -> httpx.Response:
             base, key = group_bid, f"group:{ad_group_id}:{expression['type']}:{value}"
         else:
             continue  # an ad group without targets: nothing to price from, no suggestion
-        suggested = suggested_range(
-            base * competition * weekly_noise(sandbox.seed, key, week), market
-        )
-        answered.append(
-            {
-                "targetingExpression": expression,
-                "bidValues": [
-                    {"suggestedBid": float(amount)}
-                    for amount in (suggested.low, suggested.median, suggested.high)
-                ],
-            }
-        )
+        market_bid = base * competition * weekly_noise(sandbox.seed, key, week)
+        bid_values = [{"suggestedBid": float(amount)} for amount in bid_amounts(market_bid, market)]
+        answered.append({"targetingExpression": expression, "bidValues": bid_values})
     # No impact estimates (v4 has none; in v3 they are optional and would reveal conversion
     # rates the agent must learn from its own reports; v5 analyses are asked for, not sent).
     theme = {"theme": THEME, "bidRecommendationsForTargetingExpressions": answered}

@@ -218,9 +218,10 @@ class BidSuggestionRecord(SQLModel, table=True):
     target_id: str = Field(primary_key=True, max_length=ID)
     profile_id: str = Field(max_length=ID)
     ad_group_id: str = Field(max_length=ID)
-    low: Decimal = _money(nullable=False)
-    median: Decimal = _money(nullable=False)
-    high: Decimal = _money(nullable=False)
+    # Amazon may answer fewer than three values: two are low and high, one is the median.
+    low: Decimal | None = _money()
+    median: Decimal | None = _money()
+    high: Decimal | None = _money()
     fetched_at: dt.datetime = _when()
 
 

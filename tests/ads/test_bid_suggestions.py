@@ -330,6 +330,28 @@ def test_without_the_conversion_theme_the_first_is_read(make_client: Callable[..
     ]
 
 
+def test_fewer_values_map_to_part_of_the_range(make_client: Callable[..., Any]) -> None:
+    """Two bidValues are low and high, one is the median, none leaves the target out; the
+    missing parts are None."""
+    others = [keyword(text, "exact", target_id=str(i)) for i, text in [(6, "a"), (7, "b"), (8, "c")]]  # fmt: skip
+    body = recommendations(
+        (
+            "CONVERSION_OPPORTUNITIES",
+            [
+                item(EXACT, 0.5, 0.6, 0.9),
+                item({**EXACT, "value": "a"}, 0.4, 0.8),
+                item({**EXACT, "value": "b"}, 0.7),
+                item({**EXACT, "value": "c"}),
+            ],
+        )
+    )
+    assert mock_client(make_client, body).bid_suggestions("1", [KW, *others]) == [
+        BidSuggestion("keyword", "5", Decimal("0.5"), Decimal("0.6"), Decimal("0.9")),
+        BidSuggestion("keyword", "6", Decimal("0.4"), None, Decimal("0.8")),
+        BidSuggestion("keyword", "7", None, Decimal("0.7"), None),
+    ]
+
+
 GROUP = "POST /sp/targets/bid/recommendations: ad group 22 (campaign 11)"
 
 
@@ -348,14 +370,13 @@ GROUP = "POST /sp/targets/bid/recommendations: ad group 22 (campaign 11)"
             "recommendation 0 has no 'targetingExpression' with a type",
         ),
         (
-            recommendations(("CONVERSION_OPPORTUNITIES", [item(EXACT, 0.5, 0.6)])),
-            "recommendation 0 (KEYWORD_EXACT_MATCH yoga mat): expected 3 bidValues "
-            "(low, median, high), got 2",
+            recommendations(("CONVERSION_OPPORTUNITIES", [item(EXACT, 0.5, 0.6, 0.7, 0.8)])),
+            "recommendation 0 (KEYWORD_EXACT_MATCH yoga mat): expected 0 to 3 bidValues, got 4",
         ),
         (
             recommendations(("CONVERSION_OPPORTUNITIES", [{"targetingExpression": EXACT}])),
-            "recommendation 0 (KEYWORD_EXACT_MATCH yoga mat): expected 3 bidValues "
-            "(low, median, high), got no",
+            "recommendation 0 (KEYWORD_EXACT_MATCH yoga mat): expected 0 to 3 bidValues, "
+            "got no list of",
         ),
         (
             recommendations(("CONVERSION_OPPORTUNITIES", [item(EXACT, 0.5, "0.6", 0.7)])),
@@ -371,15 +392,21 @@ GROUP = "POST /sp/targets/bid/recommendations: ad group 22 (campaign 11)"
         ),
         (
             recommendations(("CONVERSION_OPPORTUNITIES", [item(EXACT, 0.9, 0.6, 0.7)])),
-            "recommendation 0 (KEYWORD_EXACT_MATCH yoga mat): bidValues not in order "
-            "low <= median <= high: [Decimal('0.9'), Decimal('0.6'), Decimal('0.7')]",
+            "recommendation 0 (KEYWORD_EXACT_MATCH yoga mat): bidValues not in ascending "
+            "order: [Decimal('0.9'), Decimal('0.6'), Decimal('0.7')]",
+        ),
+        (
+            recommendations(("CONVERSION_OPPORTUNITIES", [item(EXACT, 0.7, 0.6)])),
+            "recommendation 0 (KEYWORD_EXACT_MATCH yoga mat): bidValues not in ascending "
+            "order: [Decimal('0.7'), Decimal('0.6')]",
         ),
     ],
 )
 def test_a_malformed_answer_names_the_ad_group(
     make_client: Callable[..., Any], body: Any, problem: str
 ) -> None:
-    """Missing keys, not three values, non-numbers and disorder raise ApiError, never KeyError."""
+    """Missing keys, more than three values, non-numbers and disorder raise ApiError, never
+    KeyError."""
     with pytest.raises(ApiError) as caught:
         mock_client(make_client, body).bid_suggestions("1", [KW])
     assert str(caught.value) == f"{GROUP}: {problem}"

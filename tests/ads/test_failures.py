@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import httpx
 import pytest
 
-from bidagent.ads.failures import error_from_response, item_error, parse_error_body
+from bidagent.ads.failures import (
+    REFUSAL_CLASSES,
+    error_from_response,
+    item_error,
+    parse_error_body,
+    refusal_class,
+)
 from bidagent.errors import ApiError, AuthError, ThrottledError
 
 
@@ -83,3 +90,23 @@ def test_item_error_without_reason_uses_selector_name():
         "entityNotFoundError": {"entityId": "5", "entityType": "KEYWORD", "message": "gone"}}}]}  # fmt: skip
     code, message, details = item_error(item)
     assert (code, message, details["entityId"]) == ("ENTITY_NOT_FOUND", "gone", "5")
+
+
+def _spec_error_reasons() -> set[str]:
+    """Every value of the vendored SP v3 spec's ``*ErrorReason`` enums."""
+    spec = Path(__file__).parents[1] / "contract" / "specs" / "SponsoredProducts_prod_3p.json"
+    schemas = json.loads(spec.read_text())["components"]["schemas"]
+    return {
+        value
+        for name, schema in schemas.items()
+        if name.endswith("ErrorReason")
+        for value in schema.get("enum", [])
+    }
+
+
+def test_every_error_reason_of_the_spec_has_a_class() -> None:
+    """Each refusal reason Amazon's SP v3 spec lists is classified, and nothing else is."""
+    assert set(REFUSAL_CLASSES) == _spec_error_reasons()
+    assert refusal_class("BUDGET_TOO_LOW") == "limit"
+    assert refusal_class("biddingError") is None
+    assert refusal_class(None) is None

@@ -220,6 +220,41 @@ def test_a_refused_ad_group_backs_off_and_the_refresh_goes_on(tmp_path, engine):
     assert "has no product ad" in refusal.reason
 
 
+def test_fewer_suggested_bids_are_stored_with_nulls(tmp_path, engine):
+    """Through the real client: a target without competition (no bidValues) gets no row, one
+    whose range collapses to the marketplace floor (one value) is stored as the median alone,
+    and the rest of the ad group keeps its full range."""
+    with Sandbox.open(tmp_path / "own.sandbox", seed=5, targets=200) as box:
+        profile_id = box.profiles[0]
+        with _client(box.transport(), box) as client:
+            sync_entities(client, engine, profile_id, now=NOW)
+            group = _enabled_groups(engine, profile_id)[0]
+            members = box.store.query(
+                "SELECT entity_id, sim_key FROM entities WHERE kind IN ('keyword', 'target') "
+                "AND state = 'ENABLED' AND ad_group_id = ? ORDER BY sim_key",
+                (group,),
+            )
+            (none, one), rest = members[:2], members[2:]
+            with box.store.transaction() as conn:
+                for row, comp_bid in ((none, 0.0), (one, 0.001)):
+                    conn.execute(
+                        "UPDATE truths SET comp_bid = ? WHERE sim_key = ?",
+                        (comp_bid, row["sim_key"]),
+                    )
+            refresh_bid_suggestions(
+                client, engine, profile_id, now=NOW, max_age=WEEK, max_ad_groups=1
+            )
+    rows = _stored(engine)
+    assert len(rest) > 0
+    assert none["entity_id"] not in rows
+    assert rows[one["entity_id"]] == (group, None, Decimal("0.02"), None, NOW)
+    assert all(
+        low is not None and median is not None and high is not None and low < median < high
+        for key, (_, low, median, high, _) in rows.items()
+        if key != one["entity_id"]
+    )
+
+
 def test_zero_ad_groups_turns_the_refresh_off(sandbox, engine):
     """``suggestion_ad_groups = 0`` makes no call at all."""
     profile_id = sandbox.profiles[0]

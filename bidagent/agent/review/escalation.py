@@ -8,36 +8,53 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from bidagent.ads.failures import PERSON_CLASSES, RefusalClass, refusal_class
 from bidagent.agent.review.items import raise_review
 from bidagent.store import ChangeRecord, Session
 from bidagent.vocabulary import make_dedupe_key
 
-__all__ = ["escalate_api_problem", "escalate_data_problem", "escalate_failed_change"]
+__all__ = [
+    "escalate_api_problem",
+    "escalate_data_problem",
+    "escalate_failed_change",
+    "escalation_for",
+]
 
-# Failures a retry will not fix: a person has to decide (the rest are logged and retried).
-_HUMAN_CODES = {
+# The agent's own codes for a failure a retry will not fix: a person has to decide.
+_AGENT_CODES = {
     "conflict": ("conflict", "warning"),
     "unknown_outcome": ("api", "warning"),
     "entity_moved": ("conflict", "info"),
-    "ARCHIVED_ENTITY_CANNOT_BE_MODIFIED": ("api", "info"),
-    "PARENT_ARCHIVED_FORBIDS_UPDATES": ("api", "warning"),
-    "PARENT_STATUS_FORBIDS_UPDATES_AND_CREATES": ("api", "warning"),
-    "BID_GT_BUDGET": ("api", "warning"),
-    "BUDGET_LT_KEYWORD_BIDS": ("api", "warning"),
-    "BUDGET_LT_DEFAULT_BIDS": ("api", "warning"),
-    "BID_OUT_OF_MARKET_PLACE_RANGE": ("api", "warning"),
-    "BUDGET_OUT_OF_MARKET_PLACE_RANGE": ("api", "warning"),
-    "ENTITY_NOT_FOUND": ("api", "info"),
-    "DUPLICATE_VALUE": ("api", "info"),
 }
+# Amazon's refusals by class (bidagent.ads.failures.REFUSAL_CLASSES, docs/review.md): each one a
+# person must act on is an ``api`` item; agent bugs and transient errors stay on the change row.
+_CLASS_SEVERITY: dict[RefusalClass, str] = {
+    "limit": "warning",
+    "account": "critical",  # nothing serves until billing or the account is fixed
+    "entity_state": "warning",
+    "targeting": "warning",
+}
+# A person's own edit already explains these: worth knowing, nothing is at risk.
+_INFO_CODES = {"ARCHIVED_ENTITY_CANNOT_BE_MODIFIED", "ENTITY_NOT_FOUND", "DUPLICATE_VALUE"}
+
+
+def escalation_for(code: str) -> tuple[str, str] | None:
+    """(review kind, severity) for a failed change's code, or ``None`` when no person is needed."""
+    if code in _AGENT_CODES:
+        return _AGENT_CODES[code]
+    refusal = refusal_class(code)
+    if refusal is None or refusal not in PERSON_CLASSES:
+        return None
+    return ("api", "info" if code in _INFO_CODES else _CLASS_SEVERITY[refusal])
 
 
 def escalate_failed_change(session: Session, row: ChangeRecord, *, now: datetime) -> None:
     """Open (or bump) a review item for a change that failed for a reason a person must see."""
     code = row.error_code or ""
-    if code not in _HUMAN_CODES:
+    escalation = escalation_for(code)
+    if escalation is None:
         return
-    kind, severity = _HUMAN_CODES[code]
+    kind, severity = escalation
     name = row.entity_name or row.entity_id
     item = raise_review(
         session,
