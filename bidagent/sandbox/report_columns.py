@@ -84,18 +84,26 @@ COLUMNS: dict[str, set[str]] = {
     "spSearchTerm": _TARGET_DIMS | METRICS | {"searchTerm"},
     "spCampaigns": _CAMPAIGN_DIMS
     | METRICS
-    | {"spend", "campaignBiddingStrategy", "adGroupId", "adGroupName", "adStatus"},
+    | {"spend", "campaignBiddingStrategy", "adGroupId", "adGroupName", "adStatus"}
+    | {"placementClassification"},
 }
 GROUP_BYS = {
     "spTargeting": ({"targeting"},),
     "spSearchTerm": ({"searchTerm"},),
-    "spCampaigns": ({"campaign"}, {"adGroup"}, {"campaign", "adGroup"}),
+    "spCampaigns": (
+        {"campaign"},
+        {"adGroup"},
+        {"campaign", "adGroup"},
+        {"campaignPlacement"},
+        {"campaign", "campaignPlacement"},
+    ),
 }
 FILTERS = {
     "targeting": {"adKeywordStatus", "keywordType"},
     "searchTerm": {"keywordType"},
     "campaign": {"campaignStatus"},
     "adGroup": {"adStatus"},
+    "campaignPlacement": {"campaignSite"},
 }
 _AUTO_LABELS = {
     "QUERY_HIGH_REL_MATCHES": "close-match",
@@ -139,6 +147,7 @@ def add_dimensions(
     if "sim_key" in keys:
         frame = frame.join(entities, on="sim_key", how="left")
     else:
+        keys = [k for k in keys if k in entities.columns]  # a placement is no entity's column
         names = entities.group_by(keys).agg(pl.all().first())
         frame = frame.join(names, on=keys, how="left")
     as_int = pl.Int64
@@ -161,6 +170,8 @@ def add_dimensions(
         endDate=pl.lit(end.isoformat()),
         spend=pl.col("cost"),
     )
+    if "placement" in frame.columns:
+        out = out.with_columns(placementClassification=pl.col("placement"))
     if "day" in frame.columns:
         out = out.with_columns(
             date=(pl.lit(EPOCH) + pl.duration(days=pl.col("day"))).dt.strftime("%Y-%m-%d")

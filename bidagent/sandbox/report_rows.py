@@ -18,6 +18,7 @@ import polars as pl
 
 from bidagent.marketplaces import marketplace_for
 from bidagent.sandbox.market import EPOCH, load_targets, term_factors
+from bidagent.sandbox.placements import split_by_placement
 from bidagent.sandbox.report_columns import (
     COLUMNS,
     FILTERS,
@@ -192,9 +193,12 @@ def build_report(
         _, terms = term_factors(sandbox.store, profile_id, entities)
         frame = _split_terms(frame, terms)
     frame = _conversions(frame, today, sandbox.seed)
+    if "campaignPlacement" in group_by:
+        frame = split_by_placement(frame, _summed(frame), sandbox.seed)
     frame = _apply_filters(frame, configuration.get("filters") or [])
     if report_type == "spCampaigns":
         keys = ["campaign_id"] + (["ad_group_id"] if "adGroup" in group_by else [])
+        keys += ["placement"] if "campaignPlacement" in group_by else []
     elif report_type == "spSearchTerm":
         keys = ["sim_key", "searchTerm"]
     else:
@@ -216,6 +220,7 @@ def _apply_filters(frame: pl.DataFrame, filters: list[dict[str, Any]]) -> pl.Dat
             "adKeywordStatus": "state",
             "campaignStatus": "campaign_state",
             "adStatus": "group_state",
+            "campaignSite": "site",
         }[field]
         frame = frame.filter(pl.col(column).is_in(values))
     return frame
@@ -229,8 +234,13 @@ _SUMS = [
 ]
 
 
+def _summed(frame: pl.DataFrame) -> list[str]:
+    """The metric columns a report sums over its rows."""
+    return [c for c in _SUMS if c in frame.columns and not c.startswith(("acos", "roas"))]
+
+
 def _aggregate(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
-    sums = [c for c in _SUMS if c in frame.columns and not c.startswith(("acos", "roas"))]
+    sums = _summed(frame)
     return frame.group_by(keys).agg(
         *(pl.col(c).sum() for c in sums),
         day_bid=pl.col("day_bid").last() if "day" in keys else pl.col("day_bid").max(),

@@ -85,6 +85,8 @@ def _validate(sandbox: Sandbox, profile_id: str, body: Any) -> tuple[date, date,
     allowed_columns = COLUMNS[report_type]
     if report_type == "spCampaigns" and "adGroup" not in group_by:
         allowed_columns = allowed_columns - {"adGroupId", "adGroupName", "adStatus"}
+    if report_type == "spCampaigns" and "campaignPlacement" not in group_by:
+        allowed_columns = allowed_columns - {"placementClassification"}
     bad = sorted(set(map(str, columns)) - allowed_columns)
     time_unit = config.get("timeUnit")
     if time_unit not in ("DAILY", "SUMMARY"):
