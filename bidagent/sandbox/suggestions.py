@@ -139,6 +139,7 @@ def suggest_bids(sandbox: Sandbox, api: ApiRequest) -> httpx.Response:
             422, f"Invalid Advertiser and ASINs combination in the request (ad group "
             f"{ad_group_id} has no product ad)"
         )  # fmt: skip
+    _check_supported(sandbox, profile_id, body, expressions)
     rows = sandbox.store.query(
         "SELECT e.kind, e.text, e.match_type, e.expression, e.state, t.sim_key, t.comp_bid "
         "FROM entities e JOIN truths t ON t.sim_key = e.sim_key WHERE e.profile_id = ? "
@@ -174,6 +175,25 @@ def suggest_bids(sandbox: Sandbox, api: ApiRequest) -> httpx.Response:
     return json_response(
         200, {"bidRecommendations": [theme]}, api.request_id, media_type=media_type
     )
+
+
+def _check_supported(
+    sandbox: Sandbox, profile_id: str, body: dict[str, Any], expressions: list[dict[str, Any]]
+) -> None:
+    """The documented 422 for targets the ad group cannot have: an auto-targeting campaign's ad
+    group is priced for the four auto expressions only, a manual one for keywords and product
+    targets only (Amazon answers such a mix "Failed due to invalid parameters")."""
+    found = sandbox.store.query(
+        "SELECT data FROM entities WHERE profile_id = ? AND kind = 'campaign' AND entity_id = ?",
+        (profile_id, str(body["campaignId"]).strip()),
+    )
+    auto = json.loads(found[0]["data"]).get("targetingType") == "AUTO"
+    wrong = sorted({str(e["type"]) for e in expressions if (str(e["type"]) in _AUTO_TYPES) != auto})
+    if wrong:
+        kind = "an auto-targeting" if auto else "a manual-targeting"
+        raise RequestRejected(
+            422, f"Invalid targeting expressions for {kind} ad group: {', '.join(wrong)}"
+        )
 
 
 def _id(body: dict[str, Any], name: str) -> str:

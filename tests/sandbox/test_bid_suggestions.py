@@ -354,3 +354,37 @@ def test_scope_header_is_required(sandbox: Sandbox, amazon: AmazonCalls) -> None
     del headers["Amazon-Advertising-API-Scope"]
     response = amazon.http.post(amazon.base_url + PATH, json={}, headers=headers)
     assert (response.status_code, response.json()["details"]) == (401, "Scope header is missing")
+
+
+@pytest.mark.parametrize(
+    ("kind", "expression_type", "asked", "message"),
+    [
+        (
+            "keyword",
+            None,
+            {"type": "CLOSE_MATCH"},
+            "Invalid targeting expressions for a manual-targeting ad group: CLOSE_MATCH",
+        ),
+        (
+            "target",
+            "AUTO",
+            {"type": "KEYWORD_EXACT_MATCH", "value": "mug"},
+            "Invalid targeting expressions for an auto-targeting ad group: KEYWORD_EXACT_MATCH",
+        ),
+    ],
+)
+def test_targets_the_ad_group_cannot_have_answer_422(
+    sandbox: Sandbox,
+    amazon: AmazonCalls,
+    kind: str,
+    expression_type: str | None,
+    asked: dict[str, str],
+    message: str,
+) -> None:
+    """Auto expressions for a manual ad group, or keywords for an auto one, are the documented
+    422 in the vendor media type with {code, details}."""
+    group = first_group(sandbox, kind, expression_type)
+    response = ask(amazon, group, [asked])
+    assert response.status_code == 422
+    assert response.headers["content-type"] == MEDIA
+    assert response.json() == {"code": "422", "details": message}
