@@ -8,6 +8,7 @@ and serves until SIGTERM or SIGINT.
 from __future__ import annotations
 
 import signal
+from datetime import date, datetime
 from pathlib import Path
 from types import FrameType
 from typing import Annotated
@@ -17,6 +18,7 @@ import typer
 from bidagent.cli.bootstrap import fail, failing_cleanly, load_cli_settings
 from bidagent.sandbox import SCENARIOS, Sandbox
 from bidagent.sandbox.faults import FaultConfig
+from bidagent.sandbox.market import profile_zone
 from bidagent.sandbox.server import SandboxServer
 
 __all__ = ["sandbox_app"]
@@ -95,12 +97,31 @@ def serve(
     faults: Annotated[
         Path | None, typer.Option(help="TOML file of fault settings.", dir_okay=False)
     ] = None,
+    today: Annotated[
+        str | None,
+        typer.Option(
+            help="Day 0 as YYYY-MM-DD: history ends the day before (default: today in the "
+            "first profile's time zone, so 'the last 7 days' has data).",
+            metavar="DATE",
+        ),
+    ] = None,
 ) -> None:
-    """Serve the fake Ads API over HTTP; prints the base URL first, runs until SIGTERM."""
+    """Serve the fake Ads API over HTTP; prints the base URL first, runs until SIGTERM.
+
+    The served world is anchored to real dates: a sandbox whose day 0 is not ``--today`` (by
+    default the real date) starts over with a fresh history ending the day before.
+    """
     fault_config = FaultConfig.from_toml(faults) if faults else None
+    try:
+        anchor = date.fromisoformat(today) if today is not None else None
+    except ValueError:
+        fail(f"--today: expected a date as YYYY-MM-DD, not {today!r}", code=2)
     with _open(ctx) as sandbox:
-        if seed is not None and seed != sandbox.seed:
-            sandbox.reset(seed=seed)
+        if anchor is None:
+            zone = profile_zone(sandbox.profile_rows()[0]["country"])
+            anchor = datetime.now(zone).date()
+        if (seed is not None and seed != sandbox.seed) or anchor != sandbox.start_date:
+            sandbox.reset(seed=seed, start_date=anchor)
         server = SandboxServer(sandbox, host, port, fault_config)
         typer.echo(server.base_url)
         typer.echo(f"token url {server.token_url}  profiles {', '.join(sandbox.profiles)}")

@@ -18,7 +18,6 @@ import polars as pl
 from bidagent.errors import SandboxError
 from bidagent.marketplaces import Marketplace, marketplace_for
 from bidagent.sandbox.market import EPOCH, load_targets, term_factors
-from bidagent.sandbox.sandbox import START_DATE
 from bidagent.sandbox.traffic import cpc_expr, share_expr
 
 if TYPE_CHECKING:
@@ -196,7 +195,7 @@ class Oracle:
 
     def sandbox_first_day(self) -> date:
         """Day 0 of the run (scenario events are counted from it)."""
-        return START_DATE
+        return self.sandbox.start_date
 
     def _market(self, profile_id: str) -> Marketplace:
         country = next(

@@ -86,15 +86,17 @@ class Sandbox:
         client_id: str = DEFAULT_CLIENT_ID,
         client_secret: str = DEFAULT_CLIENT_SECRET,
         refresh_token: str = DEFAULT_REFRESH_TOKEN,
+        start_date: date = START_DATE,
     ) -> Sandbox:
-        """Load the sandbox at ``state_path``, or create it (seed, scenario, size) if absent."""
+        """Load the sandbox at ``state_path``, or create it (seed, scenario, size, and day 0 at
+        ``start_date``: its history ends the day before) if absent."""
         scenario_for(scenario)
         store = SandboxStore(Path(state_path))
         sandbox = cls(
             store, client_id=client_id, client_secret=client_secret, refresh_token=refresh_token
         )
         if store.get_meta("schema") is None:
-            sandbox._generate(seed, scenario, targets, history_days)
+            sandbox._generate(seed, scenario, targets, history_days, start_date)
         return sandbox
 
     @classmethod
@@ -112,14 +114,16 @@ class Sandbox:
             refresh_token=section.refresh_token.get_secret_value(),
         )
 
-    def _generate(self, seed: int, scenario_name: str, targets: int, history_days: int) -> None:
+    def _generate(
+        self, seed: int, scenario_name: str, targets: int, history_days: int, start_date: date
+    ) -> None:
         scenario = scenario_for(scenario_name)
         # Campaigns started on or before the first day with data: a profile west of the first
         # one starts its history a local day earlier, hence the extra day.
-        campaign_start = START_DATE - timedelta(days=history_days + 1)
+        campaign_start = start_date - timedelta(days=history_days + 1)
         catalog = build_catalog(seed, scenario, targets, campaign_start.isoformat())
         first = catalog.profiles[0]
-        now = datetime.combine(START_DATE, time(0), tzinfo=profile_zone(first["country"]))
+        now = datetime.combine(start_date, time(0), tzinfo=profile_zone(first["country"]))
         now_utc = now.astimezone(UTC)
         store = self.store
         with store.transaction() as conn:
@@ -143,6 +147,7 @@ class Sandbox:
                     "scenario": scenario_name,
                     "targets": str(targets),
                     "history_days": str(history_days),
+                    "start_date": start_date.isoformat(),
                     "now": now_utc.isoformat(),
                     "token_epoch": "1",
                     "request_count": "0",
@@ -163,18 +168,22 @@ class Sandbox:
                     end=now_utc,
                     seed=seed,
                     scenario=scenario,
-                    first_day=START_DATE,
+                    first_day=start_date,
                 )
 
-    def reset(self, seed: int | None = None, scenario: str | None = None) -> None:
-        """Start over: a fresh account and history (keeps size; seed/scenario if not given)."""
+    def reset(
+        self, seed: int | None = None, scenario: str | None = None, start_date: date | None = None
+    ) -> None:
+        """Start over: a fresh account and history (keeps size; seed, scenario and day 0 if not
+        given)."""
         seed = self.seed if seed is None else seed
         scenario = self.scenario.name if scenario is None else scenario
         scenario_for(scenario)
         targets = int(self.store.get_meta("targets") or 300)
         history_days = int(self.store.get_meta("history_days") or 60)
+        start_date = self.start_date if start_date is None else start_date
         self.store.wipe()
-        self._generate(seed, scenario, targets, history_days)
+        self._generate(seed, scenario, targets, history_days, start_date)
 
     def advance(self, days: float = 0, hours: float = 0) -> datetime:
         """Move the simulated clock forward, simulating the traffic in between; return ``now``."""
@@ -195,7 +204,7 @@ class Sandbox:
                     end=end,
                     seed=self.seed,
                     scenario=self.scenario,
-                    first_day=START_DATE,
+                    first_day=self.start_date,
                 )
             store.set_meta(conn, {"now": end.isoformat()})
         return end
@@ -207,6 +216,13 @@ class Sandbox:
         if value is None:
             raise SandboxError(f"{self.store.path}: sandbox state has no clock")
         return datetime.fromisoformat(value).astimezone(UTC)
+
+    @property
+    def start_date(self) -> date:
+        """Day 0: the clock started at its local midnight, and history covers the days before
+        (:data:`START_DATE` unless the sandbox was created anchored to another day)."""
+        stored = self.store.get_meta("start_date")
+        return date.fromisoformat(stored) if stored else START_DATE
 
     @property
     def seed(self) -> int:

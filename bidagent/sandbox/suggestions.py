@@ -31,7 +31,6 @@ from bidagent.sandbox.responses import (
     check_media_type,
     json_response,
 )
-from bidagent.sandbox.sandbox import START_DATE
 
 if TYPE_CHECKING:
     from bidagent.sandbox.sandbox import Sandbox
@@ -151,7 +150,7 @@ def suggest_bids(sandbox: Sandbox, api: ApiRequest) -> httpx.Response:
     for row in rows:
         by_key.setdefault(_row_key(row), row)
     today = sandbox.today(profile_id)
-    competition = sandbox.scenario.competition_at((today - START_DATE).days)
+    competition = sandbox.scenario.competition_at((today - sandbox.start_date).days)
     iso = today.isocalendar()
     week = (iso.year, iso.week)
     market = marketplace_for(_country(sandbox, profile_id))
