@@ -20,7 +20,14 @@ from bidagent.sandbox.scenarios import Scenario
 from bidagent.sandbox.store import SandboxStore
 from bidagent.sandbox.traffic import hour_mass, simulate
 
-__all__ = ["EPOCH", "load_targets", "profile_zone", "simulate_span", "term_factors"]
+__all__ = [
+    "EPOCH",
+    "load_targets",
+    "matches_negative",
+    "profile_zone",
+    "simulate_span",
+    "term_factors",
+]
 
 EPOCH = date(1970, 1, 1)
 
@@ -151,7 +158,7 @@ def term_factors(
             if row["kind"].startswith("campaign_")
             else pl.col("ad_group_id") == row["ad_group_id"]
         )
-        negated = negated | (scope & _matches(row))
+        negated = negated | (scope & matches_negative(row))
     terms = terms.with_columns(negated=negated).drop("taken")
     factors = (
         terms.filter(~pl.col("negated"))
@@ -164,7 +171,7 @@ def term_factors(
     return factors, terms
 
 
-def _matches(negative: dict[str, str | None]) -> pl.Expr:
+def matches_negative(negative: dict[str, str | None]) -> pl.Expr:
     """Whether a search term is removed by one negative keyword or negative target."""
     term = pl.col("term").str.to_lowercase()
     if negative["text"] is None:

@@ -1,8 +1,9 @@
 """The rows of a reporting-v3 file: spTargeting, spSearchTerm and spCampaigns, built with polars.
 
 Owns the rows: which targets and days a report covers, the restatement of conversions (a day's
-purchases grow as the report is pulled later), the split of a target's clicks over its search
-terms, filters, aggregation by the report's keys, and keeping only rows with activity. Which
+purchases grow as the report is pulled later), the split of a target's clicks over the search
+terms it served that day (:mod:`bidagent.sandbox.term_history`), filters, aggregation by the
+report's keys, and keeping only rows with activity. Which
 columns exist and how they are named and derived is :mod:`bidagent.sandbox.report_columns`
 (re-exported here for :mod:`bidagent.sandbox.reporting`). It must not validate requests or manage
 report status (:mod:`bidagent.sandbox.reporting`).
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from bidagent.marketplaces import marketplace_for
-from bidagent.sandbox.market import EPOCH, load_targets, term_factors
+from bidagent.sandbox.market import EPOCH, load_targets, profile_zone, term_factors
 from bidagent.sandbox.placements import split_by_placement
 from bidagent.sandbox.report_columns import (
     COLUMNS,
@@ -29,6 +30,7 @@ from bidagent.sandbox.report_columns import (
     add_ratios,
     targeting_text,
 )
+from bidagent.sandbox.term_history import removed_term_days
 from bidagent.sandbox.traffic import uniform, visible_fraction
 
 if TYPE_CHECKING:
@@ -100,12 +102,16 @@ def _facts(sandbox: Sandbox, entities: pl.DataFrame, first: int, last: int) -> p
     return facts.join(entities, on="sim_key")
 
 
-def _split_terms(frame: pl.DataFrame, terms: pl.DataFrame) -> pl.DataFrame:
-    """Spread each target-day's clicks and orders over its search terms (largest remainder)."""
-    active = terms.filter(~pl.col("negated")).select("sim_key", "term", "weight", "cvr_mult")
+def _split_terms(frame: pl.DataFrame, terms: pl.DataFrame, removed: pl.DataFrame) -> pl.DataFrame:
+    """Spread each target-day's clicks and orders over the search terms it served that day
+    (``removed``: the term-days negatives and harvests took away), by largest remainder."""
+    active = terms.select("sim_key", "term", "weight", "cvr_mult")
     # Sorted so the largest-remainder tie-breaks (ordinal rank) are the same on every run.
     rows = (
-        frame.filter(pl.col("clicks") > 0).join(active, on="sim_key").sort("sim_key", "day", "term")
+        frame.filter(pl.col("clicks") > 0)
+        .join(active, on="sim_key")
+        .join(removed, on=["sim_key", "term", "day"], how="anti")
+        .sort("sim_key", "day", "term")
     )
     rows = rows.with_columns(share=pl.col("weight") / pl.col("weight").sum().over("sim_key", "day"))
     for column, weight in (("clicks", "share"), ("impressions", "share")):
@@ -188,10 +194,14 @@ def build_report(
     today = (sandbox.today(profile_id) - EPOCH).days
     # Amazon accepts 95-day-old dates but keeps only the last 65 days of SP data.
     first = max((start - EPOCH).days, today - 65)
-    frame = _facts(sandbox, entities, first, (end - EPOCH).days)
+    last = (end - EPOCH).days
+    frame = _facts(sandbox, entities, first, last)
     if report_type == "spSearchTerm":
+        # A past day is split by the negatives and harvests in force that day, never today's.
         _, terms = term_factors(sandbox.store, profile_id, entities)
-        frame = _split_terms(frame, terms)
+        zone = profile_zone(country)
+        removed = removed_term_days(sandbox.store, profile_id, terms, zone, first, last)
+        frame = _split_terms(frame, terms, removed)
     frame = _conversions(frame, today, sandbox.seed)
     if "campaignPlacement" in group_by:
         frame = split_by_placement(frame, _summed(frame), sandbox.seed)

@@ -14,13 +14,14 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 import polars as pl
+from sqlalchemy import delete
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, func, select
 
 from bidagent.engine.inputs import REPORT_DATES_SCHEMA, frame
 from bidagent.store.entities import ReportDayRecord
 from bidagent.store.upsert import upsert_rows
-from bidagent.vocabulary import REPORT_SOURCES
+from bidagent.vocabulary import REPORT_SOURCES, ReportSource
 
 __all__ = ["REPORT_SOURCES", "has_report_days", "read_report_dates", "record_report_days"]
 
@@ -46,9 +47,18 @@ def has_report_days(engine: Engine, profile_id: str) -> bool:
 
 
 def record_report_days(
-    engine: Engine, profile_id: str, start: date, end: date, *, pulled_at: datetime
+    engine: Engine,
+    profile_id: str,
+    start: date,
+    end: date,
+    *,
+    pulled_at: datetime,
+    withheld: tuple[ReportSource, ...] = (),
 ) -> None:
-    """Record that every report source covered ``start..end`` (both included)."""
+    """Record that every report source covered ``start..end`` (both included), except the
+    ``withheld`` ones: their days in ``start..end`` are no longer covered (their facts failed a
+    check), so the engine's freshness guardrail holds the rules that read them. One transaction.
+    """
     rows = [
         {
             "profile_id": profile_id,
@@ -57,6 +67,18 @@ def record_report_days(
             "pulled_at": pulled_at,
         }
         for source in REPORT_SOURCES
+        if source not in withheld
         for n in range((end - start).days + 1)
     ]
-    upsert_rows(engine, ReportDayRecord, rows)
+    table = ReportDayRecord.__table__  # type: ignore[attr-defined]
+    with engine.begin() as connection:
+        if withheld:
+            connection.execute(
+                delete(table).where(
+                    table.c.profile_id == profile_id,
+                    table.c.source.in_(withheld),
+                    table.c.date >= start,
+                    table.c.date <= end,
+                )
+            )
+        upsert_rows(connection, ReportDayRecord, rows)

@@ -20,6 +20,7 @@ from bidagent.agent.context import AgentContext
 from bidagent.agent.cycle.apply import apply_planned, reconcile_sending
 from bidagent.agent.cycle.bid_suggestions import refresh_bid_suggestions
 from bidagent.agent.cycle.engine_inputs import engine_settings_for
+from bidagent.agent.cycle.fact_invariants import withheld_sources
 from bidagent.agent.cycle.intent_log import write_plan
 from bidagent.agent.cycle.sync import sync_dayparted, sync_entities, sync_reports
 from bidagent.agent.review.escalation import escalate_api_problem, escalate_data_problem
@@ -117,7 +118,8 @@ def _sync(ctx: AgentContext, profile_id: str, now: datetime) -> date:
                 now=now,
             )
         return today
-    record_report_days(ctx.engine, profile_id, start, end, pulled_at=now)
+    withheld = withheld_sources(ctx.engine, profile_id, start, end, now=now)
+    record_report_days(ctx.engine, profile_id, start, end, pulled_at=now, withheld=withheld)
     return today
 
 

@@ -4,7 +4,7 @@ Owns the sync steps of the cycle (docs/architecture.md §3): list every entity a
 disappeared as archived (never deleting: the ledger and facts still point at them; see
 ``bidagent.store.entity_sync``), and record in the same transaction every field that changed
 since the previous sync without a change of ours (``bidagent.agent.cycle.external_edits``); fetch the three reports for a date range, validate them all, then
-upsert. HTTP happens first and the database second, so no transaction is held open across a call. A malformed report raises ``ReportFailed``
+replace the pulled days' rows whole. HTTP happens first and the database second, so no transaction is held open across a call. A malformed report raises ``ReportFailed``
 before anything of it is written, so what is stored stays as it was. It must not decide what a
 rejected report means for the cycle (the caller opens the review item).
 """
@@ -31,10 +31,10 @@ from bidagent.store import (
     TargetFactRecord,
     TargetRecord,
     session_scope,
-    upsert_rows,
 )
 from bidagent.store.base_bids import based_targets
 from bidagent.store.entity_sync import write_entities, write_listed
+from bidagent.store.fact_days import replace_fact_days
 from bidagent.store.report_entities import KnownEntities, known_entities
 
 __all__ = ["SyncCounts", "sync_dayparted", "sync_entities", "sync_reports"]
@@ -145,11 +145,12 @@ def sync_reports(
     client: AdsClient, engine: Engine, profile_id: str, *, start: date, end: date
 ) -> SyncCounts:
     """Fetch and validate the targeting, search-term and campaign reports of ``start..end``,
-    then upsert each into its table in one transaction.
+    then replace each table's rows for ``start..end`` by them, all in one transaction.
 
     Every report is parsed in full before anything is written: a ``ReportFailed`` (carrying
     ``report_type``, ``profile_id``, ``start``, ``end``) leaves the store exactly as it was.
-    Re-pulled days overwrite their earlier rows (attribution restates conversions).
+    A re-pulled day's rows replace that day's earlier rows whole: attribution restates
+    conversions, and a row the new pull no longer holds is removed.
     """
     frames: dict[str, pl.DataFrame] = {}
     report_types: tuple[ReportType, ...] = ("spTargeting", "spSearchTerm", "spCampaigns")
@@ -157,10 +158,14 @@ def sync_reports(
         frames[report_type] = client.fetch_facts(profile_id, report_type, start, end)
     _check_against_entities(frames, known_entities(engine, profile_id), profile_id, start, end)
     counts = SyncCounts()
-    for name, model in REPORT_TABLES.items():
-        frame = frames[name]
-        if frame.height:
-            upsert_rows(engine, model, frame)  # one transaction per report
+    # A re-pull is the whole truth for its days: rows it no longer holds go (one transaction).
+    replace_fact_days(
+        engine,
+        profile_id,
+        start,
+        end,
+        {model: frames[name] for name, model in REPORT_TABLES.items()},
+    )
     counts.target_facts = frames["spTargeting"].height
     counts.search_term_facts = frames["spSearchTerm"].height
     counts.campaign_facts = frames["spCampaigns"].height
