@@ -105,6 +105,14 @@ def serve(
             metavar="DATE",
         ),
     ] = None,
+    exchange_log: Annotated[
+        Path | None,
+        typer.Option(
+            help="Append every request and answer to this file as JSON lines (credentials "
+            "masked), to check a client's traffic against Amazon's specs.",
+            dir_okay=False,
+        ),
+    ] = None,
 ) -> None:
     """Serve the fake Ads API over HTTP; prints the base URL first, runs until SIGTERM.
 
@@ -122,7 +130,7 @@ def serve(
             anchor = datetime.now(zone).date()
         if (seed is not None and seed != sandbox.seed) or anchor != sandbox.start_date:
             sandbox.reset(seed=seed, start_date=anchor)
-        server = SandboxServer(sandbox, host, port, fault_config)
+        server = SandboxServer(sandbox, host, port, fault_config, exchange_log=exchange_log)
         typer.echo(server.base_url)
         typer.echo(f"token url {server.token_url}  profiles {', '.join(sandbox.profiles)}")
         signal.signal(signal.SIGTERM, _stop)

@@ -25,6 +25,7 @@ from typing import Any
 
 import httpx
 import pytest
+from contract import recorder
 from pgserver import find_binaries, start_postgres
 from sqlmodel import Session, select
 
@@ -53,7 +54,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     )
     process = subprocess.Popen(
         [sys.executable, "-m", "bidagent", "--config", str(config), "sandbox", "serve",
-         "--port", "0"],
+         "--port", "0", "--exchange-log", str(folder / "exchanges.jsonl")],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=_env(),
     )  # fmt: skip
     assert process.stdout is not None
@@ -62,6 +63,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     process.send_signal(signal.SIGTERM)
     process.wait(timeout=10)
     process.stdout.close()
+    # Every exchange the racing processes had with the served sandbox holds to Amazon's specs.
+    assert recorder.check_exchange_log(folder / "exchanges.jsonl") == []
 
 
 @pytest.fixture(scope="module")

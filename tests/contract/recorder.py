@@ -25,11 +25,13 @@ specs and are passed through unchecked.
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -40,6 +42,8 @@ from contract.openapi_schema import SPEC_FILES, load_spec, validator
 
 _API_HOST = re.compile(r"^advertising-api(-eu|-fe)?\.amazon\.com$")
 _METHODS = ("get", "put", "post", "delete", "patch")
+# A report download on a served sandbox (the presigned-URL path the fake API hands out).
+_SERVED_DOWNLOAD = re.compile(r"^/[0-9a-f-]{36}-\d+/report-[0-9a-f-]{36}-\d+\.json\.gz$")
 
 
 @dataclass(frozen=True)
@@ -199,9 +203,19 @@ def check_response(op: Operation, response: httpx.Response) -> list[str]:
     return _schema_errors(op.spec, schema, body, f"response {status}")
 
 
-def check_exchange(request: httpx.Request, response: httpx.Response, *, deliberate: bool) -> None:
-    """Record one exchange and its findings in :data:`LEDGER`."""
-    if not _API_HOST.match(request.url.host) or request.url.path.startswith("/_sandbox/"):
+def check_exchange(
+    request: httpx.Request, response: httpx.Response, *, deliberate: bool, served: bool = False
+) -> None:
+    """Record one exchange and its findings in :data:`LEDGER`. ``served``: taken from a served
+    sandbox's exchange log, where the Ads API, the token endpoint and report downloads share one
+    loopback host (the last two are not in the Ads API specs, as in process)."""
+    path = request.url.path
+    if served:
+        if path == "/auth/o2/token" or _SERVED_DOWNLOAD.match(path):
+            return
+    elif not _API_HOST.match(request.url.host):
+        return
+    if path.startswith("/_sandbox/"):
         return
     method, path = request.method.upper(), request.url.path
     where = f"{method} {path} -> {response.status_code}"
@@ -255,3 +269,23 @@ class RecordingTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
 
     async def aclose(self) -> None:
         await self.inner.aclose()
+
+
+def check_exchange_log(path: Path) -> list[str]:
+    """Check every exchange a served sandbox logged (``sandbox serve --exchange-log``); return
+    the findings it added to :data:`LEDGER` (also counted in the session's summary)."""
+    before = len(LEDGER.findings)
+    if not path.exists():
+        return [f"{path}: no exchange log was written"]
+    for line in path.read_text(encoding="utf-8").splitlines():
+        entry = json.loads(line)
+        request = httpx.Request(
+            entry["method"], entry["url"], headers=entry["request_headers"],
+            content=base64.b64decode(entry["request_body"]),
+        )  # fmt: skip
+        response = httpx.Response(
+            entry["status"], headers=entry["response_headers"],
+            content=base64.b64decode(entry["response_body"]), request=request,
+        )  # fmt: skip
+        check_exchange(request, response, deliberate=False, served=True)
+    return LEDGER.findings[before:]

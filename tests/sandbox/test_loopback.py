@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from contract import recorder
 
 from bidagent.sandbox import Sandbox
 from bidagent.sandbox.faults import EndpointFaults, FaultConfig
@@ -105,6 +106,8 @@ def test_cli_serve_subprocess(tmp_path: Path) -> None:
             "serve",
             "--port",
             "0",
+            "--exchange-log",
+            str(tmp_path / "exchanges.jsonl"),
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -140,3 +143,4 @@ def test_cli_serve_subprocess(tmp_path: Path) -> None:
         process.stdout.close()
         process.stderr.close()
     assert process.returncode == 0
+    assert recorder.check_exchange_log(tmp_path / "exchanges.jsonl") == []

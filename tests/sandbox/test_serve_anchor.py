@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import gzip
 import json
 import os
@@ -16,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from contract import recorder
 
 from bidagent.sandbox import Sandbox
 
@@ -31,7 +33,7 @@ def _serve(tmp_path: Path, *flags: str) -> Iterator[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("BIDAGENT_")}
     process = subprocess.Popen(
         [sys.executable, "-m", "bidagent", "--config", str(config), "sandbox", "serve",
-         "--port", "0", *flags],
+         "--port", "0", "--exchange-log", str(tmp_path / "exchanges.jsonl"), *flags],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
     )  # fmt: skip
     try:
@@ -43,6 +45,8 @@ def _serve(tmp_path: Path, *flags: str) -> Iterator[str]:
         assert process.stdout is not None and process.stderr is not None
         process.stdout.close()
         process.stderr.close()
+    # Everything the served sandbox answered holds to Amazon's specs too.
+    assert recorder.check_exchange_log(tmp_path / "exchanges.jsonl") == []
 
 
 def _headers(client: httpx.Client, base_url: str) -> dict[str, str]:
@@ -123,3 +127,28 @@ def test_serve_refuses_a_bad_today(tmp_path: Path, bad: str) -> None:
     assert done.returncode == 2
     assert f"--today: expected a date as YYYY-MM-DD, not {bad!r}" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_the_exchange_log_check_is_not_blind(tmp_path: Path) -> None:
+    """A logged answer the spec does not document is reported, and token calls are skipped."""
+    log = tmp_path / "exchanges.jsonl"
+    entries = [
+        ("POST", "/auth/o2/token", 200, b"{}"),
+        ("GET", "/v2/profiles", 299, b"[]"),
+    ]
+    log.write_text(
+        "".join(
+            json.dumps({
+                "method": method, "url": f"http://127.0.0.1:1{path}", "request_headers": [],
+                "request_body": "", "status": status, "response_headers": [
+                    ["content-type", "application/json"]],
+                "response_body": base64.b64encode(body).decode(),
+            }) + "\n"
+            for method, path, status, body in entries
+        )
+    )  # fmt: skip
+    before = len(recorder.LEDGER.findings)
+    found = recorder.check_exchange_log(log)
+    del recorder.LEDGER.findings[before:]  # planted on purpose: not this session's findings
+    assert len(found) >= 1
+    assert all(f.startswith("GET /v2/profiles -> 299") for f in found)
