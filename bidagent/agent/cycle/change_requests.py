@@ -8,7 +8,7 @@ Change rows keep values as canonical text (see ``bidagent.store.ledger``); money
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -129,44 +129,34 @@ def live_value(
     """Read the live values behind ``rows`` (all of one API call) in as few calls as possible."""
     match call:
         case Update(kind):
-            return _live_updates(client, profile_id, kind, rows)
+            return _live_by_id(client, profile_id, kind, rows, _judged)
         case Create(kind):
             return _live_creations(client, profile_id, kind, rows)
         case Archive(kind):
-            return _live_archives(client, profile_id, kind, rows)
+            return _live_by_id(client, profile_id, kind, rows, _archive_judged)
 
 
-def _live_archives(
-    client: AdsClient, profile_id: str, kind: ArchiveKind, rows: Sequence[ChangeRecord]
-) -> list[LiveValue | None]:
+def _archive_judged(row: ChangeRecord, entity: dict[str, Any]) -> LiveValue:
     """An archive is applied when the entity's state is ``archived``; any other state is the
     state before it (an archive changes nothing else)."""
-    current = client.get_current(profile_id, kind, [r.entity_id for r in rows])
-    values: list[LiveValue | None] = []
-    for row in rows:
-        entity = current.get(row.entity_id)
-        if entity is None:
-            values.append(None)
-            continue
-        state = str(entity.get("state"))
-        done = state == ARCHIVED
-        values.append(LiveValue(text=state, matches_new=done, matches_old=not done))
-    return values
+    state = str(entity.get("state"))
+    done = state == ARCHIVED
+    return LiveValue(text=state, matches_new=done, matches_old=not done)
 
 
-def _live_updates(
-    client: AdsClient, profile_id: str, kind: UpdateKind, rows: Sequence[ChangeRecord]
+def _live_by_id(
+    client: AdsClient,
+    profile_id: str,
+    kind: UpdateKind | ArchiveKind,
+    rows: Sequence[ChangeRecord],
+    judge: Callable[[ChangeRecord, dict[str, Any]], LiveValue],
 ) -> list[LiveValue | None]:
-    """An update is judged by the field's live value against the change's old and new values."""
+    """Each row's entity read back by id and judged; None where the entity is gone."""
     current = client.get_current(profile_id, kind, [r.entity_id for r in rows])
-    values: list[LiveValue | None] = []
-    for row in rows:
-        entity = current.get(row.entity_id)
-        if entity is None:
-            values.append(None)
-            continue
-        values.append(_judged(row, entity))
-    return values
+    return [
+        None if (entity := current.get(row.entity_id)) is None else judge(row, entity)
+        for row in rows
+    ]
 
 
 def _judged(row: ChangeRecord, entity: dict[str, Any]) -> LiveValue:
