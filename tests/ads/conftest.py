@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
+from contract import recorder
 
 from bidagent.ads import AdsClient
 
@@ -65,6 +66,7 @@ class Api:
                 },
             )
         self.requests.append(request)
+        recorder.check_client_request(request)  # the answer is canned; the request is the client's
         return self.handler(request)
 
 
