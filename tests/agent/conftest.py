@@ -13,7 +13,7 @@ import pytest
 from bidagent.agent.context import AgentContext
 from bidagent.engine import RuleSet, load_rule_set
 from bidagent.settings import Settings, load_settings
-from bidagent.store import make_engine, upgrade_database
+from bidagent.store import Engine, make_engine, upgrade_database
 
 REPO = Path(__file__).resolve().parents[2]
 STARTER_RULES = REPO / "rules"
@@ -27,6 +27,15 @@ def init_ledger(url: str) -> None:
         upgrade_database(engine)
     finally:
         engine.dispose()
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[Engine]:
+    """A migrated SQLite ledger in the test's folder."""
+    db = make_engine(f"sqlite:///{tmp_path}/x.db")
+    upgrade_database(db)
+    yield db
+    db.dispose()
 
 
 def write_config(tmp_path: Path, extra: str = "", rules_dir: Path = STARTER_RULES) -> Path:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -13,19 +12,10 @@ from bidagent.agent.review.escalation import escalate_failed_change
 from bidagent.store import (
     ChangeRecord,
     ReviewItemRecord,
-    make_engine,
     session_scope,
-    upgrade_database,
 )
 
 NOW = datetime(2025, 3, 10, 8, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Engine:
-    db = make_engine(f"sqlite:///{tmp_path}/x.db")
-    upgrade_database(db)
-    return db
 
 
 def _fail(engine: Engine, code: str) -> list[tuple[str, str, str, str | None]]:

@@ -10,7 +10,6 @@ import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -31,9 +30,7 @@ from bidagent.settings import LoggingSettings, NotifySettings, Settings, Webhook
 from bidagent.store import (
     ChangeRecord,
     NotificationRecord,
-    make_engine,
     session_scope,
-    upgrade_database,
 )
 from bidagent.store.review_items import list_items
 
@@ -86,13 +83,6 @@ def receiver() -> Iterator[Receiver]:
     running = Receiver()
     yield running
     running.stop()
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Engine:
-    db = make_engine(f"sqlite:///{tmp_path}/x.db")
-    upgrade_database(db)
-    return db
 
 
 def _settings(*hooks: WebhookSettings, max_attempts: int = 20) -> Settings:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -25,20 +24,11 @@ from bidagent.store import (
     ChangeRecord,
     NotificationRecord,
     ReviewItemRecord,
-    make_engine,
     session_scope,
-    upgrade_database,
 )
 from bidagent.store.review_items import list_items, recently_rejected
 
 NOW = datetime(2025, 3, 10, 8, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Engine:
-    db = make_engine(f"sqlite:///{tmp_path}/x.db")
-    upgrade_database(db)
-    return db
 
 
 def _raise(

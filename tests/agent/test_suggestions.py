@@ -23,8 +23,6 @@ from bidagent.store import (
     BidSuggestionRecord,
     BidSuggestionRefusalRecord,
     TargetRecord,
-    make_engine,
-    upgrade_database,
 )
 from bidagent.store.engine_inputs import read_engine_inputs
 
@@ -53,14 +51,6 @@ class CountingTransport(httpx.BaseTransport):
 def sandbox(tmp_path_factory):
     with Sandbox.open(tmp_path_factory.mktemp("sb") / "sb.db", seed=5, targets=200) as box:
         yield box
-
-
-@pytest.fixture
-def engine(tmp_path):
-    db = make_engine(f"sqlite:///{tmp_path}/x.db")
-    upgrade_database(db)
-    yield db
-    db.dispose()
 
 
 def _client(transport: httpx.BaseTransport, sandbox: Sandbox) -> AdsClient:

@@ -63,14 +63,6 @@ def sandbox(tmp_path_factory):
         yield box
 
 
-@pytest.fixture
-def engine(tmp_path):
-    db = make_engine(f"sqlite:///{tmp_path}/x.db")
-    upgrade_database(db)
-    yield db
-    db.dispose()
-
-
 def _count(engine, model) -> int:
     with Session(engine) as session:
         return session.exec(select(func.count()).select_from(model)).one()[0]
