@@ -37,12 +37,14 @@ from bidagent.sandbox.suggestions import suggest_bids
 if TYPE_CHECKING:
     from bidagent.sandbox.sandbox import Sandbox
 
-__all__ = ["FakeAdsApi", "Reply"]
+__all__ = ["DOWNLOAD_PATH", "FAULT_HEADER", "FakeAdsApi", "Reply"]
 
 # Set on answers that a scripted fault made wrong on purpose (see ``malformed``).
 FAULT_HEADER = "x-sandbox-fault"
 
-_DOWNLOAD = re.compile(r"^/[0-9a-f-]{36}-\d+/report-[0-9a-f-]{36}-\d+\.json\.gz$")
+# The presigned report download path the fake API hands out (the contract tests skip it: it is
+# no Ads API operation).
+DOWNLOAD_PATH = re.compile(r"^/[0-9a-f-]{36}-\d+/report-[0-9a-f-]{36}-\d+\.json\.gz$")
 _REPORT = re.compile(r"^/reporting/reports/([^/]+)$")
 
 
@@ -119,7 +121,7 @@ class FakeAdsApi:
             return issue_token(self.sandbox, ApiRequest.of(request, "lwa"))
         if path.startswith("/_sandbox/"):
             return handle_admin(self.sandbox, request)
-        if method == "GET" and _DOWNLOAD.match(path):
+        if method == "GET" and DOWNLOAD_PATH.match(path):
             return download_report(self.sandbox, request)
         api = ApiRequest.of(request, _family(path))
         try:

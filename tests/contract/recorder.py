@@ -36,14 +36,12 @@ from typing import Any
 
 import httpx
 
-from bidagent.sandbox.api import FAULT_HEADER
+from bidagent.sandbox.api import DOWNLOAD_PATH, FAULT_HEADER
 from contract import allowances
 from contract.openapi_schema import SPEC_FILES, load_spec, validator
 
 _API_HOST = re.compile(r"^advertising-api(-eu|-fe)?\.amazon\.com$")
 _METHODS = ("get", "put", "post", "delete", "patch")
-# A report download on a served sandbox (the presigned-URL path the fake API hands out).
-_SERVED_DOWNLOAD = re.compile(r"^/[0-9a-f-]{36}-\d+/report-[0-9a-f-]{36}-\d+\.json\.gz$")
 
 
 @dataclass(frozen=True)
@@ -211,7 +209,7 @@ def check_exchange(
     loopback host (the last two are not in the Ads API specs, as in process)."""
     path = request.url.path
     if served:
-        if path == "/auth/o2/token" or _SERVED_DOWNLOAD.match(path):
+        if path == "/auth/o2/token" or DOWNLOAD_PATH.match(path):
             return
     elif not _API_HOST.match(request.url.host):
         return
