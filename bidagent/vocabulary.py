@@ -6,17 +6,21 @@ Owns one definition of each closed set of names as a ``Literal`` type, with its 
 purpose: :data:`RuleEntity` is what a rule's ``entity:`` names (``target`` covers keywords and
 product targets; ``search_term`` is a report row, not an API object), :data:`EntityKind` is what the
 Ads API reads and writes. It imports only the standard library (a test holds it to that) so every
-layer can import it, and it must not hold behaviour beyond spelling: no clock, no I/O.
+layer can import it, and it must not hold behaviour beyond spelling: no clock, no I/O. The one
+recogniser it holds, :func:`is_asin`, is spelling too (what an ASIN looks like), kept here so the
+sandbox and the engine tell ASIN search terms from typed ones by the same rule.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from typing import Literal, get_args
 
 __all__ = [
     "ARCHIVE_KINDS",
+    "ASIN_PATTERN",
     "CREATE_KINDS",
     "ENTITY_KINDS",
     "MAX_DEDUPE_KEY",
@@ -38,6 +42,7 @@ __all__ = [
     "TargetKind",
     "Update",
     "UpdateKind",
+    "is_asin",
     "make_dedupe_key",
 ]
 
@@ -53,6 +58,8 @@ EntityKind = Literal[
     "product_target",
     "negative_keyword",
     "campaign_negative_keyword",
+    "negative_target",
+    "campaign_negative_target",
 ]
 ENTITY_KINDS: tuple[EntityKind, ...] = get_args(EntityKind)
 
@@ -72,11 +79,38 @@ RULE_ENTITY_KINDS: dict[str, tuple[RuleEntity, ...]] = {
 # The entities an absolute update can change, and the ones a change can create.
 UpdateKind = Literal["keyword", "product_target", "campaign", "ad_group"]
 UPDATE_KINDS: frozenset[UpdateKind] = frozenset(get_args(UpdateKind))
-CreateKind = Literal["keyword", "negative_keyword", "campaign_negative_keyword"]
+CreateKind = Literal[
+    "keyword",
+    "negative_keyword",
+    "campaign_negative_keyword",
+    "product_target",
+    "negative_target",
+    "campaign_negative_target",
+]
 CREATE_KINDS: frozenset[CreateKind] = frozenset(get_args(CreateKind))
 # The entities a revert archives (SP v3 archives with ``POST /sp/<entity>/delete``; it is final).
-ArchiveKind = Literal["keyword", "product_target", "negative_keyword", "campaign_negative_keyword"]
+ArchiveKind = Literal[
+    "keyword",
+    "product_target",
+    "negative_keyword",
+    "campaign_negative_keyword",
+    "negative_target",
+    "campaign_negative_target",
+]
 ARCHIVE_KINDS: frozenset[ArchiveKind] = frozenset(get_args(ArchiveKind))
+
+# How Amazon spells a product identifier in a search term (an ASIN search term is a product page
+# an ad was shown on, not typed text): "B0" and 8 letters or digits, or an ISBN-10 (9 digits and a
+# digit or X) for books; case-insensitive, as search-term reports lower-case them. Written in the
+# syntax Python's ``re`` and polars' (Rust) regex engine both read, so the sandbox's frames can
+# use ``ASIN_PATTERN.pattern`` as is.
+ASIN_PATTERN = re.compile(r"(?i)^(?:b0[a-z0-9]{8}|[0-9]{9}[0-9x])$")
+
+
+def is_asin(text: str | None) -> bool:
+    """Whether a search term (or keyword text) is an ASIN: Amazon's format, no spaces around it."""
+    return text is not None and ASIN_PATTERN.fullmatch(text) is not None
+
 
 # Change fields that hold money (compared as Decimal, rounded to the marketplace step).
 MoneyField = Literal["bid", "budget", "default_bid"]

@@ -10,6 +10,8 @@ import pytest
 
 import bidagent.vocabulary as vocabulary
 from bidagent.vocabulary import (
+    ARCHIVE_KINDS,
+    ASIN_PATTERN,
     CREATE_KINDS,
     ENTITY_KINDS,
     MONEY_FIELDS,
@@ -19,6 +21,7 @@ from bidagent.vocabulary import (
     UPDATE_KINDS,
     Create,
     Update,
+    is_asin,
     make_dedupe_key,
 )
 
@@ -45,15 +48,57 @@ def test_the_sets_are_the_literal_types_values() -> None:
     )  # fmt: skip
     assert ENTITY_KINDS == (
         "campaign", "ad_group", "keyword", "product_target", "negative_keyword",
-        "campaign_negative_keyword",
+        "campaign_negative_keyword", "negative_target", "campaign_negative_target",
     )  # fmt: skip
     assert sorted(UPDATE_KINDS) == ["ad_group", "campaign", "keyword", "product_target"]
-    assert sorted(CREATE_KINDS) == ["campaign_negative_keyword", "keyword", "negative_keyword"]
+    assert sorted(CREATE_KINDS) == [
+        "campaign_negative_keyword", "campaign_negative_target", "keyword", "negative_keyword",
+        "negative_target", "product_target",
+    ]  # fmt: skip
+    assert sorted(ARCHIVE_KINDS) == sorted(CREATE_KINDS)
     assert sorted(MONEY_FIELDS) == ["bid", "budget", "default_bid"]
     assert REPORT_SOURCES == ("targets", "search_terms", "campaigns")
     assert set(RULE_ENTITY_KINDS) == set(RULE_ENTITIES)
     assert RULE_ENTITY_KINDS["target"] == ("keyword", "product_target")
-    assert set(ENTITY_KINDS) >= UPDATE_KINDS | CREATE_KINDS
+    assert set(ENTITY_KINDS) >= UPDATE_KINDS | CREATE_KINDS | ARCHIVE_KINDS
+
+
+@pytest.mark.parametrize(
+    ("text", "asin"),
+    [
+        ("B07XJ8C8F5", True),
+        ("b07xj8c8f5", True),  # search-term reports lower-case them
+        ("B0000ABCDE", True),
+        ("0141439556", True),  # an ISBN-10 (a book's ASIN)
+        ("014143955X", True),
+        ("014143955x", True),
+        ("B07XJ8C8F", False),  # nine characters
+        ("B07XJ8C8F55", False),  # eleven
+        ("A07XJ8C8F5", False),  # not B0
+        ("B1XJ8C8F5A", False),
+        ("B07XJ8C8F-", False),
+        (" B07XJ8C8F5", False),
+        ("B07XJ8C8F5\n", False),
+        ("b07xj8c8f5 case", False),
+        ("yoga mat", False),
+        ("0141439556x", False),
+        ("X141439556", False),
+        ("", False),
+        (None, False),
+    ],
+)  # fmt: skip
+def test_is_asin_recognises_amazons_format(text: str | None, asin: bool) -> None:
+    """An ASIN is B0 and 8 letters or digits, or an ISBN-10, in any case and nothing around it."""
+    assert is_asin(text) is asin
+
+
+def test_the_asin_pattern_reads_the_same_in_polars() -> None:
+    """The sandbox's frames match terms with the same pattern text: both engines agree."""
+    import polars as pl
+
+    terms = ["B07XJ8C8F5", "b07xj8c8f5", "0141439556", "014143955x", "B07XJ8C8F", "yoga mat", "x"]
+    matched = pl.Series(terms).str.contains(ASIN_PATTERN.pattern).to_list()
+    assert matched == [is_asin(t) for t in terms] == [True, True, True, True, False, False, False]
 
 
 def test_api_calls_are_values_with_the_old_log_labels() -> None:
