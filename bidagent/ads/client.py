@@ -212,6 +212,16 @@ class AdsClient:
     def list_campaign_negative_keywords(self, profile_id: str, **filters: Any) -> list[Negative]:
         return self._reader.campaign_negative_keywords(profile_id, **filters)
 
+    def list_negative_targets(self, profile_id: str, **filters: Any) -> list[Negative]:
+        """Ad-group negative product targets (``expression`` set, no text). Filters: ``ids``,
+        ``states``, ``campaign_ids``, ``ad_group_ids``."""
+        return self._reader.negative_targets(profile_id, **filters)
+
+    def list_campaign_negative_targets(self, profile_id: str, **filters: Any) -> list[Negative]:
+        """Campaign negative product targets (Amazon has them in AUTO campaigns only). Filters:
+        ``ids``, ``states``, ``campaign_ids``."""
+        return self._reader.campaign_negative_targets(profile_id, **filters)
+
     def get_current(
         self, profile_id: str, kind: EntityKind, ids: Sequence[str]
     ) -> dict[str, dict[str, Any]]:
@@ -222,8 +232,10 @@ class AdsClient:
     def find_existing(
         self, profile_id: str, kind: CreateKind, items: Sequence[dict[str, Any]]
     ) -> list[dict[str, Any] | None]:
-        """For each create item, the live entity with the same (ad group or campaign, text,
-        match type), or ``None``: how a create whose outcome was unknown is read back."""
+        """For each create item, the live entity (not archived) with the same ad group (campaign
+        for campaign negatives) and the same text and match type, or for product and negative
+        targets the same expression (ASINs compared case-insensitively), or ``None``: how a
+        create whose outcome was unknown is read back."""
         return find_existing(self._reader, profile_id, kind, items)
 
     def bid_suggestions(self, profile_id: str, targets: Sequence[Target]) -> list[BidSuggestion]:
@@ -245,8 +257,14 @@ class AdsClient:
     def create(
         self, profile_id: str, kind: CreateKind, items: Sequence[dict[str, Any]]
     ) -> list[ItemResult]:
-        """Creates (``campaign_id``, ``ad_group_id``, ``keyword_text``, ``match_type``, ``bid``,
-        ``state``); one result per item. Read back with :meth:`find_existing` after ``unknown``."""
+        """Creates; one result per item. Read back with :meth:`find_existing` after ``unknown``.
+
+        Items, in our spelling: keywords and negative keywords ``{campaign_id, ad_group_id,
+        keyword_text, match_type, bid (keywords), state}``; product targets ``{campaign_id,
+        ad_group_id, expression: [{"type": "asinSameAs", "value": ASIN}], bid, state}`` (sent as
+        a MANUAL clause); negative targets the same without ``bid``. Campaign-level kinds take no
+        ``ad_group_id``. Predicate types may be spelled ``asinSameAs`` or ``ASIN_SAME_AS``; a
+        type the kind cannot take is a ``ValueError`` before anything is sent."""
         return self._writer.create(profile_id, kind, items)
 
     def archive(self, profile_id: str, kind: ArchiveKind, ids: Sequence[str]) -> list[ItemResult]:

@@ -52,7 +52,8 @@ class EntitySpec:
     """How one SP v3 entity type is addressed.
 
     ``id_field`` is the id inside the entity object; ``success_id_key`` the id key of a 207 success
-    item, which differs for negative keywords (``negativeKeywordId`` vs the entity's ``keywordId``).
+    item, which differs for negative keywords (``negativeKeywordId`` vs the entity's ``keywordId``)
+    and campaign negative targets (``campaignNegativeTargetingClauseId`` vs ``targetId``).
     """
 
     kind: EntityKind
@@ -129,6 +130,27 @@ ENTITY_SPECS: dict[str, EntitySpec] = {
             "campaignNegativeKeywordIdFilter",
             "campaignNegativeKeywordId",
             "campaignNegativeKeyword",
+        ),
+        EntitySpec(
+            "negative_target",
+            "/sp/negativeTargets",
+            "application/vnd.spNegativeTargetingClause.v3+json",
+            "negativeTargetingClauses",
+            "targetId",
+            "negativeTargetIdFilter",
+            "targetId",
+            "negativeTargetingClause",
+        ),
+        EntitySpec(
+            "campaign_negative_target",
+            "/sp/campaignNegativeTargets",
+            "application/vnd.spCampaignNegativeTargetingClause.v3+json",
+            "campaignNegativeTargetingClauses",
+            "targetId",
+            "campaignNegativeTargetIdFilter",
+            "campaignNegativeTargetingClauseId",
+            # sic: the 207 success item of this one entity names its object in the plural
+            "campaignNegativeTargetingClauses",
         ),
     )
 }

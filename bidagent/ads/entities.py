@@ -109,6 +109,9 @@ class EntityReader:
             ad_group_ids is not None and spec.id_filter == "adGroupIdFilter"
         ):
             raise ValueError(f"{kind}: filter by ids=, not by a parent filter on its own id")
+        if ad_group_ids is not None and kind.startswith("campaign_"):
+            # Campaign-level negatives have no ad group, and their list takes no adGroupIdFilter.
+            raise ValueError(f"{kind}: campaign-level entities cannot be filtered by ad group")
         base: dict[str, Any] = dict(extra or {})
         if states is not None:
             base["stateFilter"] = {"include": [s.upper() for s in states]}
@@ -150,3 +153,15 @@ class EntityReader:
             return Negative.from_api("campaign_negative_keyword", item)
 
         return self.query(profile_id, "campaign_negative_keyword", parse, **filters)
+
+    def negative_targets(self, profile_id: str, **filters: Any) -> list[Negative]:
+        def parse(item: dict[str, Any]) -> Negative:
+            return Negative.from_api("negative_target", item)
+
+        return self.query(profile_id, "negative_target", parse, **filters)
+
+    def campaign_negative_targets(self, profile_id: str, **filters: Any) -> list[Negative]:
+        def parse(item: dict[str, Any]) -> Negative:
+            return Negative.from_api("campaign_negative_target", item)
+
+        return self.query(profile_id, "campaign_negative_target", parse, **filters)

@@ -8,6 +8,7 @@ directions, and each entity's mapping onto its store record (``to_record``). It 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
@@ -15,6 +16,7 @@ from typing import Any, Literal
 from bidagent.ads.ids import normalise_id, optional_id
 
 __all__ = [
+    "NEGATIVE_TARGET_KINDS",
     "AdGroup",
     "Campaign",
     "EntityUpdate",
@@ -24,9 +26,12 @@ __all__ = [
     "Target",
     "money",
     "money_out",
+    "predicate_type",
 ]
 
 Outcome = Literal["applied", "failed", "unknown"]
+# The negative kinds that carry an expression instead of keyword text.
+NEGATIVE_TARGET_KINDS = frozenset({"negative_target", "campaign_negative_target"})
 
 # How reports spell auto and product targets (digest §3.6), keyed by expression predicate type.
 _AUTO_NAMES = {
@@ -60,6 +65,11 @@ def money_out(value: Decimal) -> float | int:
 
 def _lower(value: Any) -> str:
     return str(value).lower() if value is not None else "other"
+
+
+def predicate_type(name: str) -> str:
+    """Our ``asinSameAs`` (or Amazon's own ``ASIN_SAME_AS``) as Amazon's upper snake case."""
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", str(name)).upper()
 
 
 def render_expression(expression: list[dict[str, Any]] | None) -> str | None:
@@ -269,7 +279,10 @@ class Target:
 
 @dataclass(frozen=True, slots=True)
 class Negative:
-    """A negative keyword at ad-group (``negative_keyword``) or campaign level."""
+    """A negative keyword (``negative_keyword``, ``campaign_negative_keyword``: text and match
+    type) or negative product target (``negative_target``, ``campaign_negative_target``: an
+    ``expression`` such as ``[{"type": "ASIN_SAME_AS", "value": "B0..."}]``, no text or match
+    type), at ad-group or campaign level."""
 
     kind: str
     negative_id: str
@@ -278,9 +291,21 @@ class Negative:
     keyword_text: str | None
     match_type: str | None
     state: str
+    expression: list[dict[str, Any]] | None = None
 
     @classmethod
     def from_api(cls, kind: str, data: dict[str, Any]) -> Negative:
+        if kind in NEGATIVE_TARGET_KINDS:
+            return cls(
+                kind=kind,
+                negative_id=normalise_id(data["targetId"]),
+                campaign_id=normalise_id(data["campaignId"]),
+                ad_group_id=optional_id(data.get("adGroupId")),
+                keyword_text=None,
+                match_type=None,
+                state=_lower(data.get("state")),
+                expression=list(data.get("expression") or []),
+            )
         return cls(
             kind=kind,
             negative_id=normalise_id(data["keywordId"]),
@@ -298,6 +323,7 @@ class Negative:
             "ad_group_id": self.ad_group_id,
             "keyword_text": self.keyword_text,
             "match_type": self.match_type,
+            "expression": self.expression,
         }
 
     def to_record(self, profile_id: str, synced_at: dt.datetime) -> dict[str, Any]:
@@ -309,7 +335,7 @@ class Negative:
             "ad_group_id": self.ad_group_id,
             "keyword_text": self.keyword_text,
             "match_type": self.match_type,
-            "expression": None,
+            "expression": self.expression,
             "state": self.state,
             "synced_at": synced_at,
         }

@@ -26,6 +26,7 @@ from bidagent.ads.models import (
     Negative,
     Target,
     money_out,
+    predicate_type,
 )
 from bidagent.ads.session import AdsSession, OutcomeUnknownError, json_body
 from bidagent.errors import AdsError, ThrottledError
@@ -73,17 +74,53 @@ def update_body(spec: EntitySpec, update: EntityUpdate) -> dict[str, Any]:
     return item
 
 
+# The predicate types each create schema takes (SP v3 ``*CreateTargetingExpressionPredicateType``
+# and ``*CreateOrUpdateNegativeTargetingExpressionPredicateType``).
+_NEGATIVE_PREDICATES = frozenset({"ASIN_SAME_AS", "ASIN_BRAND_SAME_AS"})
+_TARGET_PREDICATES = _NEGATIVE_PREDICATES | {
+    "ASIN_AGE_RANGE_SAME_AS", "ASIN_CATEGORY_SAME_AS", "ASIN_EXPANDED_FROM", "ASIN_GENRE_SAME_AS",
+    "ASIN_IS_PRIME_SHIPPING_ELIGIBLE", "ASIN_PRICE_BETWEEN", "ASIN_PRICE_GREATER_THAN",
+    "ASIN_PRICE_LESS_THAN", "ASIN_REVIEW_RATING_BETWEEN", "ASIN_REVIEW_RATING_GREATER_THAN",
+    "ASIN_REVIEW_RATING_LESS_THAN", "KEYWORD_GROUP_SAME_AS",
+}  # fmt: skip
+
+
+def expression_body(kind: str, expression: Any) -> list[dict[str, Any]]:
+    """A create item's expression in Amazon's spelling; refuses a type the kind cannot take.
+
+    An ASIN is sent in capitals, as Amazon spells it (search-term reports lower-case them)."""
+    allowed = _TARGET_PREDICATES if kind == "product_target" else _NEGATIVE_PREDICATES
+    if not isinstance(expression, list | tuple) or not expression:
+        raise ValueError(f"{kind}: an expression must be a non-empty list of predicates")
+    body = []
+    for predicate in expression:
+        kind_name = predicate_type(predicate["type"])
+        if kind_name not in allowed:
+            raise ValueError(f"{kind} cannot take a {predicate['type']!r} predicate")
+        out: dict[str, Any] = {"type": kind_name}
+        if predicate.get("value") is not None:
+            value = str(predicate["value"])
+            out["value"] = value.upper() if kind_name == "ASIN_SAME_AS" else value
+        body.append(out)
+    return body
+
+
 def create_body(spec: EntitySpec, item: dict[str, Any]) -> dict[str, Any]:
-    """The SP v3 create item from our spelling (``campaign_id``, ``keyword_text``, ``match_type``)."""
-    body: dict[str, Any] = {
-        "campaignId": normalise_id(item["campaign_id"]),
-        "keywordText": str(item["keyword_text"]),
-        "matchType": str(item["match_type"]).upper(),
-        "state": str(item.get("state", "enabled")).upper(),
-    }
-    if spec.kind != "campaign_negative_keyword":
+    """The SP v3 create item from our spelling: ``campaign_id``, ``ad_group_id``, ``state`` and
+    ``keyword_text``/``match_type`` (keywords, negative keywords) or ``expression`` (product
+    targets, negative targets), with ``bid`` for keywords and product targets."""
+    body: dict[str, Any] = {"campaignId": normalise_id(item["campaign_id"])}
+    if spec.kind in ("product_target", "negative_target", "campaign_negative_target"):
+        body["expression"] = expression_body(spec.kind, item["expression"])
+        if spec.kind == "product_target":
+            body["expressionType"] = "MANUAL"  # the only type a create takes
+    else:
+        body["keywordText"] = str(item["keyword_text"])
+        body["matchType"] = str(item["match_type"]).upper()
+    body["state"] = str(item.get("state", "enabled")).upper()
+    if not spec.kind.startswith("campaign_"):
         body["adGroupId"] = normalise_id(item["ad_group_id"])
-    if spec.kind == "keyword" and item.get("bid") is not None:
+    if spec.kind in ("keyword", "product_target") and item.get("bid") is not None:
         body["bid"] = money_out(item["bid"])
     return body
 
@@ -97,6 +134,10 @@ def _live_parser(kind: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
         "negative_keyword": lambda d: Negative.from_api("negative_keyword", d).live(),
         "campaign_negative_keyword": lambda d: Negative.from_api(
             "campaign_negative_keyword", d
+        ).live(),
+        "negative_target": lambda d: Negative.from_api("negative_target", d).live(),
+        "campaign_negative_target": lambda d: Negative.from_api(
+            "campaign_negative_target", d
         ).live(),
     }
     return parsers[kind]
