@@ -19,9 +19,11 @@ from bidagent.marketplaces import marketplace_for
 from bidagent.sandbox.scenarios import Scenario
 from bidagent.sandbox.store import SandboxStore
 from bidagent.sandbox.traffic import hour_mass, simulate
+from bidagent.vocabulary import ASIN_PATTERN
 
 __all__ = [
     "EPOCH",
+    "harvest_takers",
     "load_targets",
     "matches_negative",
     "profile_zone",
@@ -134,17 +136,14 @@ def term_factors(
             ("kind", "campaign_id", "ad_group_id", "text", "match_type", "expression"), pl.String
         ),
     )
-    # A keyword created through the API on a search term's exact text (a harvest) takes that
-    # term's searches over: its truths were copied from the term, and one search is one auction
-    # for the advertiser, so the targets it was harvested from no longer serve it (neither does a
-    # second harvest of the same text elsewhere: the first one created keeps it).
-    takers = store.frame(
-        "SELECT lower(text) AS term, MIN(sim_key) AS taker FROM entities WHERE profile_id = ? "
-        "AND kind = 'keyword' AND state = 'ENABLED' AND match_type = 'EXACT' "
-        "AND json_extract(data, '$.created') IS NOT NULL GROUP BY lower(text)",
-        (profile_id,),
-        schema={"term": pl.String, "taker": pl.Int64},
-    )
+    # A keyword created through the API on a search term's exact text, or a product target on an
+    # ASIN search term's ASIN (a harvest), takes that term's searches over: its truths were copied
+    # from the term, and one search is one auction for the advertiser, so the targets it was
+    # harvested from no longer serve it (neither does a second harvest of the same term
+    # elsewhere: the first one created keeps it). A keyword spelling an ASIN takes nothing: an
+    # ASIN term is a product page, which keywords do not reach.
+    enabled = harvest_takers(store, profile_id).filter(pl.col("state") == "ENABLED")
+    takers = enabled.group_by("term").agg(taker=pl.col("sim_key").min())
     terms = (
         terms.with_columns(lower=pl.col("term").str.to_lowercase())
         .join(takers.rename({"term": "lower"}), on="lower", how="left")
@@ -171,6 +170,29 @@ def term_factors(
     return factors, terms
 
 
+def harvest_takers(store: SandboxStore, profile_id: str) -> pl.DataFrame:
+    """The entities created through the API that take a search term over (see
+    :func:`term_factors`): exact keywords on the term's text and product targets on an ASIN
+    term's ASIN (one ``ASIN_SAME_AS`` predicate), with their ``state`` and the lower-cased
+    ``term``. A keyword spelling an ASIN is not one: an ASIN term is a product page."""
+    return store.frame(
+        "SELECT kind, entity_id, sim_key, state, lower(CASE WHEN kind = 'keyword' THEN text "
+        "ELSE json_extract(expression, '$[0].value') END) AS term FROM entities "
+        "WHERE profile_id = ? AND json_extract(data, '$.created') IS NOT NULL AND ("
+        "(kind = 'keyword' AND match_type = 'EXACT') OR (kind = 'target' AND "
+        "json_array_length(expression) = 1 AND "
+        "json_extract(expression, '$[0].type') = 'ASIN_SAME_AS')) ORDER BY sim_key",
+        (profile_id,),
+        schema={
+            "kind": pl.String,
+            "entity_id": pl.String,
+            "sim_key": pl.Int64,
+            "state": pl.String,
+            "term": pl.String,
+        },
+    ).filter((pl.col("kind") != "keyword") | ~pl.col("term").str.contains(ASIN_PATTERN.pattern))
+
+
 def matches_negative(negative: dict[str, str | None]) -> pl.Expr:
     """Whether a search term is removed by one negative keyword or negative target."""
     term = pl.col("term").str.to_lowercase()
@@ -179,17 +201,21 @@ def matches_negative(negative: dict[str, str | None]) -> pl.Expr:
             str(e.get("value", "")).lower() for e in json.loads(negative["expression"] or "[]")
         ]
         return term.is_in(values)
+    # A negative keyword stops typed searches only: an ASIN term is a product page the ad showed
+    # on, which only a negative product target stops (Amazon's negative keywords do not reach
+    # product pages), even when the keyword's text spells that ASIN.
+    typed = ~term.str.contains(ASIN_PATTERN.pattern)
     text = negative["text"].lower()
     match = negative["match_type"] or "NEGATIVE_EXACT"
     if match == "NEGATIVE_EXACT":
-        return term == text
+        return typed & (term == text)
     if match == "NEGATIVE_PHRASE":
-        return (" " + term + " ").str.contains(" " + text + " ", literal=True)
+        return typed & (" " + term + " ").str.contains(" " + text + " ", literal=True)
     words = [
         pl.concat_str(pl.lit(" "), term, pl.lit(" ")).str.contains(f" {w} ", literal=True)
         for w in text.split()
     ]
-    return pl.all_horizontal(words)
+    return typed & pl.all_horizontal(words)
 
 
 def _slices(

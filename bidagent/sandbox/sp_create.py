@@ -3,8 +3,11 @@
 Owns applying a create: each item is validated (:mod:`bidagent.sandbox.sp_create_checks`) and
 refused or given a new id, stored, logged, and answered in the 207 body; a new ad group in an AUTO
 campaign gets Amazon's four auto targets. Each new keyword or target gets hidden truths so it takes
-part in the simulation: a harvested keyword inherits the traffic and conversion rate of the search
-term it was harvested from. It must not update existing entities.
+part in the simulation: a harvested keyword, or a product target on a harvested ASIN term, inherits
+the traffic and conversion rate of the search term it was harvested from (a keyword spelling an
+ASIN gets no searches: nobody types one). Where a keyword or target may be created at all is
+checked before (:mod:`bidagent.sandbox.sp_targeting_checks`). It must not update existing
+entities.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from bidagent.sandbox.responses import ApiRequest
 from bidagent.sandbox.sp_batch import ItemError, batch_items, fetch, multi_status, success_item
 from bidagent.sandbox.sp_create_checks import check_create_item
 from bidagent.sandbox.store import ENTITY_COLUMNS
+from bidagent.vocabulary import is_asin
 
 if TYPE_CHECKING:
     from bidagent.sandbox.sandbox import Sandbox
@@ -55,18 +59,22 @@ def _add_truth(
     term = (row["text"] or "").lower()
     if row["expression"] and not term:
         term = str(json.loads(row["expression"])[0].get("value", auto_type or "")).lower()
+    # A keyword spelling an ASIN matches what shoppers type, and nobody types an ASIN: the ASIN
+    # term it was taken from is a product page, which keywords do not reach. It gets no searches.
+    spelled_asin = row["kind"] == "keyword" and is_asin(term)
     source = conn.execute(
         "SELECT SUM(t.volume * s.weight), AVG(t.ctr), SUM(t.cvr * s.cvr_mult * s.weight) / "
         "SUM(s.weight), AVG(t.comp_bid) FROM terms s JOIN truths t ON t.sim_key = s.sim_key "
         "WHERE t.profile_id = ? AND lower(s.term) = ?",
         (row["profile_id"], term),
     ).fetchone()
-    if source and source[0]:
+    if source and source[0] and not spelled_asin:
         volume, ctr, cvr, comp_bid = source
     else:
         comp_bid = draw.uniform(0.4, 1.6)
         volume, ctr = draw.uniform(50, 400), draw.uniform(0.002, 0.008)
         cvr = min(0.4, comp_bid * draw.uniform(0.6, 1.8) / (price * margin))
+        volume = 0.0 if spelled_asin else volume
     conn.execute(
         "INSERT INTO truths VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (

@@ -3,9 +3,10 @@
 Owns create validation as Amazon applies it, per entity type: required fields; parents that exist,
 are not archived and belong together; campaign targeting type, budget range and unique name;
 match types and keyword-text rules (blank, whitespace, length and word limits, stricter for
-negatives); duplicate keywords under one parent; the allowed product-targeting expressions; and
-bid limits. Split from :mod:`bidagent.sandbox.sp_create`, which assigns ids, seeds the simulation
-and stores the rows. It must not write storage or allocate ids.
+negatives); duplicate keywords under one parent; and bid limits. Where a keyword or target may go
+and which expressions it may have is :mod:`bidagent.sandbox.sp_targeting_checks`. Split from
+:mod:`bidagent.sandbox.sp_create`, which assigns ids, seeds the simulation and stores the rows.
+It must not write storage or allocate ids.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from bidagent.marketplaces import marketplace_for
 from bidagent.sandbox.entity_specs import EntitySpec
 from bidagent.sandbox.sp_batch import ItemError, fetch
 from bidagent.sandbox.sp_checks import campaign_budget, check_bid, check_state
+from bidagent.sandbox.sp_targeting_checks import check_expression, check_targeting
 from bidagent.sandbox.store import ENTITY_COLUMNS
 
 if TYPE_CHECKING:
@@ -29,19 +31,6 @@ _MATCH = {
     "keyword": ("EXACT", "PHRASE", "BROAD"),
     "negative_keyword": ("NEGATIVE_EXACT", "NEGATIVE_PHRASE"),
     "campaign_negative_keyword": ("NEGATIVE_EXACT", "NEGATIVE_PHRASE"),
-}
-_MANUAL_TYPES = {
-    "ASIN_SAME_AS",
-    "ASIN_EXPANDED_FROM",
-    "ASIN_CATEGORY_SAME_AS",
-    "ASIN_BRAND_SAME_AS",
-    "ASIN_PRICE_LESS_THAN",
-    "ASIN_PRICE_BETWEEN",
-    "ASIN_PRICE_GREATER_THAN",
-    "ASIN_REVIEW_RATING_LESS_THAN",
-    "ASIN_REVIEW_RATING_BETWEEN",
-    "ASIN_REVIEW_RATING_GREATER_THAN",
-    "ASIN_IS_PRIME_SHIPPING_ELIGIBLE",
 }
 
 
@@ -169,11 +158,12 @@ def check_create_item(
         if group["campaign_id"] != campaign["entity_id"]:
             raise ItemError(
                 "parentEntityError",
-                "PARENT_ENTITY_MISMATCH",
+                "PARENT_ENTITY_NOT_FOUND",
                 "The ad group does not belong to the campaign",
                 cause={"location": f"{prefix}.adGroupId"},
             )
         row["ad_group_id"] = group["entity_id"]
+    check_targeting(conn, spec.kind, campaign, row["ad_group_id"], prefix)
     budget = campaign_budget(conn, profile, campaign["entity_id"])
     if spec.kind == "ad_group":
         row.update(
@@ -212,26 +202,14 @@ def check_create_item(
     elif spec.kind == "product_ad":
         row["data"] = json.dumps({"sku": item.get("sku"), "asin": item.get("asin")})
     else:
-        expression = item["expression"]
         if spec.kind == "target" and item.get("expressionType") != "MANUAL":
             raise ItemError(
                 "expressionTypeError",
-                "INVALID_EXPRESSION_TYPE",
+                "UNSUPPORTED_EXPRESSION_TYPE",
                 "Only MANUAL targeting clauses can be created",
                 cause={"location": f"{prefix}.expressionType"},
             )
-        allowed = _MANUAL_TYPES if spec.kind == "target" else {"ASIN_SAME_AS", "ASIN_BRAND_SAME_AS"}
-        if (
-            not isinstance(expression, list)
-            or not expression
-            or any(not isinstance(e, dict) or e.get("type") not in allowed for e in expression)
-        ):
-            raise ItemError(
-                "malformedValueError",
-                "PATTERN_NOT_MATCHED",
-                "Invalid expression",
-                cause={"location": f"{prefix}.expression"},
-            )
+        expression = check_expression(conn, spec.kind, row, item["expression"], prefix)
         row.update(
             expression=json.dumps(expression),
             expression_type="MANUAL" if spec.kind == "target" else None,

@@ -4,8 +4,9 @@ A search-term report splits a target-day's clicks over the target's search terms
 past day by the negatives in force *today* rewrites history: a term negated this morning would
 vanish from last week's rows and its clicks move to the other terms. So a day is split by the
 entities in force at the start of that day (the profile's local midnight), rebuilt from the
-audit log (``writes``: each creation and state change with its simulated time): a negative or a
-harvested exact keyword created during day D removes its term from day D+1 on, and one archived
+audit log (``writes``: each creation and state change with its simulated time): a negative, a
+harvested exact keyword or a harvested ASIN product target created during day D removes its term
+from day D+1 on, and one archived
 during day D still removed it on day D. Entities the audit log never saw (the catalog's own) were
 in their current state all along. A past day's split is thus fixed once the day has begun; only
 the restatement of conversions changes a past day's rows afterwards.
@@ -24,7 +25,7 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
-from bidagent.sandbox.market import EPOCH, matches_negative
+from bidagent.sandbox.market import EPOCH, harvest_takers, matches_negative
 from bidagent.sandbox.store import SandboxStore
 
 __all__ = ["removed_term_days"]
@@ -47,19 +48,13 @@ def removed_term_days(
     if not days or terms.is_empty():
         return pl.DataFrame(schema=_KEYS)
     history = _enabled_days(store, profile_id, zone, days)
-    rows = store.frame(
-        "SELECT kind, entity_id, campaign_id, ad_group_id, text, match_type, expression, state, "
-        "sim_key, json_extract(data, '$.created') IS NOT NULL AS created FROM entities "
-        "WHERE profile_id = ? AND (kind IN (?, ?, ?, ?) OR (kind = 'keyword' "
-        "AND match_type = 'EXACT'))",
+    negatives = store.frame(
+        "SELECT kind, entity_id, campaign_id, ad_group_id, text, match_type, expression, state "
+        "FROM entities WHERE profile_id = ? AND kind IN (?, ?, ?, ?)",
         (profile_id, *_NEGATIVE_KINDS),
-        schema={
-            **dict.fromkeys(
-                ("kind", "entity_id", "campaign_id", "ad_group_id", "text", "match_type",
-                 "expression", "state"), pl.String),
-            "sim_key": pl.Int64,
-            "created": pl.Boolean,
-        },
+        schema=dict.fromkeys(
+            ("kind", "entity_id", "campaign_id", "ad_group_id", "text", "match_type",
+             "expression", "state"), pl.String),
     )  # fmt: skip
 
     def in_force(row: dict[str, Any]) -> list[int]:
@@ -70,8 +65,8 @@ def removed_term_days(
 
     parts = [
         pl.DataFrame(schema=_KEYS),
-        *_negated(rows, terms, in_force),
-        _taken(rows, terms, in_force),
+        *_negated(negatives, terms, in_force),
+        _taken(harvest_takers(store, profile_id), terms, in_force),
     ]
     return pl.concat(parts).unique().sort("sim_key", "term", "day")
 
@@ -111,9 +106,9 @@ def _day_frame(days: list[int]) -> pl.DataFrame:
 
 
 def _negated(
-    rows: pl.DataFrame, terms: pl.DataFrame, in_force: Callable[[dict[str, Any]], list[int]]
+    negatives: pl.DataFrame, terms: pl.DataFrame, in_force: Callable[[dict[str, Any]], list[int]]
 ) -> Iterator[pl.DataFrame]:
-    for row in rows.filter(pl.col("kind").is_in(_NEGATIVE_KINDS)).iter_rows(named=True):
+    for row in negatives.iter_rows(named=True):
         days = in_force(row)
         if not days:
             continue
@@ -128,20 +123,20 @@ def _negated(
 
 
 def _taken(
-    rows: pl.DataFrame, terms: pl.DataFrame, in_force: Callable[[dict[str, Any]], list[int]]
+    takers: pl.DataFrame, terms: pl.DataFrame, in_force: Callable[[dict[str, Any]], list[int]]
 ) -> pl.DataFrame:
-    """A keyword created on a term's exact text (a harvest) takes its searches over from every
-    other target; of two in force on a day, the first created (lowest sim_key) keeps them."""
-    takers = [
-        pl.DataFrame({"lower": row["text"].lower(), "taker": row["sim_key"], "day": days},
+    """A keyword created on a term's exact text, or a product target on an ASIN term's ASIN (a
+    harvest), takes its searches over from every other target; of two in force on a day, the
+    first created (lowest sim_key) keeps them."""
+    taking = [
+        pl.DataFrame({"lower": row["term"], "taker": row["sim_key"], "day": days},
                      schema={"lower": pl.String, "taker": pl.Int64, "day": pl.Int64})
-        for row in rows.filter((pl.col("kind") == "keyword") & pl.col("created"))
-        .iter_rows(named=True)
+        for row in takers.iter_rows(named=True)
         if (days := in_force(row))
     ]  # fmt: skip
-    if not takers:
+    if not taking:
         return pl.DataFrame(schema=_KEYS)
-    first = pl.concat(takers).group_by("lower", "day").agg(pl.col("taker").min())
+    first = pl.concat(taking).group_by("lower", "day").agg(pl.col("taker").min())
     return (
         terms.select("sim_key", "term", lower=pl.col("term").str.to_lowercase())
         .join(first, on="lower")
