@@ -1,8 +1,9 @@
 """Generate a fresh sandbox account: its profiles and layout, and each target's hidden truths.
 
 Owns the shape of a generated account (profiles, campaign types, ad groups, product ads with price
-and margin, budgets that cap some campaigns, the id collision between a keyword and a target) and
-the one ``random.Random(seed)`` every draw comes from, so a seed always yields the same account.
+and margin, budgets that cap some campaigns, the id collision between a keyword and a target, the
+manual sibling of each auto campaign that harvests graduate into) and the one
+``random.Random(seed)`` every draw comes from, so a seed always yields the same account.
 Each keyword or target, with its truths and search terms, is drawn by
 :mod:`bidagent.sandbox.catalog_targets`. It must not touch storage or simulate traffic: it returns
 plain rows for :mod:`bidagent.sandbox.store`.
@@ -21,7 +22,7 @@ from bidagent.marketplaces import marketplace_for, round_money
 from bidagent.sandbox.catalog_targets import AUTO_PREDICATES, build_target
 from bidagent.sandbox.scenarios import Scenario
 
-__all__ = ["AUTO_PREDICATES", "Catalog", "build_catalog"]
+__all__ = ["ASIN_GROUP_SUFFIX", "AUTO_PREDICATES", "MANUAL_SUFFIX", "Catalog", "build_catalog"]
 
 _NOUNS = (
     "yoga mat",
@@ -66,6 +67,7 @@ class CatalogBuilder:
     """The draw state of one account: its random stream, ids in use and the rows made so far."""
 
     def __init__(self, seed: int, scenario: Scenario) -> None:
+        self.seed = seed
         self.rng = random.Random(seed)
         self.scenario = scenario
         self.catalog = Catalog()
@@ -114,6 +116,7 @@ def build_catalog(seed: int, scenario: Scenario, targets: int, start_date: str) 
         count = per_profile if index < len(countries) - 1 else targets - per_profile * index
         _build_profile(builder, country, max(1, count), start_date)
     _collide_ids(builder.catalog)
+    _add_manual_siblings(builder)
     return builder.catalog
 
 
@@ -209,6 +212,82 @@ def _build_campaign(
     budget = max(5.0, round(expected_spend * rng.uniform(0.6, 2.5)))
     campaign["budget"] = float(min(budget, float(market.max_budget)))
     return made
+
+
+# What a manual sibling's ad groups for product targets are called: "<source ad group> ASINs".
+ASIN_GROUP_SUFFIX = " ASINs"
+MANUAL_SUFFIX = " Manual"
+
+
+def _add_manual_siblings(b: CatalogBuilder) -> None:
+    """Give each AUTO campaign the manual campaign a seller graduates its search terms into.
+
+    ``SP Auto 0007`` gets ``SP Auto 0007 Manual`` (enabled, MANUAL, a small budget: half the
+    auto campaign's, at least 10 and the marketplace minimum, so a harvested bid fits) holding, per ad group of the auto
+    campaign, an ad group of the same name for keywords and one named ``<name> ASINs`` for
+    product targets (Amazon keeps keywords and product targets in separate ad groups), each
+    advertising the same product at the same default bid, with no targets yet. Built after every
+    other draw, from a stream of its own (``random.Random(f"{seed}:manual")``) for the ids only,
+    so the rest of a seed's account is what it was before siblings existed.
+    """
+    rng = random.Random(f"{b.seed}:manual")
+
+    def new_id() -> str:
+        while True:
+            value = rng.randrange(10**13, 10**15)
+            if value not in b.used_ids:
+                b.used_ids.add(value)
+                return str(value)
+
+    rows = list(b.catalog.entities)
+    autos = [
+        e
+        for e in rows
+        if e["kind"] == "campaign" and json.loads(e["data"]).get("targetingType") == "AUTO"
+    ]
+    for auto in autos:
+        profile_id = auto["profile_id"]
+        country = next(p["country"] for p in b.catalog.profiles if p["profile_id"] == profile_id)
+        market = marketplace_for(country)
+        campaign_id = new_id()
+        data = json.loads(auto["data"])
+        b.entity(
+            profile_id,
+            "campaign",
+            campaign_id,
+            campaign_id=campaign_id,
+            name=f"{auto['name']}{MANUAL_SUFFIX}",
+            budget=float(max(market.min_budget, Decimal(max(10, round(auto["budget"] / 2))))),
+            data=json.dumps({"targetingType": "MANUAL", "startDate": data.get("startDate")}),
+        )
+        groups = [
+            e for e in rows if e["kind"] == "ad_group" and e["campaign_id"] == auto["entity_id"]
+        ]
+        for group in groups:
+            product = next(
+                e
+                for e in rows
+                if e["kind"] == "product_ad" and e["ad_group_id"] == group["entity_id"]
+            )
+            for name in (group["name"], f"{group['name']}{ASIN_GROUP_SUFFIX}"):
+                ad_group_id = new_id()
+                b.entity(
+                    profile_id,
+                    "ad_group",
+                    ad_group_id,
+                    campaign_id=campaign_id,
+                    ad_group_id=ad_group_id,
+                    name=name,
+                    bid=group["bid"],
+                )
+                b.entity(
+                    profile_id,
+                    "product_ad",
+                    new_id(),
+                    campaign_id=campaign_id,
+                    ad_group_id=ad_group_id,
+                    data=product["data"],
+                )
 
 
 def _collide_ids(catalog: Catalog) -> None:

@@ -169,9 +169,14 @@ def test_a_recurring_hold_keeps_one_item_with_only_the_fresh_changes(
         items = session.exec(select(ReviewItemRecord)).all()
     rows = _changes(agent)
     assert items
-    assert any(i.occurrences == 2 for i in items)
     assert len({i.dedupe_key for i in items}) == len(items)
-    for item in (i for i in items if i.occurrences == 2):
+    # A change Amazon refused again (a recurring failure) bumps its item too; its rows are failed,
+    # not held, so only the items that hold changes are the subject here.
+    holds = [
+        i for i in items if i.occurrences == 2 and not i.dedupe_key.startswith("change-failed:")
+    ]
+    assert holds
+    for item in holds:
         mine = [r for r in rows if r.review_item_id == item.id]
         held = [r for r in mine if r.status == "held"]
         assert {r.cycle_id for r in held} <= {second.cycle_id}

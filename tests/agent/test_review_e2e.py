@@ -147,9 +147,18 @@ def _ids(ctx: AgentContext, model: type, **where: str) -> list[str]:
         return sorted(session.exec(query))
 
 
+def _source_group(ctx: AgentContext, name: str) -> str:
+    """The ad group of that name that holds targets: its auto campaign's manual sibling has an
+    ad group of the same name, empty until harvests graduate into it."""
+    (group,) = [
+        g for g in _ids(ctx, AdGroupRecord, name=name) if _ids(ctx, TargetRecord, ad_group_id=g)
+    ]
+    return group
+
+
 def _expected_day_one(scene: Scene) -> set[tuple[str, str]]:
     ctx, p = scene.ctx, scene.profile_id
-    (water_bottle,) = _ids(ctx, AdGroupRecord, name="Water Bottle 1")
+    water_bottle = _source_group(ctx, "Water Bottle 1")
     (auto_3,) = _ids(ctx, CampaignRecord, name="SP Auto 0003")
     (auto_4,) = _ids(ctx, CampaignRecord, name="SP Auto 0004")
     (auto_5,) = _ids(ctx, CampaignRecord, name="SP Auto 0005")
@@ -233,7 +242,7 @@ def test_approval_applies_and_refuses_when_the_entity_moved(
     scene = _scene(tmp_path, settings_factory, agent_factory)
     ctx, p = scene.ctx, scene.profile_id
     run_cycle(ctx, p, load_rule_set([scene.rules_dir]))
-    (water_bottle,) = _ids(ctx, AdGroupRecord, name="Water Bottle 1")
+    water_bottle = _source_group(ctx, "Water Bottle 1")
     first_id, moved_id = _ids(ctx, TargetRecord, ad_group_id=water_bottle)[:2]
 
     item, change = _held_item(ctx, first_id)
