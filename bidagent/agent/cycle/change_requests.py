@@ -30,10 +30,12 @@ from bidagent.vocabulary import (
 
 __all__ = [
     "ARCHIVED",
+    "CREATION_FIELDS",
     "MONEY_FIELDS",
     "LiveValue",
     "api_call",
     "change_request",
+    "creation_item",
     "live_value",
     "same_value",
 ]
@@ -43,13 +45,20 @@ _ARCHIVES: dict[str, Archive] = {kind: Archive(kind) for kind in ARCHIVE_KINDS}
 ARCHIVED = "archived"  # the new value of a change that archives an entity
 
 
+# Change fields that create an entity (the rest change a field of an existing one). A negative
+# keyword or negative target goes to the ad group, or the campaign with payload level "campaign".
+CREATION_FIELDS = frozenset({"keyword", "negative_keyword", "product_target", "negative_target"})
+
+
 def api_call(row: ChangeRecord) -> ApiCall:
     """The client call a change needs: an update of an existing entity, or a creation."""
+    campaign_level = (row.payload or {}).get("level", "ad_group") == "campaign"
     if row.field == "negative_keyword":
-        level = (row.payload or {}).get("level", "ad_group")
-        return Create("campaign_negative_keyword" if level == "campaign" else "negative_keyword")
-    if row.field == "keyword":
-        return Create("keyword")
+        return Create("campaign_negative_keyword" if campaign_level else "negative_keyword")
+    if row.field == "negative_target":
+        return Create("campaign_negative_target" if campaign_level else "negative_target")
+    if row.field in ("keyword", "product_target"):
+        return Create("keyword" if row.field == "keyword" else "product_target")
     if row.field == "state" and row.new_value == ARCHIVED:
         archive = _ARCHIVES.get(row.entity_kind)
         if archive is None:
@@ -85,18 +94,28 @@ def change_request(row: ChangeRecord) -> Any:
 
 
 def creation_item(row: ChangeRecord) -> dict[str, Any]:
-    """The create item (the client's spelling) for a ``keyword``/``negative_keyword`` change."""
+    """The create item (the client's spelling) for a creation change, from its payload.
+
+    ``keyword``/``negative_keyword``: ``campaign_id``, ``ad_group_id``, ``keyword_text``,
+    ``match_type`` (and ``bid`` for a keyword). ``product_target``/``negative_target``:
+    ``campaign_id``, ``ad_group_id``, ``asin`` (and ``bid`` for a product target), made an
+    ``asinSameAs`` expression with the ASIN in capitals, as Amazon spells it. A campaign-level
+    negative has no ad group."""
     payload = row.payload or {}
+    call = api_call(row)
     item: dict[str, Any] = {
         "campaign_id": str(payload["campaign_id"]),
         "ad_group_id": None if payload.get("ad_group_id") is None else str(payload["ad_group_id"]),
-        "keyword_text": str(payload["keyword_text"]),
-        "match_type": str(payload["match_type"]).lower(),
-        "state": "enabled",
     }
-    if row.field == "keyword":
+    if row.field in ("product_target", "negative_target"):
+        item["expression"] = [{"type": "asinSameAs", "value": str(payload["asin"]).upper()}]
+    else:
+        item["keyword_text"] = str(payload["keyword_text"])
+        item["match_type"] = str(payload["match_type"]).lower()
+    if row.field in ("keyword", "product_target"):
         item["bid"] = _money(str(payload["bid"]))
-    if api_call(row) == Create("campaign_negative_keyword"):
+    item["state"] = "enabled"
+    if isinstance(call, Create) and call.kind.startswith("campaign_"):
         item.pop("ad_group_id")
     return item
 
@@ -185,7 +204,8 @@ def _judged(row: ChangeRecord, entity: dict[str, Any]) -> LiveValue:
 def _live_creations(
     client: AdsClient, profile_id: str, kind: CreateKind, rows: Sequence[ChangeRecord]
 ) -> list[LiveValue | None]:
-    """A creation is applied when an entity with its parent, text and match type exists."""
+    """A creation is applied when an entity with its parent and its text and match type (or
+    expression) exists, not archived."""
     found = client.find_existing(profile_id, kind, [creation_item(r) for r in rows])
     values: list[LiveValue | None] = []
     for entity in found:

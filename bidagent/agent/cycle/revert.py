@@ -1,6 +1,7 @@
 """Revert applied changes: plan changes back to the old values and apply them through the same
-intent log and sender as any other change. A created keyword or negative is reverted by archiving
-it (a ``state`` → ``archived`` change on the created entity, sent as an ``Archive`` call).
+intent log and sender as any other change. A created keyword, product target or negative (keyword
+or product target, at either level) is reverted by archiving it (a ``state`` → ``archived``
+change on the created entity, sent as an ``Archive`` call of the created kind).
 
 An entity whose live value is no longer the one we set has been changed since (by a later rule,
 a person, another tool): reverting it would overwrite that, so it is skipped and the plan says so.
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 
 from bidagent.agent.context import AgentContext
 from bidagent.agent.cycle.apply import ChangeOutcome, apply_planned
-from bidagent.agent.cycle.change_requests import ARCHIVED, api_call, live_value
+from bidagent.agent.cycle.change_requests import ARCHIVED, CREATION_FIELDS, api_call, live_value
 from bidagent.store import ChangeRecord, session_scope
 from bidagent.store.changes import get_change
 from bidagent.store.transitions import new_change, transition
@@ -25,7 +26,7 @@ from bidagent.vocabulary import MONEY_FIELDS, ApiCall, Archive
 __all__ = ["RevertItem", "apply_revert", "plan_revert", "revert_summary"]
 
 _REVERTIBLE = MONEY_FIELDS | {"state"}
-_CREATIONS = {"keyword", "negative_keyword"}  # change fields that create an entity
+_CREATIONS = CREATION_FIELDS  # change fields that create an entity
 ALREADY_REVERTED = "already reverted"
 
 

@@ -1,6 +1,7 @@
 """Sync: copy one profile's entities and daily reports from the Ads API into the store.
 
-Owns the sync steps of the cycle (docs/architecture.md §3): list every entity and upsert it, marking the ones that
+Owns the sync steps of the cycle (docs/architecture.md §3): list every entity (negative keywords and
+negative product targets at both levels included) and upsert it, marking the ones that
 disappeared as archived (never deleting: the ledger and facts still point at them; see
 ``bidagent.store.entity_sync``), and record in the same transaction every field that changed
 since the previous sync without a change of ours (``bidagent.agent.cycle.external_edits``); fetch the three reports for a date range, validate them all, then
@@ -85,6 +86,8 @@ def sync_entities(
     negatives = [
         *client.list_negative_keywords(profile_id),
         *client.list_campaign_negative_keywords(profile_id),
+        *client.list_negative_targets(profile_id),
+        *client.list_campaign_negative_targets(profile_id),
     ]
 
     campaign_ids = {c.campaign_id for c in campaigns}
