@@ -153,3 +153,82 @@ def test_find_existing_matches_created_keywords_by_natural_key(make_client):
         {"campaign_id": "1", "ad_group_id": "2", "keyword_text": "yoga mat", "match_type": "phrase"},
     ])  # fmt: skip
     assert found == [{"entity_id": "77", "state": "enabled", "bid": Decimal("0.5")}, None]
+
+
+def test_product_and_negative_target_creates_are_spelled_as_the_spec_asks(make_client):
+    """asinSameAs becomes ASIN_SAME_AS with the ASIN in capitals, a product target is a MANUAL
+    clause with its bid, and a campaign negative target has no ad group; ids come back from each
+    kind's own success key (campaignNegativeTargetingClauseId for campaign negative targets)."""
+    seen: list[tuple[str, dict]] = []
+    answers = {
+        "/sp/targets": {"targetingClauses": {"success": [{"index": 0, "targetId": "71"}]}},
+        "/sp/negativeTargets": {"negativeTargetingClauses": {"success": [{"index": 0, "targetId": "72"}]}},
+        "/sp/campaignNegativeTargets": {"campaignNegativeTargetingClauses": {"success": [
+            {"index": 0, "campaignNegativeTargetingClauseId": "73",
+             "campaignNegativeTargetingClauses": {"targetId": "73", "campaignId": "1", "state": "ENABLED",
+                 "expression": [{"type": "ASIN_SAME_AS", "value": "B0ABCDEFGH"}],
+                 "resolvedExpression": [{"type": "ASIN_SAME_AS", "value": "B0ABCDEFGH"}]}}]}},
+    }  # fmt: skip
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append((request.url.path, json.loads(request.content)))
+        return reply(207, answers[request.url.path])
+
+    client, _ = make_client(handler)
+    asin = [{"type": "asinSameAs", "value": "b0abcdefgh"}]
+    made = [
+        *client.create("1", "product_target", [
+            {"campaign_id": "1", "ad_group_id": "2", "expression": asin, "bid": Decimal("0.45"),
+             "state": "enabled"}]),
+        *client.create("1", "negative_target", [
+            {"campaign_id": "1", "ad_group_id": "2", "expression": asin, "state": "enabled"}]),
+        *client.create("1", "campaign_negative_target", [
+            {"campaign_id": "1", "expression": [{"type": "ASIN_BRAND_SAME_AS", "value": "123"}],
+             "state": "paused"}]),
+    ]  # fmt: skip
+    wire = [{"type": "ASIN_SAME_AS", "value": "B0ABCDEFGH"}]
+    assert seen == [
+        ("/sp/targets", {"targetingClauses": [{"campaignId": "1", "adGroupId": "2", "expression": wire,
+            "expressionType": "MANUAL", "state": "ENABLED", "bid": 0.45}]}),
+        ("/sp/negativeTargets", {"negativeTargetingClauses": [
+            {"campaignId": "1", "adGroupId": "2", "expression": wire, "state": "ENABLED"}]}),
+        ("/sp/campaignNegativeTargets", {"campaignNegativeTargetingClauses": [
+            {"campaignId": "1", "expression": [{"type": "ASIN_BRAND_SAME_AS", "value": "123"}],
+             "state": "PAUSED"}]}),
+    ]  # fmt: skip
+    assert [(r.outcome, r.entity_id) for r in made] == [
+        ("applied", "71"), ("applied", "72"), ("applied", "73"),
+    ]  # fmt: skip
+    assert made[2].entity == {
+        "state": "enabled", "campaign_id": "1", "ad_group_id": None, "keyword_text": None,
+        "match_type": None, "expression": [{"type": "ASIN_SAME_AS", "value": "B0ABCDEFGH"}],
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("kind", "expression", "message"),
+    [
+        ("negative_target", [{"type": "asinCategorySameAs", "value": "1"}], "cannot take"),
+        ("campaign_negative_target", [{"type": "queryHighRelMatches"}], "cannot take"),
+        ("product_target", [{"type": "queryHighRelMatches"}], "cannot take"),
+        ("product_target", [], "non-empty list"),
+    ],
+)
+def test_an_expression_the_kind_cannot_take_is_refused_before_sending(
+    make_client, kind, expression, message
+):
+    """A negative target is an ASIN or a brand, a created product target is manual: anything
+    else is a programming error, raised before a request leaves."""
+    client, api = make_client(lambda r: reply(207, {}))
+    item = {"campaign_id": "1", "ad_group_id": "2", "expression": expression, "state": "enabled"}
+    with pytest.raises(ValueError, match=message):
+        client.create("1", kind, [item])
+    assert api.requests == []
+
+
+def test_campaign_level_lists_take_no_ad_group_filter(make_client):
+    """Campaign negatives have no ad group: filtering them by one is refused before sending."""
+    client, api = make_client(lambda r: reply(200, {}))
+    with pytest.raises(ValueError, match="cannot be filtered by ad group"):
+        client.list_campaign_negative_targets("1", ad_group_ids=["2"])
+    assert api.requests == []

@@ -11,7 +11,7 @@ import pytest
 from bidagent.ads import EntityUpdate
 from bidagent.agent.cycle.change_requests import api_call, change_request, live_value
 from bidagent.store import ChangeRecord
-from bidagent.vocabulary import Create, Update
+from bidagent.vocabulary import Archive, Create, Update
 
 
 def _row(entity_kind: str, field: str, **more: Any) -> ChangeRecord:
@@ -26,6 +26,14 @@ _NEGATIVE = {
     "keyword_text": "cheap",
     "match_type": "EXACT",
 }
+# The payloads the engine writes for an ASIN search term's product target and negative target.
+_PRODUCT = {"asin": "b0abcdefgh", "bid": "0.55", "campaign_id": "c2", "ad_group_id": "g2"}
+_ASIN_NEGATIVE = {
+    "asin": "b0abcdefgh",
+    "level": "ad_group",
+    "campaign_id": "c1",
+    "ad_group_id": "g1",
+}
 
 
 @pytest.mark.parametrize(
@@ -39,10 +47,21 @@ _NEGATIVE = {
         (_row("search_term", "negative_keyword", payload={**_NEGATIVE, "level": "campaign"}),
          Create("campaign_negative_keyword")),
         (_row("search_term", "keyword", payload={**_NEGATIVE, "bid": "0.50"}), Create("keyword")),
+        (_row("search_term", "product_target", payload=_PRODUCT), Create("product_target")),
+        (_row("search_term", "negative_target", payload=_ASIN_NEGATIVE), Create("negative_target")),
+        (_row("search_term", "negative_target", payload={**_ASIN_NEGATIVE, "level": "campaign"}),
+         Create("campaign_negative_target")),
+        (_row("search_term", "negative_target", payload={**_ASIN_NEGATIVE, "level": None}),
+         Create("negative_target")),
+        (_row("negative_target", "state", new_value="archived"), Archive("negative_target")),
+        (_row("campaign_negative_target", "state", new_value="archived"),
+         Archive("campaign_negative_target")),
+        (_row("product_target", "state", new_value="archived"), Archive("product_target")),
     ],
 )  # fmt: skip
-def test_each_row_maps_to_one_api_call(row: ChangeRecord, call: Update | Create) -> None:
-    """Updates carry the entity's kind; negatives and harvested keywords are creations."""
+def test_each_row_maps_to_one_api_call(row: ChangeRecord, call: Update | Create | Archive) -> None:
+    """Updates carry the entity's kind; negatives and harvests are creations at the payload's
+    level; archiving a created entity is an archive of its kind."""
     assert api_call(row) == call
 
 
@@ -61,6 +80,23 @@ def test_change_request_follows_the_call() -> None:
     assert change_request(row) == {
         "campaign_id": "c1", "keyword_text": "cheap", "match_type": "exact", "state": "enabled",
     }  # fmt: skip
+
+
+def test_asin_creations_become_asin_same_as_items() -> None:
+    """A product target carries its bid, a negative target none; the ASIN goes in capitals and a
+    campaign-level negative target drops the ad group."""
+    product = change_request(_row("search_term", "product_target", payload=_PRODUCT))
+    negative = change_request(_row("search_term", "negative_target", payload=_ASIN_NEGATIVE))
+    campaign = change_request(
+        _row("search_term", "negative_target", payload={**_ASIN_NEGATIVE, "level": "campaign"})
+    )
+    expression = [{"type": "asinSameAs", "value": "B0ABCDEFGH"}]
+    assert [product, negative, campaign] == [
+        {"campaign_id": "c2", "ad_group_id": "g2", "expression": expression,
+         "bid": Decimal("0.55"), "state": "enabled"},
+        {"campaign_id": "c1", "ad_group_id": "g1", "expression": expression, "state": "enabled"},
+        {"campaign_id": "c1", "expression": expression, "state": "enabled"},
+    ]  # fmt: skip
 
 
 class _Client:

@@ -26,6 +26,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
+from bidagent.agent.cycle.change_requests import CREATION_FIELDS
 from bidagent.sandbox import Sandbox
 from bidagent.settings import load_settings
 from bidagent.store import ChangeRecord, make_engine
@@ -126,9 +127,7 @@ def test_random_kills_never_lose_or_double_a_change(config_writer: Callable[...,
     # A creation sent twice would leave a second entity with no change row naming it.
     created = Counter(w.entity_id for w in writes if w.field == "created")
     rows_by_remote = Counter(
-        r.remote_id
-        for r in rows
-        if r.status == "applied" and r.field in ("keyword", "negative_keyword")
+        r.remote_id for r in rows if r.status == "applied" and r.field in CREATION_FIELDS
     )
     assert created, "the rounds created no keyword or negative"
     assert {k for k, n in created.items() if n > 1} == set()

@@ -9,6 +9,7 @@ import pytest
 from sqlmodel import Session, select
 
 from bidagent.agent.context import AgentContext
+from bidagent.agent.cycle.change_requests import CREATION_FIELDS
 from bidagent.agent.cycle.revert import apply_revert, plan_revert
 from bidagent.agent.cycle.run import plan_profile, run_cycle
 from bidagent.agent.profiles import profile_ids
@@ -118,7 +119,7 @@ def test_revert_cycle_restores_old_values(agent: AgentContext, rule_set: RuleSet
     for item in todo:
         original = rows[item.original.id]
         assert original.status == "reverted"
-        if original.field not in ("keyword", "negative_keyword"):
+        if original.field not in CREATION_FIELDS:
             assert _same(original.field, _live(agent, original), original.old_value)
     reverts = [r for r in rows.values() if r.actor == "revert"]
     for undo in (r for r in reverts if r.new_value == "archived"):

@@ -19,6 +19,7 @@ from bidagent.store import (
     AdGroupRecord,
     CampaignFactRecord,
     CampaignRecord,
+    NegativeRecord,
     ProfileRecord,
     SearchTermFactRecord,
     TargetFactRecord,
@@ -106,6 +107,56 @@ def test_entity_no_longer_listed_is_archived_not_deleted(sandbox, engine):
     with Session(engine) as session:
         row = session.get(TargetRecord, (kind, "424242"))
     assert (row.state, row.synced_at) == ("archived", NOW + timedelta(days=1))
+
+
+def test_negative_targets_of_both_levels_are_synced_and_archived_when_gone(tmp_path, engine):
+    """Negative product targets (ad group and campaign) are stored with their expression; one
+    archived on Amazon is stored archived, one no longer listed is archived, none deleted."""
+    with Sandbox.open(tmp_path / "sb.db", seed=11, targets=80, history_days=20) as box:
+        profile_id = box.profiles[0]
+        with _client(box.transport(), box) as client:
+            auto = next(c for c in client.list_campaigns(profile_id) if c.targeting_type == "auto")
+            group = client.list_ad_groups(profile_id, campaign_ids=[auto.campaign_id])[0]
+            asin = [{"type": "asinSameAs", "value": "B0NEGATE01"}]
+            other = [{"type": "asinSameAs", "value": "B0NEGATE02"}]
+            made = client.create(profile_id, "negative_target", [
+                {"campaign_id": auto.campaign_id, "ad_group_id": group.ad_group_id,
+                 "expression": asin, "state": "enabled"},
+                {"campaign_id": auto.campaign_id, "ad_group_id": group.ad_group_id,
+                 "expression": other, "state": "enabled"},
+            ])  # fmt: skip
+            made += client.create(profile_id, "campaign_negative_target", [
+                {"campaign_id": auto.campaign_id, "expression": asin, "state": "enabled"},
+            ])  # fmt: skip
+            first = sync_entities(client, engine, profile_id, now=NOW)
+            client.archive(profile_id, "negative_target", [str(made[1].entity_id)])
+            with Session(engine) as session:
+                session.add(NegativeRecord(
+                    kind="campaign_negative_target", negative_id="424242", profile_id=profile_id,
+                    campaign_id=auto.campaign_id, expression=other, state="enabled",
+                    synced_at=NOW,
+                ))  # fmt: skip
+                session.commit()
+            second = sync_entities(client, engine, profile_id, now=NOW + timedelta(days=1))
+    with Session(engine) as session:
+        stored = session.exec(select(NegativeRecord).order_by(NegativeRecord.negative_id)).all()
+    wire = {"B0NEGATE01": [{"type": "ASIN_SAME_AS", "value": "B0NEGATE01"}],
+            "B0NEGATE02": [{"type": "ASIN_SAME_AS", "value": "B0NEGATE02"}]}  # fmt: skip
+    assert sorted(
+        (r[0].kind, r[0].negative_id, r[0].ad_group_id, r[0].keyword_text, r[0].match_type,
+         r[0].expression, r[0].state)
+        for r in stored
+    ) == sorted([
+        ("negative_target", made[0].entity_id, group.ad_group_id, None, None,
+         wire["B0NEGATE01"], "enabled"),
+        ("negative_target", made[1].entity_id, group.ad_group_id, None, None,
+         wire["B0NEGATE02"], "archived"),
+        ("campaign_negative_target", made[2].entity_id, None, None, None,
+         wire["B0NEGATE01"], "enabled"),
+        ("campaign_negative_target", "424242", None, None, None, other, "archived"),
+    ])  # fmt: skip
+    assert (first.negatives, second.negatives, second.archived) == (3, 3, 1)
+    assert second.external_edits == 1  # the archive made on Amazon, not by bidagent
 
 
 def test_sync_reports_stores_three_fact_tables_and_repull_overwrites(sandbox, engine):

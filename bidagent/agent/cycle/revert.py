@@ -66,6 +66,13 @@ def _undo(row: ChangeRecord) -> ChangeRecord:
     )
 
 
+def _step(row: ChangeRecord) -> tuple[str, str, str]:
+    """What a change changed: an entity's field, or for a creation the entity it created."""
+    if row.field in _CREATIONS:
+        return (api_call(row).kind, row.remote_id or "", "created")
+    return (row.entity_kind, row.entity_id, row.field)
+
+
 def plan_revert(ctx: AgentContext, originals: Sequence[ChangeRecord]) -> list[RevertItem]:
     """Decide, from live values, which originals can be put back (reverted ones included, so
     asking twice reports them as already reverted)."""
@@ -83,11 +90,13 @@ def plan_revert(ctx: AgentContext, originals: Sequence[ChangeRecord]) -> list[Re
         else:
             candidates.append(row)
     # Keep only the newest change per entity field: reverting an older one would skip a step.
+    # Each creation made an entity of its own (two negatives of one search term, at ad group and
+    # campaign level, are two entities): it is its own step, keyed by what it created.
     newest: dict[tuple[str, str, str], ChangeRecord] = {}
     for row in candidates:
-        newest[(row.entity_kind, row.entity_id, row.field)] = row
+        newest[_step(row)] = row
     for row in candidates:
-        if newest[(row.entity_kind, row.entity_id, row.field)] is not row:
+        if newest[_step(row)] is not row:
             items.append(
                 RevertItem(row, None, None, "a later change to the same field is reverted instead")
             )
