@@ -65,3 +65,42 @@ def test_negating_today_leaves_past_days_search_terms_as_they_were(
     # The day of the negation is split as it began (the term still served); the next day not.
     assert len(of_term(again, today)) == 1
     assert of_term(again, today + timedelta(days=1)) == []
+
+
+def test_a_negative_target_removes_its_asin_from_the_next_day_only(
+    sandbox: Sandbox, amazon: AmazonCalls
+) -> None:
+    """Negate an ASIN term with a negative product target today: past days keep their rows, and
+    from tomorrow the ASIN has no row in that ad group."""
+    from bidagent.vocabulary import is_asin
+
+    today = sandbox.today(amazon.profile_id)
+    first = _terms(amazon, today - timedelta(days=14), today - timedelta(days=1))
+    busiest = max(
+        (r for r in first if is_asin(r["searchTerm"])), key=lambda r: (r["date"], r["clicks"])
+    )
+    negative = {
+        "campaignId": str(busiest["campaignId"]),
+        "adGroupId": str(busiest["adGroupId"]),
+        "expression": [{"type": "ASIN_SAME_AS", "value": busiest["searchTerm"].upper()}],
+        "state": "ENABLED",
+    }
+    made = amazon.sp(
+        "POST", "/sp/negativeTargets", {"negativeTargetingClauses": [negative]},
+        "application/vnd.spNegativeTargetingClause.v3+json",
+    )  # fmt: skip
+    assert made.json()["negativeTargetingClauses"]["error"] == []
+    sandbox.advance(days=2)
+    again = _terms(amazon, today - timedelta(days=12), today + timedelta(days=1))
+    before = [r for r in first if r["date"] >= (today - timedelta(days=12)).isoformat()]
+    assert [r for r in again if r["date"] < today.isoformat()] == before
+
+    def of_term(day: date) -> list[dict[str, Any]]:
+        return [
+            r
+            for r in again
+            if (r["date"], r["adGroupId"], r["searchTerm"])
+            == (day.isoformat(), busiest["adGroupId"], busiest["searchTerm"])
+        ]
+
+    assert of_term(today + timedelta(days=1)) == []
