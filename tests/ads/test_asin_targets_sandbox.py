@@ -338,3 +338,45 @@ def test_a_keyword_spelling_an_asin_gets_no_searches_and_a_product_target_takes_
     assert sandbox.oracle.truth(("target", str(pt.entity_id)))["volume"] > 0
     assert _served(sandbox, p, layout.group.ad_group_id, asin) == [False]
     assert _served(sandbox, p, layout.asins_group.ad_group_id, asin) == [True]
+
+
+def test_harvests_into_the_manual_sibling_get_truths_and_traffic(
+    sandbox: Sandbox, client: AdsClient
+) -> None:
+    """A typed term graduated as an exact keyword and an ASIN as a product target into the manual
+    sibling take their terms over from the auto ad group and are served there the next days."""
+    layout = _layout(sandbox, client)
+    p = layout.profile_id
+    terms = sandbox.store.query(
+        "SELECT s.term FROM terms s JOIN entities e ON e.sim_key = s.sim_key "
+        "WHERE e.ad_group_id = ? AND e.kind = 'target' ORDER BY s.weight DESC",
+        (layout.group.ad_group_id,),
+    )
+    typed = next(r["term"] for r in terms if not is_asin(r["term"]))
+    keyword = {
+        "campaign_id": layout.manual.campaign_id, "ad_group_id": layout.keywords_group.ad_group_id,
+        "keyword_text": typed, "match_type": "exact", "bid": Decimal("2.00"), "state": "enabled",
+    }  # fmt: skip
+    (kw,) = client.create(p, "keyword", [keyword])
+    (pt,) = client.create(
+        p,
+        "product_target",
+        [_target(layout, layout.asins_group, layout.asin_term, bid=Decimal("2.00"))],
+    )
+    made = {("keyword", str(kw.entity_id)), ("product_target", str(pt.entity_id))}
+    assert all(
+        sandbox.oracle.truth(("target" if k == "product_target" else k, i))["volume"] > 0
+        for k, i in made
+    )
+    source = _served(sandbox, p, layout.group.ad_group_id, typed)
+    assert source and not any(source)
+    assert _served(sandbox, p, layout.group.ad_group_id, layout.asin_term) == [False]
+    today = sandbox.today(p)
+    sandbox.advance(days=4)
+    facts = client.fetch_facts(
+        p, "spTargeting", today + timedelta(days=1), today + timedelta(days=3)
+    )
+    shown = (
+        facts.filter(pl.col("impressions") > 0).select("entity_kind", "entity_id").unique().rows()
+    )
+    assert made <= set(shown)
