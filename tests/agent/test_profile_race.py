@@ -160,6 +160,10 @@ def _daemon_round(config: Path, folder: Path, rng: random.Random) -> None:
         assert re.search(r": (succeeded|skipped)", event["line"]), event
 
 
+# Item errors Amazon answers a harvest into an ad group that cannot take it.
+MISPLACED = {"TARGETING_TYPE_NOT_ALLOWED_FOR_AUTO_TARGETING_CAMPAIGN", "TYPE_CONFLICT_IN_AD_GROUP"}
+
+
 @pytest.mark.parametrize(
     ("rival", "backend", "wait_s"),
     [("cycle", "sqlite", 60.0), ("cycle", "sqlite", 0.0), ("daemon", "sqlite", 60.0),
@@ -193,7 +197,9 @@ def test_two_writers_started_together_never_fight(
     writes = httpx.get(served + f"/_sandbox/writes?since={since}", timeout=10).json()["writes"]
     statuses = Counter(r.status for r in rows)
     assert [r for r in rows if r.actor == "external"] == []
-    assert [r.reason for r in rows if r.status == "failed"] == []
+    # Amazon refusing a harvest into an ad group that cannot take it (an auto one, or one that
+    # holds the other kind of target) is the rules' doing, not the race's.
+    assert [r.reason for r in rows if r.status == "failed" and r.error_code not in MISPLACED] == []
     updates = [w for w in writes if w["field"] != "created"]
     applied = [r for r in rows if r.status in ("applied", "reverted")
                and r.field in ("bid", "budget", "state", "default_bid")]  # fmt: skip
