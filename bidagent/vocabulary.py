@@ -12,6 +12,7 @@ layer can import it, and it must not hold behaviour beyond spelling: no clock, n
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from typing import Literal, get_args
 
@@ -38,6 +39,7 @@ __all__ = [
     "TargetKind",
     "Update",
     "UpdateKind",
+    "is_asin",
     "make_dedupe_key",
 ]
 
@@ -120,6 +122,15 @@ class Archive:
 
 # The client call a change needs; ``str()`` of it is the label log lines carry.
 ApiCall = Update | Create | Archive
+
+# Amazon's ASIN format: "B0" and 8 letters or digits, or a 10-character ISBN-10 (books).
+_ASIN = re.compile(r"^(?:[bB]0[0-9A-Za-z]{8}|[0-9]{9}[0-9Xx])$")
+
+
+def is_asin(text: str) -> bool:
+    """Whether ``text`` (stripped) is an ASIN, as in a search term that names a product."""
+    return _ASIN.fullmatch(text.strip()) is not None
+
 
 MAX_DEDUPE_KEY = 512  # ReviewItemRecord.dedupe_key's column width
 

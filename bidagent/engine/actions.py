@@ -3,9 +3,9 @@
 Owns the vectorised part of a rule (filter and ``when`` mask, the action value for every matched row in
 one polars expression) and the per-proposal records, with floors, ceilings and the step limit applied
 (guardrails 2 and 3; a step over ``approval.over`` is flagged ``needs_approval``). Negate and harvest
-rows are completed by :mod:`bidagent.engine.creations`. It must not look at other rules: cooldown,
-blast radius, conflicts, the cycle cap, approvals and mode are the pipeline of
-:mod:`bidagent.engine.guardrails`.
+rows are completed by :mod:`bidagent.engine.creations` (a harvest may come with its graduation
+partner). It must not look at other rules: cooldown, blast radius, conflicts, the cycle cap,
+approvals and mode are the pipeline of :mod:`bidagent.engine.guardrails`.
 """
 
 from __future__ import annotations
@@ -106,13 +106,25 @@ def rule_candidates(
             if action == "review":
                 _alert(rule, row, evidence, settings, out)
                 continue
-            proposal = _proposal(rule, row, evidence, settings, lookups, out, limits)
+            if action in ("negate", "harvest"):
+                made = creation(rule, row, evidence, settings, lookups, _base(rule, row, settings))
+                if isinstance(made, Skip):
+                    out.skips.append(made)
+                else:
+                    out.proposals.extend(made)
+                continue
+            proposal = _proposal(rule, row, evidence, settings, out, limits)
             if proposal is not None:
                 out.proposals.append(proposal)
     return out
 
 
-def _base(rule: LoadedRule, row: dict[str, Any], settings: EngineSettings, field_: str) -> Proposal:
+def _base(
+    rule: LoadedRule, row: dict[str, Any], settings: EngineSettings, field_: str | None = None
+) -> Proposal:
+    """A proposal of ``rule`` for ``row`` changing ``field_`` (default: the rule's field)."""
+    field_ = field_ or rule.field
+    assert field_ is not None
     return Proposal(
         entity_kind=row["entity_kind"],
         entity_id=row["entity_id"],
@@ -187,7 +199,6 @@ def _proposal(
     row: dict[str, Any],
     evidence: dict[str, Any],
     settings: EngineSettings,
-    lookups: CreationLookups,
     out: Candidates,
     limits: Limits | None,
 ) -> Proposal | None:
@@ -207,12 +218,6 @@ def _proposal(
             evidence,
         )
         return proposal
-    if then.negate is not None or then.harvest is not None:
-        made = creation(rule, row, evidence, settings, lookups, _base(rule, row, settings, field_))
-        if isinstance(made, Skip):
-            out.skips.append(made)
-            return None
-        return made
     raw = row.get("__new")
     if raw is None or not math.isfinite(raw):
         out.skips.append(_skip(rule, row, "null_action", f"{field_} expression gave null", field_))

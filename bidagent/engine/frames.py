@@ -2,7 +2,8 @@
 
 Owns the date arithmetic of windows (the newest ``settle`` days are excluded; "today" is the profile's
 local date of ``now``, and yesterday is the newest day a report can hold), the sums over each window,
-and the derived ratios (zero denominator gives null). It must not decide changes.
+and the derived ratios (zero denominator gives null), and a search term's ``term_kind``. It must not
+decide changes.
 """
 
 from __future__ import annotations
@@ -15,9 +16,15 @@ import polars as pl
 from bidagent.engine.inputs import EngineInputs, EngineSettings
 from bidagent.engine.names import COUNT_METRICS, RATIO_METRICS, NameSpec
 from bidagent.engine.ruleset import LoadedRule
-from bidagent.vocabulary import REPORT_SOURCES, RULE_ENTITY_KINDS, TARGET_KINDS, ReportSource
+from bidagent.vocabulary import (
+    REPORT_SOURCES,
+    RULE_ENTITY_KINDS,
+    TARGET_KINDS,
+    ReportSource,
+    is_asin,
+)
 
-__all__ = ["Range", "WindowSums", "entity_frame", "rule_frame", "rule_ranges"]
+__all__ = ["Range", "WindowSums", "entity_frame", "rule_frame", "rule_ranges", "term_kinds"]
 
 Range = tuple[date, date]  # inclusive
 SOURCE_OF: dict[str, ReportSource] = {
@@ -133,7 +140,25 @@ def entity_frame(entity: str, inputs: EngineInputs) -> pl.DataFrame:
             pl.col("campaign_name").alias("entity_name"),
             pl.lit(None, dtype=pl.Utf8).alias("ad_group_id"),
         )
-    return inputs.search_terms.with_columns(pl.col("search_term").alias("entity_name"))
+    terms = inputs.search_terms
+    return terms.with_columns(
+        pl.col("search_term").alias("entity_name"), term_kinds(terms["search_term"])
+    )
+
+
+# Holds wherever an ASIN does, unanchored: rows it leaves out cannot be ASINs, the rest are decided
+# by is_asin itself, so the column agrees with it for every text and costs little on many terms.
+_ASIN_INSIDE = r"(?:[bB]0[0-9A-Za-z]{8}|[0-9]{9}[0-9Xx])"
+
+
+def term_kinds(texts: pl.Series) -> pl.Series:
+    """``term_kind`` of each search term: "asin" where :func:`is_asin` holds, else "keyword"."""
+    kinds = ["keyword"] * texts.len()
+    maybe = texts.str.contains(_ASIN_INSIDE).fill_null(value=False)
+    for i in maybe.arg_true().to_list():
+        if is_asin(texts[i]):
+            kinds[i] = "asin"
+    return pl.Series("term_kind", kinds, dtype=pl.Utf8)
 
 
 def _metric_expr(spec: NameSpec, window: Range) -> pl.Expr:
