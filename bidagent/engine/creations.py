@@ -22,7 +22,7 @@ from bidagent.engine.inputs import EngineInputs, EngineSettings
 from bidagent.engine.money import bounds_for, limit_step
 from bidagent.engine.plan import Proposal, Skip
 from bidagent.engine.ruleset import LoadedRule
-from bidagent.vocabulary import is_asin
+from bidagent.vocabulary import TargetKind, is_asin
 
 __all__ = ["CreationLookups", "creation"]
 
@@ -92,7 +92,7 @@ class CreationLookups:
     @cached_property
     def destinations(self) -> Destinations:
         """The profile's ad groups, for harvest destinations."""
-        return Destinations(self._inputs.ad_groups)
+        return Destinations(self._inputs.ad_groups, self._inputs.targets)
 
     def negated(self, term: str, asin: bool, campaign: str, group: str, match: str) -> bool:
         """Whether ``term`` is already negated in ``group`` or its campaign (``match``: keywords only)."""
@@ -128,25 +128,28 @@ def creation(
         return skip("null_action", "empty search term")
     if then.negate is not None:
         level = then.level or "ad_group"
+        # Amazon has campaign negative product targets in auto-targeting campaigns only.
+        narrowed = asin and level == "campaign" and row.get("targeting_type") != "auto"
+        level = "ad_group" if narrowed else level
         match = f"negative_{then.negate}"
         if looks.negated(term, asin, campaign, group if level == "ad_group" else "", match):
             what = "negative product target" if asin else f"{match} negative"
             return skip("already_exists", f"'{term}' is already a {what}")
         _negative(proposal, term, asin, match, level, campaign, group, evidence)
+        if narrowed:
+            proposal.notes.append(
+                "level campaign: a manual campaign takes no campaign negative product targets, "
+                "so at ad group level"
+            )
         return [proposal]
     harvest = then.harvest
     assert harvest is not None
-    destination = looks.destinations.resolve(
-        harvest.ad_group,
-        harvest.campaign,
-        group,
-        row.get("ad_group_name"),
-        row.get("campaign_name"),
-    )
+    kind: TargetKind = "product_target" if asin else "keyword"
+    names = (row.get("campaign_name"), row.get("ad_group_name"))
+    destination = looks.destinations.resolve(kind, harvest.ad_group, harvest.campaign, group, names)
     if isinstance(destination, str):
         return skip("no_destination", destination)
-    into = destination.ad_group_id
-    shown = f"ad group '{destination.name or into}'"
+    into, shown = destination.ad_group_id, destination.shown
     if asin and (into, term.upper()) in looks.product_targets:
         return skip("already_exists", f"'{term.upper()}' is already a product target in {shown}")
     if not asin and (into, term.lower(), harvest.match_type) in looks.keywords:
@@ -170,6 +173,7 @@ def creation(
         payload = {"asin": term.upper(), **payload}
     else:
         payload = {"keyword_text": term, "match_type": harvest.match_type, **payload}
+    looks.destinations.claim(destination, kind)
     proposal.payload = payload
     proposal.campaign_id, proposal.ad_group_id = destination.campaign_id, into
     proposal.evidence = evidence
