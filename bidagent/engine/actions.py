@@ -34,6 +34,8 @@ MAX_MESSAGE_CHARS = (
 )
 
 _META = ["entity_kind", "entity_id", "entity_name", "profile_id", "campaign_id", "ad_group_id"]
+# What negate and harvest read of a search term's parents (destination patterns, campaign level).
+_PARENTS = ["ad_group_name", "campaign_name", "targeting_type"]
 
 
 @dataclass
@@ -93,7 +95,7 @@ def rule_candidates(
     limits = _limits(rule, settings)
     # In entity order: polars joins and group-bys do not keep row order, and the order of
     # proposals is the order of API batches and of created entities, so it must not vary.
-    columns = [*_META, *names, current_column(rule), "__new", "ad_group_name"]
+    columns = [*_META, *names, current_column(rule), "__new", *_PARENTS]
     ordered = matched.select([c for c in dict.fromkeys(columns) if c in matched.columns]).sort(
         "entity_kind", "entity_id"
     )
