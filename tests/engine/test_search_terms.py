@@ -70,10 +70,18 @@ def _terms(*terms: str, targeting: str = "manual") -> dict[str, Any]:
     """Search terms of one product-targeting ad group g1 of campaign c1."""
     return {
         "entities": {
-            "campaigns": [{"entity_id": "c1", "campaign_name": "SP 1", "targeting_type": targeting}],
+            "campaigns": [
+                {"entity_id": "c1", "campaign_name": "SP 1", "targeting_type": targeting}
+            ],
             "ad_groups": [{"entity_id": "g1", "campaign_id": "c1", "ad_group_name": "Lamps"}],
-            "targets": [{"entity_id": "t1", "ad_group_id": "g1", "entity_kind": "product_target",
-                         "targeting": 'category="1"'}],  # fmt: skip
+            "targets": [
+                {
+                    "entity_id": "t1",
+                    "ad_group_id": "g1",
+                    "entity_kind": "product_target",
+                    "targeting": 'category="1"',
+                }
+            ],
             "search_terms": [
                 {"entity_id": f"st{i}", "source_id": "t1", "search_term": t}
                 for i, t in enumerate(terms)
@@ -86,8 +94,8 @@ def _terms(*terms: str, targeting: str = "manual") -> dict[str, Any]:
 def test_term_kind_and_targeting_type_are_names_of_search_term_rules(tmp_path: Path) -> None:
     """A filter on term_kind and targeting_type selects the ASIN terms of manual campaigns."""
     rule = (
-        "  - {name: n, entity: search_term, filter: 'term_kind == \"asin\" and "
-        "targeting_type == \"manual\"', window: 30d, when: clicks >= 12, then: {negate: exact}}\n"
+        '  - {name: n, entity: search_term, filter: \'term_kind == "asin" and '
+        'targeting_type == "manual"\', window: 30d, when: clicks >= 12, then: {negate: exact}}\n'
     )
     plan = _plan(tmp_path, rule, _terms("desk lamp", "B0ABC12345"))
     assert _made(plan) == [
@@ -134,12 +142,22 @@ def _groups(*groups: tuple[str, str, str, str]) -> dict[str, Any]:
     campaigns = {c: t for _, _, c, t in groups}
     return {
         "entities": {
-            "campaigns": [{"entity_id": c, "campaign_name": c, "targeting_type": t}
-                          for c, t in campaigns.items()],  # fmt: skip
-            "ad_groups": [{"entity_id": g, "campaign_id": c, "ad_group_name": n}
-                          for g, n, c, _ in groups],  # fmt: skip
-            "targets": [{"entity_id": "t1", "ad_group_id": "src", "entity_kind": "product_target",
-                         "targeting": "close-match", "match_type": "targeting_expression_predefined"}],  # fmt: skip
+            "campaigns": [
+                {"entity_id": c, "campaign_name": c, "targeting_type": t}
+                for c, t in campaigns.items()
+            ],
+            "ad_groups": [
+                {"entity_id": g, "campaign_id": c, "ad_group_name": n} for g, n, c, _ in groups
+            ],
+            "targets": [
+                {
+                    "entity_id": "t1",
+                    "ad_group_id": "src",
+                    "entity_kind": "product_target",
+                    "targeting": "close-match",
+                    "match_type": "targeting_expression_predefined",
+                }
+            ],
             "search_terms": [{"entity_id": "st1", "source_id": "t1", "search_term": "desk lamp"}],
         },
         "facts": [{"entity_id": "st1", **CONVERTING}],
@@ -203,7 +221,11 @@ def test_archived_destinations_and_sources_do_not_count(tmp_path: Path) -> None:
     case["entities"]["campaigns"][2]["state"] = "archived"
     plan = _plan(tmp_path, _harvest('ad_group: "Lamp 1"'), case)
     assert _skips(plan) == [
-        ("st1", "no_destination", "no manual ad group matches 'Lamp 1' (1 in auto-targeting campaigns)")
+        (
+            "st1",
+            "no_destination",
+            "no manual ad group matches 'Lamp 1' (1 in auto-targeting campaigns)",
+        )
     ]
 
 
