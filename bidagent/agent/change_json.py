@@ -28,10 +28,7 @@ CHANGE_KEYS = (
 
 
 def _created(payload: dict[str, Any] | None) -> str | None:
-    """What a creation (negative keyword or product target, harvested keyword or product
-    target) adds, as the listing's new value."""
-    if payload and payload.get("asin"):
-        return f"asin {payload['asin']!r}"
+    """What a creation (negative keyword, harvested keyword) adds, as the listing's new value."""
     if not payload or not payload.get("keyword_text"):
         return None
     return f"{payload.get('match_type', '')} {payload['keyword_text']!r}".strip()

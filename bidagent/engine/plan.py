@@ -63,8 +63,7 @@ class Proposal:
     review_key: str | None = None
     # The step is over the rule's ``approval.over``: the guardrails hold it for a human.
     needs_approval: bool = False
-    # Proposals that go together or not at all (a harvest and its source negative): the same
-    # text on each; the guardrails give them one fate. None: the proposal stands alone.
+    # Proposals that must hold together or not at all (a harvest and its source negative).
     change_set: str | None = None
 
     @property

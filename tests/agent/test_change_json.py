@@ -47,17 +47,6 @@ def test_a_creation_reads_as_old_to_new() -> None:
     )
 
 
-def test_an_asin_creation_shows_its_asin() -> None:
-    """A negative product target (or a harvested one) shows the ASIN it adds under ``new``."""
-    row = ChangeRecord(
-        id=5, profile_id="p1", entity_kind="search_term", entity_id="st2", field="negative_target",
-        payload={"asin": "B0ABCDEFGH", "level": "ad_group", "campaign_id": "c1",
-                 "ad_group_id": "g1", "change_set": "r:g1:b0abcdefgh"},
-        status="planned", updated_at=NOW,
-    )  # fmt: skip
-    assert (change_json(row)["new_value"], change_json(row)["new"]) == (None, "asin 'B0ABCDEFGH'")
-
-
 def test_review_and_the_change_log_use_the_one_shape() -> None:
     """Review's change keys are the shape; the change log's listing is a selection of it."""
     assert REVIEW_CHANGE_KEYS is CHANGE_KEYS
