@@ -243,6 +243,8 @@ def _graduated(
     )
     _negative(partner, term, asin, match, "ad_group", campaign, group, partner.evidence)
     partner.notes.append(f"graduation: retires the term in its source {shown}")
-    key = f"{rule.name}:{group}:{term.lower()}"
+    # One pair per search term (source target and term): two sources of one term are two pairs,
+    # and the conflicts step keeps one of them whole.
+    key = f"{rule.name}:{group}:{harvest.entity_id}"
     harvest.change_set = partner.change_set = key
     return [harvest, partner]

@@ -125,6 +125,30 @@ def test_a_pair_that_wins_both_conflicts_supersedes_its_rivals(tmp_path: Path) -
     ]
 
 
+def test_one_term_through_two_targets_is_one_pair_planned_and_one_superseded(
+    tmp_path: Path,
+) -> None:
+    """Two search-term rows of one term in one ad group are two change sets of the same changes:
+    one is planned whole, the other superseded whole, and no set has more than its two halves."""
+    case = _terms([10, 10])
+    case["entities"]["targets"].append(
+        {"entity_id": "t2", "ad_group_id": "g1", "entity_kind": "product_target",
+         "targeting": "loose-match", "match_type": "targeting_expression_predefined"}
+    )  # fmt: skip
+    case["entities"]["search_terms"][1].update(source_id="t2", search_term="lamp 0")
+    plan = _plan(tmp_path, GRADUATE.format(p=0, extra=""), case)
+    sets = {
+        c: sorted((p.entity_id, p.field, p.status) for p in ps) for c, ps in _sets(plan).items()
+    }
+    assert sets == {
+        "graduate:g1:st0": [("st0", "keyword", "planned"), ("st0", "negative_keyword", "planned")],
+        "graduate:g1:st1": [
+            ("st1", "keyword", "superseded"),
+            ("st1", "negative_keyword", "superseded"),
+        ],
+    }
+
+
 @settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
