@@ -29,6 +29,10 @@ ProfileOption = Annotated[
 ]
 FormatOption = Annotated[OutputFormat, typer.Option("--format", "-f", help="table, json or csv.")]
 
+# The skips `plan` shows as a table: the ones a person acts on (a harvest without a destination,
+# a rule without fresh data). The routine ones (cooldown, no_change, already_exists...) are in
+# `--format json` with the rest.
+_SHOWN_SKIPS = ("freshness", "no_destination", "negated_in_destination", "change_set")
 
 # Paragraphs on one line each: the help renderer keeps a docstring's line breaks.
 CYCLE_HELP = (
@@ -97,8 +101,21 @@ def _proposal_row(profile_id: str, proposal: Any) -> dict[str, Any]:
         "status": proposal.status,
         "notes": proposal.notes,
         "superseded_by": proposal.superseded_by,
+        "change_set": proposal.change_set,
         "evidence": proposal.evidence,
     }
+
+
+def _skip_rows(profile_id: str, skips: list[Any]) -> list[dict[str, Any]]:
+    """What each rule left alone and why; identical ones (same rule, reason and detail) once, counted."""
+    counted: dict[tuple[str, str, str], int] = {}
+    for s in skips:
+        key = (s.rule_name, s.reason, s.detail)
+        counted[key] = counted.get(key, 0) + 1
+    return [
+        {"profile_id": profile_id, "rule": rule, "reason": reason, "detail": detail, "count": n}
+        for (rule, reason, detail), n in counted.items()
+    ]
 
 
 def plan_command(
@@ -112,7 +129,9 @@ def plan_command(
     """Show what a cycle would change now, with evidence. Nothing is sent and no decision is
     recorded: no change rows, no cycle record, no review items for the plan. Unless --no-sync,
     it first refreshes the synced data (entities, reports, suggested bids) and records edits made
-    outside bidagent, as every sync does."""
+    outside bidagent, as every sync does. The table also lists what rules could not do and why
+    (a harvest without a manual destination, a rule without fresh data); --format json has every
+    skip."""
     settings = load_cli_settings(ctx)
     with failing_cleanly():
         rule_set = load_rule_set([settings.rules_dir])
@@ -128,10 +147,10 @@ def plan_command(
         for pid, _today, plan in plans
         for r in plan.reviews
     ]  # fmt: skip
+    skips = [row for pid, _today, plan in plans for row in _skip_rows(pid, plan.skips)]
     if fmt is OutputFormat.json:
-        sys.stdout.write(
-            json.dumps(to_jsonable({"changes": rows, "review_items": reviews}), indent=2) + "\n"
-        )
+        out = {"changes": rows, "review_items": reviews, "skips": skips}
+        sys.stdout.write(json.dumps(to_jsonable(out), indent=2) + "\n")
         return
     columns = ["entity_kind", "entity_name", "field", "old", "new", "rule", "status"]
     render_rows(rows, columns, fmt, title="planned changes")
@@ -139,6 +158,10 @@ def plan_command(
         render_rows(
             reviews, ["kind", "severity", "summary", "rule", "held"], fmt, title="review items"
         )
+    shown = [s for s in skips if s["reason"] in _SHOWN_SKIPS]
+    if fmt is OutputFormat.table and shown:
+        shown.sort(key=lambda s: (-s["count"], s["rule"], s["reason"], s["detail"]))
+        render_rows(shown, ["rule", "reason", "detail", "count"], fmt, title="not changed")
     if fmt is OutputFormat.table:
         console.print(f"{len(rows)} change(s), {len(reviews)} review item(s); nothing was sent.")
 

@@ -3,9 +3,9 @@
 Owns the vectorised part of a rule (filter and ``when`` mask, the action value for every matched row in
 one polars expression) and the per-proposal records, with floors, ceilings and the step limit applied
 (guardrails 2 and 3; a step over ``approval.over`` is flagged ``needs_approval``). Negate and harvest
-rows are completed by :mod:`bidagent.engine.creations`. It must not look at other rules: cooldown,
-blast radius, conflicts, the cycle cap, approvals and mode are the pipeline of
-:mod:`bidagent.engine.guardrails`.
+rows are completed by :mod:`bidagent.engine.creations` (a harvest may come with its graduation
+partner). It must not look at other rules: cooldown, blast radius, conflicts, the cycle cap,
+approvals and mode are the pipeline of :mod:`bidagent.engine.guardrails`.
 """
 
 from __future__ import annotations
@@ -34,6 +34,8 @@ MAX_MESSAGE_CHARS = (
 )
 
 _META = ["entity_kind", "entity_id", "entity_name", "profile_id", "campaign_id", "ad_group_id"]
+# What negate and harvest read of a search term's parents (destination patterns, campaign level).
+_PARENTS = ["ad_group_name", "campaign_name", "targeting_type"]
 
 
 @dataclass
@@ -93,7 +95,7 @@ def rule_candidates(
     limits = _limits(rule, settings)
     # In entity order: polars joins and group-bys do not keep row order, and the order of
     # proposals is the order of API batches and of created entities, so it must not vary.
-    columns = [*_META, *names, current_column(rule), "__new", "ad_group_name"]
+    columns = [*_META, *names, current_column(rule), "__new", *_PARENTS]
     ordered = matched.select([c for c in dict.fromkeys(columns) if c in matched.columns]).sort(
         "entity_kind", "entity_id"
     )
@@ -106,13 +108,25 @@ def rule_candidates(
             if action == "review":
                 _alert(rule, row, evidence, settings, out)
                 continue
-            proposal = _proposal(rule, row, evidence, settings, lookups, out, limits)
+            if action in ("negate", "harvest"):
+                made = creation(rule, row, evidence, settings, lookups, _base(rule, row, settings))
+                if isinstance(made, Skip):
+                    out.skips.append(made)
+                else:
+                    out.proposals.extend(made)
+                continue
+            proposal = _proposal(rule, row, evidence, settings, out, limits)
             if proposal is not None:
                 out.proposals.append(proposal)
     return out
 
 
-def _base(rule: LoadedRule, row: dict[str, Any], settings: EngineSettings, field_: str) -> Proposal:
+def _base(
+    rule: LoadedRule, row: dict[str, Any], settings: EngineSettings, field_: str | None = None
+) -> Proposal:
+    """A proposal of ``rule`` for ``row`` changing ``field_`` (default: the rule's field)."""
+    field_ = field_ or rule.field
+    assert field_ is not None
     return Proposal(
         entity_kind=row["entity_kind"],
         entity_id=row["entity_id"],
@@ -187,7 +201,6 @@ def _proposal(
     row: dict[str, Any],
     evidence: dict[str, Any],
     settings: EngineSettings,
-    lookups: CreationLookups,
     out: Candidates,
     limits: Limits | None,
 ) -> Proposal | None:
@@ -207,12 +220,6 @@ def _proposal(
             evidence,
         )
         return proposal
-    if then.negate is not None or then.harvest is not None:
-        made = creation(rule, row, evidence, settings, lookups, _base(rule, row, settings, field_))
-        if isinstance(made, Skip):
-            out.skips.append(made)
-            return None
-        return made
     raw = row.get("__new")
     if raw is None or not math.isfinite(raw):
         out.skips.append(_skip(rule, row, "null_action", f"{field_} expression gave null", field_))

@@ -2,7 +2,8 @@
 
 Owns the date arithmetic of windows (the newest ``settle`` days are excluded; "today" is the profile's
 local date of ``now``, and yesterday is the newest day a report can hold), the sums over each window,
-and the derived ratios (zero denominator gives null). It must not decide changes.
+and the derived ratios (zero denominator gives null), and a search term's ``term_kind``. It must not
+decide changes.
 """
 
 from __future__ import annotations
@@ -15,9 +16,15 @@ import polars as pl
 from bidagent.engine.inputs import EngineInputs, EngineSettings
 from bidagent.engine.names import COUNT_METRICS, RATIO_METRICS, NameSpec
 from bidagent.engine.ruleset import LoadedRule
-from bidagent.vocabulary import REPORT_SOURCES, RULE_ENTITY_KINDS, TARGET_KINDS, ReportSource
+from bidagent.vocabulary import (
+    ASIN_PATTERN,
+    REPORT_SOURCES,
+    RULE_ENTITY_KINDS,
+    TARGET_KINDS,
+    ReportSource,
+)
 
-__all__ = ["Range", "WindowSums", "entity_frame", "rule_frame", "rule_ranges"]
+__all__ = ["Range", "WindowSums", "entity_frame", "rule_frame", "rule_ranges", "term_kinds"]
 
 Range = tuple[date, date]  # inclusive
 SOURCE_OF: dict[str, ReportSource] = {
@@ -133,7 +140,22 @@ def entity_frame(entity: str, inputs: EngineInputs) -> pl.DataFrame:
             pl.col("campaign_name").alias("entity_name"),
             pl.lit(None, dtype=pl.Utf8).alias("ad_group_id"),
         )
-    return inputs.search_terms.with_columns(pl.col("search_term").alias("entity_name"))
+    terms = inputs.search_terms
+    return terms.with_columns(
+        pl.col("search_term").alias("entity_name"), term_kinds(terms["search_term"])
+    )
+
+
+def term_kinds(texts: pl.Series) -> pl.Series:
+    """``term_kind`` of each search term: "asin" where :func:`is_asin` holds, else "keyword".
+
+    ``ASIN_PATTERN`` is written for both regex engines, so polars' vectorised match is is_asin's."""
+    asin = texts.str.contains(ASIN_PATTERN.pattern).fill_null(value=False)
+    return (
+        pl.select(pl.when(asin).then(pl.lit("asin")).otherwise(pl.lit("keyword")))
+        .to_series()
+        .alias("term_kind")
+    )
 
 
 def _metric_expr(spec: NameSpec, window: Range) -> pl.Expr:

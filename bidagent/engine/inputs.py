@@ -6,11 +6,16 @@ Frames (polars; column -> dtype; build empty ones with :meth:`EngineInputs.empty
   "product_target"; ``bid`` null means it inherits the ad group's ``default_bid``; ``budget`` is the
   campaign's daily budget; ``keyword_text`` null for product targets, ``targeting`` null for keywords.
   ``suggested_bid``/``_low``/``_high``: Amazon's suggested bid range as last fetched, null when none.
-* ``ad_groups`` (AD_GROUPS_SCHEMA): metrics of an ad group are the sums of its targets' facts.
+* ``ad_groups`` (AD_GROUPS_SCHEMA): metrics of an ad group are the sums of its targets' facts;
+  ``targeting_type`` and ``campaign_state`` are its campaign's.
 * ``campaigns`` (CAMPAIGNS_SCHEMA): ``campaign_id`` equals ``entity_id``; ``targeting_type`` manual|auto.
 * ``search_terms`` (SEARCH_TERMS_SCHEMA): ``entity_id`` is an opaque key; ``source_kind``/``source_id``
-  name the keyword or target the term matched; ``match_type`` is the source's.
-* ``negatives`` (NEGATIVES_SCHEMA): existing negative keywords; ``ad_group_id`` null = campaign level.
+  name the keyword or target the term matched; ``match_type`` is the source's; ``targeting_type`` the
+  campaign's.
+* ``negatives`` (NEGATIVES_SCHEMA): existing negative keywords (``keyword_text``, ``match_type``) and
+  negative product targets (``asin``, upper case, of their ``ASIN_SAME_AS`` expression); ``kind`` is
+  ``negative_keyword`` | ``campaign_negative_keyword`` | ``negative_target`` |
+  ``campaign_negative_target``; ``ad_group_id`` null = campaign level.
 * ``facts`` (FACTS_SCHEMA): daily totals per entity (targets, search terms, campaigns). A day absent
   for an entity means no activity; a day absent for the whole source means missing data.
 * ``history`` (HISTORY_SCHEMA): applied changes and external edits; ``status`` "applied"|"rejected".
@@ -57,6 +62,7 @@ TARGETS_SCHEMA: Schema = {
 AD_GROUPS_SCHEMA: Schema = {
     "entity_kind": S, "entity_id": S, "profile_id": S, "campaign_id": S, "campaign_name": S,
     "ad_group_name": S, "state": S, "default_bid": F, "portfolio": S, "budget": F,
+    "targeting_type": S, "campaign_state": S,
 }  # fmt: skip
 CAMPAIGNS_SCHEMA: Schema = {
     "entity_kind": S, "entity_id": S, "profile_id": S, "campaign_id": S, "campaign_name": S,
@@ -65,10 +71,10 @@ CAMPAIGNS_SCHEMA: Schema = {
 SEARCH_TERMS_SCHEMA: Schema = {
     "entity_kind": S, "entity_id": S, "profile_id": S, "campaign_id": S, "campaign_name": S,
     "ad_group_id": S, "ad_group_name": S, "search_term": S, "source_kind": S, "source_id": S,
-    "keyword_text": S, "match_type": S,
+    "keyword_text": S, "match_type": S, "targeting_type": S,
 }  # fmt: skip
 NEGATIVES_SCHEMA: Schema = {
-    "campaign_id": S, "ad_group_id": S, "keyword_text": S, "match_type": S,
+    "kind": S, "campaign_id": S, "ad_group_id": S, "keyword_text": S, "match_type": S, "asin": S,
 }  # fmt: skip
 FACTS_SCHEMA: Schema = {
     "entity_kind": S, "entity_id": S, "date": pl.Date, "impressions": N, "clicks": N, "cost": F,

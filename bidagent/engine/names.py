@@ -61,6 +61,7 @@ ATTRIBUTES: dict[str, tuple[str, ...]] = {
         "ad_group_id",
         "portfolio",
         "budget",
+        "targeting_type",
         "days_since_change",
     ),
     "campaign": (
@@ -74,6 +75,10 @@ ATTRIBUTES: dict[str, tuple[str, ...]] = {
     ),
     "search_term": (
         "search_term",
+        # "asin" when the term is an ASIN (bidagent.vocabulary.is_asin), else "keyword"
+        "term_kind",
+        # the term's campaign's: "manual" or "auto"
+        "targeting_type",
         "keyword_text",
         "match_type",
         "campaign_name",

@@ -63,17 +63,21 @@ class Proposal:
     review_key: str | None = None
     # The step is over the rule's ``approval.over``: the guardrails hold it for a human.
     needs_approval: bool = False
+    # Proposals that must hold together or not at all (a harvest and its source negative).
+    change_set: str | None = None
 
     @property
     def key(self) -> tuple[str, ...]:
         """What "the same change" means for conflicts: entity and field, or what a creation makes."""
-        if self.payload is not None and self.field == "negative_keyword":
-            p = self.payload
-            where = p["ad_group_id"] if p["level"] == "ad_group" else ""
-            return ("negative_keyword", p["campaign_id"], where or "", p["keyword_text"].lower())
-        if self.payload is not None and self.field == "keyword":
-            p = self.payload
+        p = self.payload
+        if p is not None and self.field in ("negative_keyword", "negative_target"):
+            where = (p["ad_group_id"] if p["level"] == "ad_group" else "") or ""
+            made = p["keyword_text"].lower() if self.field == "negative_keyword" else p["asin"]
+            return (self.field, p["campaign_id"], where, made)
+        if p is not None and self.field == "keyword":
             return ("keyword", p["ad_group_id"], p["keyword_text"].lower(), p["match_type"])
+        if p is not None and self.field == "product_target":
+            return ("product_target", p["ad_group_id"], p["asin"])
         return (self.entity_kind, self.entity_id, self.field)
 
 
@@ -98,7 +102,9 @@ class Skip:
     """A rule matched an entity (or could not run) and changed nothing, with the reason."""
 
     rule_name: str
-    reason: str  # cooldown, rejected, null_action, no_change, freshness, already_exists, daypart
+    # cooldown, rejected, null_action, no_change, freshness, already_exists, daypart,
+    # no_destination, negated_in_destination, change_set (its partner was stopped)
+    reason: str
     detail: str
     entity_kind: str | None = None
     entity_id: str | None = None

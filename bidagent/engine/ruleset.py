@@ -16,6 +16,7 @@ from functools import cached_property
 from typing import Any
 
 from bidagent.engine import cron
+from bidagent.engine.destinations import template_problem
 from bidagent.engine.expressions import Compiled, ExpressionError, compile_expression
 from bidagent.engine.names import NameSpec, resolve_name, suggest
 from bidagent.engine.schema import Rule, days_of, is_relative
@@ -202,6 +203,11 @@ def compile_rule(
             out["value"] = one(("then", kind), value, "num")
     if kind == "harvest" and isinstance(then.get("harvest"), dict):
         out["value"] = one(("then", "harvest", "bid"), then["harvest"].get("bid"), "num")
+        for key in ("ad_group", "campaign"):
+            template = then["harvest"].get(key)
+            problem = template_problem(template) if isinstance(template, str) else None
+            if problem is not None:
+                problems.append(SemanticProblem(("then", "harvest", key), f"{key}: {problem}"))
     if kind == "review" and isinstance(then.get("review"), dict):
         message = then["review"].get("message")
         if isinstance(message, str):

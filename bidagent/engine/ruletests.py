@@ -129,7 +129,8 @@ def _same(expected: Any, actual: Any) -> bool:
 
 def _change_view(p: Any) -> dict[str, Any]:
     view = {"rule": p.rule_name, "entity_id": p.entity_id, "field": p.field, "old": p.old_value,
-            "new": p.new_value, "status": p.status, "superseded_by": p.superseded_by}  # fmt: skip
+            "new": p.new_value, "status": p.status, "superseded_by": p.superseded_by,
+            "change_set": p.change_set}  # fmt: skip
     view.update(p.payload or {})
     return view
 
@@ -141,8 +142,8 @@ def _review_view(r: Any) -> dict[str, Any]:
 
 def _matches(spec: dict[str, Any], view: dict[str, Any]) -> bool:
     for key, want in spec.items():
-        if key == "summary":
-            if str(want) not in str(view.get("summary")):
+        if key in ("summary", "detail"):  # text: a substring matches
+            if str(want) not in str(view.get(key)):
                 return False
         elif key == "status" or key in view:
             if not _same(want, view.get(key)):

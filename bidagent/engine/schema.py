@@ -106,13 +106,38 @@ class Approval(_Model):
     over: Fraction
 
 
-class Harvest(_Model):
-    """Add a converting search term as a new keyword."""
+Template = Annotated[str, Field(min_length=1, max_length=500)]
 
-    match_type: Literal["exact", "phrase", "broad"] = "exact"
+
+class Harvest(_Model):
+    """Add a converting search term as a new keyword, or an ASIN term as a new product target."""
+
+    match_type: Literal["exact", "phrase", "broad"] = Field(
+        default="exact", description="The new keyword's match type (ASIN terms: not used)."
+    )
     bid: Expression | float = Field(description="Expression for the new keyword's bid, e.g. cpc.")
-    ad_group: str | None = Field(
-        default=None, description="Destination ad group name or id; default: the source ad group."
+    ad_group: Template | None = Field(
+        default=None,
+        description=(
+            "Destination ad group: an id, an exact name, or a pattern with * and the placeholders "
+            "{campaign} and {ad_group} (the source's names). It must match exactly one ad group "
+            "of a manual-targeting campaign. Default: '{ad_group}' when 'campaign' is given, else "
+            "the source ad group."
+        ),
+    )
+    campaign: Template | None = Field(
+        default=None,
+        description=(
+            "Where to look for 'ad_group': a campaign id, exact name or pattern with the same "
+            "placeholders, e.g. '{campaign} Manual'."
+        ),
+    )
+    negate_source: Literal["exact", "phrase", False] = Field(
+        default=False,
+        description=(
+            "Graduate: also negate the term in its source ad group (negative keyword of this "
+            "match type; an ASIN term as a negative product target), both or neither."
+        ),
     )
 
 
@@ -135,7 +160,8 @@ class Then(_Model):
     state: Literal["paused", "enabled"] | None = None
     negate: Literal["exact", "phrase"] | None = None
     level: Literal["ad_group", "campaign"] | None = Field(
-        default=None, description="Negate only: where the negative keyword goes (ad_group)."
+        default=None,
+        description="Negate only: where the negative keyword or product target goes (ad_group).",
     )
     harvest: Harvest | None = None
     review: Review | None = None

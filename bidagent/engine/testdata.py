@@ -1,7 +1,9 @@
 """Build engine inputs from the compact rows of a rule test (or any fixture).
 
 Owns the defaults that keep test files short: names and budgets looked up from parent entities, entity
-kinds inferred from ids, fact totals spread over days, history ``ago: 2d``, and report coverage (every
+kinds inferred from ids (a negative with ``asin`` is a negative product target, one without
+``ad_group_id`` is at campaign level), ad groups and search terms of a campaign not given are in a
+manual-targeting one, fact totals spread over days, history ``ago: 2d``, and report coverage (every
 day up to yesterday unless ``missing_days`` / ``reported_through`` say otherwise). It must not judge
 results.
 """
@@ -86,7 +88,8 @@ def _entities(case: Any, profile: str) -> dict[str, list[dict[str, Any]]]:
         groups[row["entity_id"]] = {"entity_kind": "ad_group", "profile_id": profile,
                                     "campaign_name": camp.get("campaign_name"), "ad_group_name": row["entity_id"],
                                     "state": "enabled", "default_bid": 1.0, "portfolio": camp.get("portfolio"),
-                                    "budget": camp.get("budget"), **row}  # fmt: skip
+                                    "budget": camp.get("budget"), "campaign_state": camp.get("state", "enabled"),
+                                    "targeting_type": camp.get("targeting_type", "manual"), **row}  # fmt: skip
     targets = []
     for raw in ents.targets:
         row = _str_ids(raw)
@@ -108,12 +111,19 @@ def _entities(case: Any, profile: str) -> dict[str, list[dict[str, Any]]]:
         campaign_id = row.get("campaign_id", source.get("campaign_id", group.get("campaign_id")))
         terms.append({"entity_kind": "search_term", "profile_id": profile, "campaign_id": campaign_id,
                       "campaign_name": campaigns.get(campaign_id or "", {}).get("campaign_name"),
+                      "targeting_type": campaigns.get(campaign_id or "", {}).get("targeting_type", "manual"),
                       "ad_group_id": source.get("ad_group_id", group.get("entity_id")),
                       "ad_group_name": group.get("ad_group_name", source.get("ad_group_name")),
                       "source_kind": source.get("entity_kind", "keyword"), "keyword_text": source.get("keyword_text"),
                       "match_type": source.get("match_type"), **row})  # fmt: skip
+    negatives = []
+    for raw in ents.negatives:
+        row = _str_ids(raw)
+        level = "" if row.get("ad_group_id") else "campaign_"
+        kind = f"{level}negative_target" if row.get("asin") else f"{level}negative_keyword"
+        negatives.append({"kind": kind, **row})
     return {"campaigns": list(campaigns.values()), "ad_groups": list(groups.values()),
-            "targets": targets, "search_terms": terms}  # fmt: skip
+            "targets": targets, "search_terms": terms, "negatives": negatives}  # fmt: skip
 
 
 def _spread(row: dict[str, Any], kind: str, end: date) -> list[dict[str, Any]]:
@@ -141,7 +151,12 @@ def build_inputs(case: Any, settings: EngineSettings, now: datetime) -> EngineIn
     """Engine inputs for a test case at ``now``."""
     profile = settings.profile_id
     ents = _entities(case, profile)
-    kinds = {r["entity_id"]: r["entity_kind"] for rows in ents.values() for r in rows}
+    kinds = {
+        r["entity_id"]: r["entity_kind"]
+        for part, rows in ents.items()
+        if part != "negatives"
+        for r in rows
+    }
     today = business_date(now, settings.timezone)
     settle = settings.guardrails.settle.days
     newest_settled = today - timedelta(days=1 + settle)
@@ -170,7 +185,7 @@ def build_inputs(case: Any, settings: EngineSettings, now: datetime) -> EngineIn
         ad_groups=frame(AD_GROUPS_SCHEMA, ents["ad_groups"]),
         campaigns=frame(CAMPAIGNS_SCHEMA, ents["campaigns"]),
         search_terms=frame(SEARCH_TERMS_SCHEMA, ents["search_terms"]),
-        negatives=frame(NEGATIVES_SCHEMA, [_str_ids(r) for r in case.entities.negatives]),
+        negatives=frame(NEGATIVES_SCHEMA, ents["negatives"]),
         facts=frame(FACTS_SCHEMA, facts),
         history=frame(HISTORY_SCHEMA, history),
         base_bids=frame(BASE_BIDS_SCHEMA, bases),

@@ -12,6 +12,7 @@ It must not write, and must not decide anything about the rows: the engine does.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -122,7 +123,8 @@ _AD_GROUPS = FrameRead(
     "FROM ad_groups g JOIN campaigns c ON c.campaign_id = g.campaign_id\n"
     "WHERE g.profile_id = :profile_id",
     {"entity_kind": "'ad_group'", "entity_id": "g.ad_group_id", "campaign_name": "c.name",
-     "ad_group_name": "g.name", "portfolio": "c.portfolio_id", "budget": "c.budget"},
+     "ad_group_name": "g.name", "portfolio": "c.portfolio_id", "budget": "c.budget",
+     "targeting_type": "c.targeting_type", "campaign_state": "c.state"},
     alias="g",
 )  # fmt: skip
 _CAMPAIGNS = FrameRead(
@@ -131,9 +133,13 @@ _CAMPAIGNS = FrameRead(
     {"entity_kind": "'campaign'", "entity_id": "campaign_id", "campaign_name": "name",
      "portfolio": "portfolio_id"},
 )  # fmt: skip
+# Negative keywords and negative product targets; a target's ASIN is taken from its expression
+# (JSON, read as text on every database) in Python, see _negatives.
 _NEGATIVES = FrameRead(
-    NEGATIVES_SCHEMA,
-    f"FROM negatives {_PROFILE} AND keyword_text IS NOT NULL AND state != 'archived'",
+    {**{c: t for c, t in NEGATIVES_SCHEMA.items() if c != "asin"}, "expression": pl.Utf8},
+    f"FROM negatives {_PROFILE} AND state != 'archived'\n"
+    "  AND (keyword_text IS NOT NULL OR expression IS NOT NULL)",
+    {"expression": "CAST(expression AS TEXT)"},
 )
 _TARGET_FACTS = FrameRead(FACTS_SCHEMA, f"FROM target_facts {_FACT_DAYS}")
 _CAMPAIGN_FACTS = FrameRead(
@@ -248,7 +254,7 @@ def read_engine_inputs(
         ad_groups=ad_groups,
         campaigns=campaigns,
         search_terms=_search_terms(term_facts, targets, campaigns, ad_groups, profile_id),
-        negatives=negatives,
+        negatives=_negatives(negatives),
         facts=facts,
         history=_as_utc(history, "changed_at"),
         base_bids=base_bids,
@@ -330,7 +336,9 @@ def _search_terms(
         "keyword_text",
         "match_type",
     )
-    names = campaigns.select(pl.col("entity_id").alias("campaign_id"), "campaign_name")
+    names = campaigns.select(
+        pl.col("entity_id").alias("campaign_id"), "campaign_name", "targeting_type"
+    )
     group_names = ad_groups.select(pl.col("entity_id").alias("ad_group_id"), "ad_group_name")
     return (
         terms.join(sources, on=["source_kind", "source_id"], how="left")
@@ -339,3 +347,24 @@ def _search_terms(
         .with_columns(pl.lit(profile_id).alias("profile_id"))
         .select(list(SEARCH_TERMS_SCHEMA))
     )
+
+
+def _asin_of(expression: str | None) -> str | None:
+    """The ASIN (upper case) of a negative targeting expression's ``ASIN_SAME_AS`` predicate."""
+    if not expression:
+        return None
+    try:
+        predicates = json.loads(expression)
+    except ValueError:
+        return None
+    for predicate in predicates if isinstance(predicates, list) else []:
+        kind = str(predicate.get("type", "")) if isinstance(predicate, dict) else ""
+        if kind.replace("_", "").lower() == "asinsameas" and predicate.get("value"):
+            return str(predicate["value"]).strip().upper()
+    return None
+
+
+def _negatives(rows: pl.DataFrame) -> pl.DataFrame:
+    """The negatives frame: each negative target's ASIN in ``asin`` (null for a brand or other)."""
+    asins = [_asin_of(e) for e in rows.get_column("expression").to_list()]
+    return rows.with_columns(pl.Series("asin", asins, dtype=pl.Utf8)).select(list(NEGATIVES_SCHEMA))

@@ -19,7 +19,11 @@ from bidagent.store import ReviewItemRecord
 from bidagent.store.fact_checks import search_term_excess
 from bidagent.store.report_days import read_report_dates
 
-SEARCH_TERM_RULES = {"harvest-converting-search-terms", "negate-wasting-search-terms"}
+SEARCH_TERM_RULES = {
+    "graduate-auto-search-terms",
+    "harvest-converting-search-terms",
+    "negate-wasting-search-terms",
+}
 
 
 def test_inflated_search_terms_open_a_data_item_and_hold_search_term_rules(

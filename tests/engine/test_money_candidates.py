@@ -83,15 +83,7 @@ def _row_by_row(
     """The definition: one row at a time through ``_proposal`` and ``limit_step``."""
     for row in ordered.iter_rows(named=True):
         evidence = evidence_of(row, rule.names)
-        proposal = actions._proposal(
-            rule,
-            row,
-            evidence,
-            engine_settings,
-            None,
-            out,
-            limits,  # type: ignore[arg-type]
-        )
+        proposal = actions._proposal(rule, row, evidence, engine_settings, out, limits)
         if proposal is not None:
             out.proposals.append(proposal)
 

@@ -15,7 +15,9 @@ from bidagent.store import (
     AdGroupRecord,
     BidSuggestionRecord,
     CampaignRecord,
+    NegativeRecord,
     ProfileRecord,
+    SearchTermFactRecord,
     TargetFactRecord,
     TargetRecord,
     session_scope,
@@ -119,3 +121,56 @@ def test_targets_equal_the_sql_join_on_both_paths(
     assert got.targets.schema == expected.schema
     assert got.targets.sort(key).rows() == expected.sort(key).rows()
     assert (got.targets.height, got.facts.height) == (25 - 6, 5)
+
+
+def test_negatives_carry_keywords_and_the_asins_of_negative_targets(engine: Engine) -> None:
+    """Negative keywords keep text and match type; a negative target's ASIN_SAME_AS value comes
+    upper case in ``asin`` (a brand one has none); archived ones and other profiles' are left out."""
+    _populate(engine)
+    asin = [{"type": "ASIN_SAME_AS", "value": "b0abc12345"}]
+    brand = [{"type": "ASIN_BRAND_SAME_AS", "value": "12345"}]
+    upsert_rows(engine, NegativeRecord, [
+        {"kind": kind, "negative_id": nid, "profile_id": profile, "campaign_id": "10",
+         "ad_group_id": group, "keyword_text": text_, "match_type": match, "expression": expr,
+         "state": state, "synced_at": NOW}
+        for kind, nid, profile, group, text_, match, expr, state in [
+            ("negative_keyword", "n1", PROFILE, "20", "free shoes", "negative_exact", None, "enabled"),
+            ("campaign_negative_keyword", "n2", PROFILE, None, "cheap", "negative_phrase", None, "enabled"),
+            ("negative_target", "n3", PROFILE, "20", None, None, asin, "enabled"),
+            ("campaign_negative_target", "n4", PROFILE, None, None, None, brand, "enabled"),
+            ("negative_target", "n5", PROFILE, "20", None, None, asin, "archived"),
+            ("negative_keyword", "n6", OTHER, "91", "theirs", "negative_exact", None, "enabled"),
+        ]
+    ])  # fmt: skip
+    with engine.connect() as connection:
+        got = read_engine_inputs(connection, PROFILE, TODAY, facts_lookback_days=7)
+    assert got.negatives.schema == pl.Schema(inputs_module.NEGATIVES_SCHEMA)
+    assert sorted(got.negatives.rows()) == [
+        ("campaign_negative_keyword", "10", None, "cheap", "negative_phrase", None),
+        ("campaign_negative_target", "10", None, None, None, None),
+        ("negative_keyword", "10", "20", "free shoes", "negative_exact", None),
+        ("negative_target", "10", "20", None, None, "B0ABC12345"),
+    ]
+
+
+def test_ad_groups_and_search_terms_carry_their_campaigns_targeting(engine: Engine) -> None:
+    """Ad groups have their campaign's targeting type and state; search terms the targeting type."""
+    _populate(engine)
+    with session_scope(engine) as session:
+        campaign = session.get(CampaignRecord, "11")
+        assert campaign is not None
+        campaign.targeting_type, campaign.state = "auto", "archived"
+        session.add(campaign)
+    upsert_rows(engine, SearchTermFactRecord, [
+        {"source_kind": "product_target", "source_id": "2000", "search_term": term,
+         "date": TODAY - timedelta(days=2), "profile_id": PROFILE, "campaign_id": cid,
+         "ad_group_id": gid, "impressions": 9, "clicks": 1, "cost": 0.4, "orders": 0,
+         "sales": 0.0, "units": 0}
+        for term, cid, gid in [("desk lamp", "10", "20"), ("b0abc12345", "11", "21")]
+    ])  # fmt: skip
+    with engine.connect() as connection:
+        got = read_engine_inputs(connection, PROFILE, TODAY, facts_lookback_days=7)
+    groups = got.ad_groups.select("entity_id", "targeting_type", "campaign_state").sort("entity_id")
+    assert groups.rows() == [("20", "manual", "enabled"), ("21", "auto", "archived")]
+    terms = got.search_terms.select("search_term", "targeting_type").sort("search_term")
+    assert terms.rows() == [("b0abc12345", "auto"), ("desk lamp", "manual")]

@@ -114,6 +114,13 @@ def _notes_texts(proposals: list[Proposal]) -> list[str | None]:
     return out
 
 
+def _payload(proposal: Proposal) -> dict[str, Any] | None:
+    """The row's payload: the proposal's, with its ``change_set`` (a graduation pair's shared key)."""
+    if proposal.change_set is None:
+        return proposal.payload
+    return {**(proposal.payload or {}), "change_set": proposal.change_set}
+
+
 def _change_row(
     cycle_id: int | None,
     proposal: Proposal,
@@ -128,7 +135,7 @@ def _change_row(
         cycle_id, proposal.profile_id, proposal.entity_kind, proposal.entity_id,
         proposal.entity_name, proposal.campaign_id, proposal.ad_group_id, proposal.field,
         value_text(proposal.old_value), value_text(proposal.new_value),
-        _json_text(proposal.payload), proposal.rule_name, proposal.rule_file, proposal.rule_hash,
+        _json_text(_payload(proposal)), proposal.rule_name, proposal.rule_file, proposal.rule_hash,
         _json_text(proposal.evidence), notes, initial_status(proposal.status),
         superseded, f"superseded by rule '{superseded}'" if superseded else None,
         review_item_id, "rule", 0, stamp, stamp,

@@ -4,8 +4,8 @@ rule's change) becomes a ``cooldown`` or ``rejected`` skip.
 Owns how long the cooldown is (the rule's, else the configured one; an edit made outside bidagent
 rests for ``external_edit_cooldown`` when that is set, else for the same cooldown) and which recent
 changes count: a dayparting rule's own changes cool down only itself, and creations are never
-cooled down. It must
-not look at other rules' proposals.
+cooled down; a change set's partner of a stopped proposal is skipped with it. It must not look at
+other rules' proposals.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bidagent.durations import format_duration, parse_duration
+from bidagent.engine.guardrails.change_sets import skip_partners
 from bidagent.engine.guardrails.state import GuardrailState
 from bidagent.engine.inputs import EngineSettings
 from bidagent.engine.plan import Proposal, Skip
@@ -38,6 +39,7 @@ def check_cooldowns(state: GuardrailState) -> None:
         external = state.settings.guardrails.external_edit_cooldown or cooldown
         ignore = {rule.name} if rule.schedule else state.scheduled_names
         kept: list[Proposal] = []
+        stopped: dict[str, tuple[Proposal, Skip]] = {}
         for p in batch.proposals:
             stop = state.history.blocking(
                 p, rule, state.now - cooldown, ignore, state.now - external
@@ -46,11 +48,15 @@ def check_cooldowns(state: GuardrailState) -> None:
                 reason, detail, outside = stop
                 rest = external if outside else cooldown
                 detail = f"{detail} (cooldown {_fmt(rest)})"
-                state.plan.skips.append(
-                    Skip(rule.name, reason, detail, p.entity_kind, p.entity_id, p.field)
-                )
+                skip = Skip(rule.name, reason, detail, p.entity_kind, p.entity_id, p.field)
+                state.plan.skips.append(skip)
+                if p.change_set is not None:
+                    stopped.setdefault(p.change_set, (p, skip))
                 continue
             kept.append(p)
+        if stopped:  # a change set goes whole or not at all
+            kept, partners = skip_partners(rule.name, kept, stopped)
+            state.plan.skips.extend(partners)
         batch.proposals = kept
 
 

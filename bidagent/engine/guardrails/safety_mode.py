@@ -1,6 +1,6 @@
 """Step 6: the safety mode, the strictest of the global mode and the rule's. ``dry_run`` turns every
 proposal not superseded into ``dry_run`` (held ones too: nothing of it may be applied); ``review``
-holds each planned one for approval; ``apply`` leaves it planned.
+holds each planned one (a change set whole) for approval; ``apply`` leaves it planned.
 
 Owns :func:`strictest_mode`: a rule may tighten the global mode, never loosen it. It must not look
 at values or limits.
@@ -8,6 +8,7 @@ at values or limits.
 
 from __future__ import annotations
 
+from bidagent.engine.guardrails.change_sets import units
 from bidagent.engine.guardrails.holds import hold_for_approval
 from bidagent.engine.guardrails.state import GuardrailState
 
@@ -26,14 +27,14 @@ def apply_modes(state: GuardrailState) -> None:
     settings, plan = state.settings, state.plan
     rules = {batch.rule.name: batch.rule for batch in state.batches}
     modes = {name: strictest_mode(settings.mode, r.rule.mode) for name, r in rules.items()}
-    for p in state.survivors():
-        mode = modes[p.rule_name]
-        if p.status == "superseded":
-            continue
+    for unit in units(state.survivors()):
+        mode = modes[unit[0].rule_name]  # a change set is one rule's
+        live = [p for p in unit if p.status != "superseded"]
         if mode == "dry_run":
-            p.notes.append(
-                f"mode dry_run (global {settings.mode}, rule {rules[p.rule_name].rule.mode or '-'})"
-            )
-            p.status, p.review_key = "dry_run", None
-        elif mode == "review" and p.status == "planned":
-            hold_for_approval(plan, p, settings, "mode review")
+            for p in live:
+                p.notes.append(
+                    f"mode dry_run (global {settings.mode}, rule {rules[p.rule_name].rule.mode or '-'})"
+                )
+                p.status, p.review_key = "dry_run", None
+        elif mode == "review" and live and all(p.status == "planned" for p in live):
+            hold_for_approval(plan, live, settings, "mode review")
