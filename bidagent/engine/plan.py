@@ -63,6 +63,8 @@ class Proposal:
     review_key: str | None = None
     # The step is over the rule's ``approval.over``: the guardrails hold it for a human.
     needs_approval: bool = False
+    # Proposals that must hold together or not at all (a harvest and its source negative).
+    change_set: str | None = None
 
     @property
     def key(self) -> tuple[str, ...]:
