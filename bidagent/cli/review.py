@@ -65,7 +65,7 @@ def _database(ctx: typer.Context) -> Iterator[tuple[Settings, Engine]]:
 def open_applier(settings: Settings, engine: Engine) -> Iterator[Applier]:
     """The apply path for approvals: an agent context (Ads client) around ``applier_for``."""
     from bidagent.agent.context import AgentContext
-    from bidagent.agent.cycle.apply import applier_for
+    from bidagent.agent.cycle.change_sets import applier_for
 
     with AgentContext.open(settings, engine=engine) as agent:
         applier: Applier = applier_for(agent)

@@ -122,6 +122,7 @@ class ChangeRecord(SQLModel, table=True):
     __table_args__ = (
         Index("ix_changes_entity", "entity_kind", "entity_id", "field"),
         Index("ix_changes_status", "status"),
+        Index("ix_changes_change_set", "change_set"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -151,6 +152,9 @@ class ChangeRecord(SQLModel, table=True):
         default=None, sa_column=Column(Integer, ForeignKey("changes.id"), nullable=True)
     )
     superseded_by: str | None = Field(default=None, max_length=128)
+    # Changes that hold together or not at all (a harvest and its source negative): see
+    # bidagent.agent.cycle.change_sets.
+    change_set: str | None = Field(default=None, max_length=160)
     review_item_id: int | None = Field(
         default=None,
         sa_column=Column(Integer, ForeignKey("review_items.id"), nullable=True, index=True),

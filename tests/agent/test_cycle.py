@@ -215,7 +215,7 @@ def test_a_rejected_proposal_is_not_raised_again_within_the_cooldown(
     agent: AgentContext, rule_set: RuleSet
 ) -> None:
     """Rejecting held changes keeps their rule off those entity fields for the rule's cooldown."""
-    from bidagent.agent.cycle.apply import applier_for
+    from bidagent.agent.cycle.change_sets import applier_for
     from bidagent.agent.review.decisions import decide
     from bidagent.store import ReviewItemRecord
 

@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 
 from bidagent.ads import EntityUpdate
 from bidagent.agent.context import AgentContext
-from bidagent.agent.cycle.apply import applier_for
+from bidagent.agent.cycle.change_sets import applier_for
 from bidagent.agent.cycle.run import plan_profile, run_cycle
 from bidagent.agent.profiles import profile_ids
 from bidagent.agent.review.decisions import decide

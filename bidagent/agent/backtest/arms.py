@@ -26,7 +26,7 @@ import polars as pl
 from bidagent.ads.models import EntityUpdate
 from bidagent.agent.backtest.margin_targets import margin_target_profile
 from bidagent.agent.context import AgentContext
-from bidagent.agent.cycle.apply import applier_for
+from bidagent.agent.cycle.change_sets import applier_for
 from bidagent.agent.cycle.run import run_cycle
 from bidagent.agent.review.decisions import decide
 from bidagent.engine import RuleSet, load_rule_set

@@ -14,7 +14,7 @@ Values are absolute, never relative, so a resend after a read-back cannot double
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import structlog
@@ -254,19 +254,26 @@ def reconcile_sending(ctx: AgentContext, profile_id: str | None = None) -> list[
 
 
 def apply_approved(
-    ctx: AgentContext, change_ids: Sequence[int], *, actor: str
+    ctx: AgentContext,
+    change_ids: Sequence[int],
+    *,
+    actor: str,
+    then: Callable[[set[str]], list[ChangeOutcome]] | None = None,
 ) -> list[ChangeOutcome]:
     """Apply held changes a person approved, each only if its entity still has the old value.
     Under the lock of every profile involved (waited for up to ``[schedule] lock_wait_s``), so
-    an approval never sends while a cycle of that profile runs."""
+    an approval never sends while a cycle of that profile runs; ``then`` runs under the same
+    lock with the profiles involved (the change-set settling of ``bidagent.agent.cycle.change_sets``)."""
     with session_scope(ctx.engine) as session:
         rows = [r for r in _load(session, change_ids) if r.status == "held"]
     if not rows:
         return []
     wait_s = ctx.settings.schedule.lock_wait_s
     owner = "bidagent review approve"
-    with hold_profiles(ctx.engine, {r.profile_id for r in rows}, owner=owner, wait_s=wait_s):
-        return _apply_approved_locked(ctx, [r.id or 0 for r in rows], actor=actor)
+    profiles = {r.profile_id for r in rows}
+    with hold_profiles(ctx.engine, profiles, owner=owner, wait_s=wait_s):
+        outcomes = _apply_approved_locked(ctx, [r.id or 0 for r in rows], actor=actor)
+        return outcomes if then is None else [*outcomes, *then(profiles)]
 
 
 def _apply_approved_locked(
@@ -307,12 +314,3 @@ def _apply_approved_locked(
         ready.append(change_id)
     outcomes.extend(apply_planned(ctx, ready))
     return outcomes
-
-
-def applier_for(ctx: AgentContext) -> Any:
-    """The callable the review queue uses to apply approved changes in this context."""
-
-    def apply(change_ids: list[int], *, actor: str) -> list[ChangeOutcome]:
-        return apply_approved(ctx, change_ids, actor=actor)
-
-    return apply

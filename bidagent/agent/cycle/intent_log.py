@@ -9,6 +9,7 @@ Ads API or builds SQL.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -22,7 +23,7 @@ from bidagent.store.base_bids import clear_base_bid, set_base_bid
 from bidagent.store.changes import bound_now, insert_plan_changes, supersede_held_by
 from bidagent.store.transitions import initial_status
 
-__all__ = ["value_text", "write_plan"]
+__all__ = ["ledger_change_set", "value_text", "write_plan"]
 
 
 def value_text(value: Decimal | str | None) -> str | None:
@@ -101,6 +102,24 @@ def _json_text(value: Any) -> str | None:
         return json.dumps(_jsonable(value))
 
 
+MAX_CHANGE_SET = 160  # ChangeRecord.change_set's column width
+
+
+def ledger_change_set(cycle_id: int | None, key: str | None) -> str | None:
+    """The ledger's name of a proposal's change set: the engine's key made unique to the cycle.
+
+    The engine names a set by rule, source ad group and term, so the same graduation proposed
+    again in a later cycle has the same key; the cycle id keeps one cycle's halves from being
+    judged with another's. Hashed when too long for the column.
+    """
+    if key is None:
+        return None
+    text = f"{cycle_id or 0}:{key}"
+    if len(text) <= MAX_CHANGE_SET:
+        return text
+    return f"{text[: MAX_CHANGE_SET - 65]}#{hashlib.sha256(text.encode()).hexdigest()}"
+
+
 def _notes_texts(proposals: list[Proposal]) -> list[str | None]:
     """JSON of each proposal's notes; many proposals share the same notes, so each text once."""
     texts: dict[tuple[str, ...], str | None] = {}
@@ -112,13 +131,6 @@ def _notes_texts(proposals: list[Proposal]) -> list[str | None]:
             text = texts[key] = _json_text(list(p.notes))
         out.append(text)
     return out
-
-
-def _payload(proposal: Proposal) -> dict[str, Any] | None:
-    """The row's payload: the proposal's, with its ``change_set`` (a graduation pair's shared key)."""
-    if proposal.change_set is None:
-        return proposal.payload
-    return {**(proposal.payload or {}), "change_set": proposal.change_set}
 
 
 def _change_row(
@@ -135,10 +147,10 @@ def _change_row(
         cycle_id, proposal.profile_id, proposal.entity_kind, proposal.entity_id,
         proposal.entity_name, proposal.campaign_id, proposal.ad_group_id, proposal.field,
         value_text(proposal.old_value), value_text(proposal.new_value),
-        _json_text(_payload(proposal)), proposal.rule_name, proposal.rule_file, proposal.rule_hash,
+        _json_text(proposal.payload), proposal.rule_name, proposal.rule_file, proposal.rule_hash,
         _json_text(proposal.evidence), notes, initial_status(proposal.status),
         superseded, f"superseded by rule '{superseded}'" if superseded else None,
-        review_item_id, "rule", 0, stamp, stamp,
+        review_item_id, "rule", 0, stamp, stamp, ledger_change_set(cycle_id, proposal.change_set),
     )  # fmt: skip
 
 

@@ -19,6 +19,7 @@ from bidagent.agent.context import AgentContext
 from bidagent.agent.cycle.apply import ChangeOutcome, apply_planned
 from bidagent.agent.cycle.change_requests import ARCHIVED, CREATION_FIELDS, api_call, live_value
 from bidagent.store import ChangeRecord, session_scope
+from bidagent.store.change_sets import change_set_members
 from bidagent.store.changes import get_change
 from bidagent.store.transitions import new_change, transition
 from bidagent.vocabulary import MONEY_FIELDS, ApiCall, Archive
@@ -73,12 +74,28 @@ def _step(row: ChangeRecord) -> tuple[str, str, str]:
     return (row.entity_kind, row.entity_id, row.field)
 
 
+def _with_partners(ctx: AgentContext, originals: Sequence[ChangeRecord]) -> list[ChangeRecord]:
+    """``originals`` and the applied members of their change sets: a graduation (a harvest and
+    its source negative) is reverted whole, never one half (see ``agent.cycle.change_sets``)."""
+    asked = {row.id for row in originals}
+    with session_scope(ctx.engine) as session:
+        keys = sorted({row.change_set for row in originals if row.change_set})
+        partners = [
+            member
+            for members in (change_set_members(session, keys) if keys else {}).values()
+            for member in members
+            if member.id not in asked and member.status == "applied"
+        ]
+    return [*originals, *partners]
+
+
 def plan_revert(ctx: AgentContext, originals: Sequence[ChangeRecord]) -> list[RevertItem]:
     """Decide, from live values, which originals can be put back (reverted ones included, so
-    asking twice reports them as already reverted)."""
+    asking twice reports them as already reverted). Applied members of an original's change set
+    are added: a set is reverted whole."""
     items: list[RevertItem] = []
     candidates: list[ChangeRecord] = []
-    for row in originals:
+    for row in _with_partners(ctx, originals):
         if row.status == "reverted":
             items.append(RevertItem(row, None, None, ALREADY_REVERTED))
         elif row.actor == "external":

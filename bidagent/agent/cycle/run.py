@@ -17,8 +17,8 @@ from datetime import date, datetime, timedelta
 import structlog
 
 from bidagent.agent.context import AgentContext
-from bidagent.agent.cycle.apply import apply_planned, reconcile_sending
 from bidagent.agent.cycle.bid_suggestions import refresh_bid_suggestions
+from bidagent.agent.cycle.change_sets import apply_and_settle, reconcile_and_settle
 from bidagent.agent.cycle.engine_inputs import engine_settings_for
 from bidagent.agent.cycle.fact_invariants import withheld_sources
 from bidagent.agent.cycle.intent_log import write_plan
@@ -247,7 +247,7 @@ def _run_locked(
     now = ctx.now()
     timings: dict[str, float] = {}
     clock = time.perf_counter()
-    reconcile_sending(ctx, profile_id)
+    reconcile_and_settle(ctx, profile_id)
     profile = _profile(ctx, profile_id)
     today = business_date(now, profile.timezone) if profile else None
     mode = "dry_run" if dry_run or ctx.settings.effective_mode == "dry_run" else "live"
@@ -355,7 +355,7 @@ def _run_claimed(
     with session_scope(ctx.engine) as session:
         planned = cycle_change_ids(session, cycle_id)
     clock = time.perf_counter()
-    apply_planned(ctx, planned)
+    apply_and_settle(ctx, profile_id, planned)
     timings["apply_s"] = time.perf_counter() - clock
     if ctx.stopping.is_set():
         # Left "running" in phase "planned": the next start resumes by applying the rest.

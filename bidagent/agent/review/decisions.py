@@ -36,7 +36,7 @@ log = structlog.get_logger(__name__)
 
 
 class Applier(Protocol):
-    """Applies approved held changes; ``bidagent.agent.cycle.apply.applier_for(ctx)`` returns one."""
+    """Applies approved held changes; ``bidagent.agent.cycle.change_sets.applier_for(ctx)`` returns one."""
 
     def __call__(self, change_ids: list[int], *, actor: str) -> Sequence[ChangeOutcome]: ...
 
@@ -128,7 +128,9 @@ def decide(
     if decision not in _DECIDED_STATUS:
         raise ValueError(f"unknown decision {decision!r}")
     if decision == "approve" and applier is None:
-        raise ValueError("approving needs an applier: bidagent.agent.cycle.apply.applier_for(ctx)")
+        raise ValueError(
+            "approving needs an applier: bidagent.agent.cycle.change_sets.applier_for(ctx)"
+        )
     if not item_ids:
         raise ReviewError("no review items given")
     with session_scope(engine) as session:

@@ -40,7 +40,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bidagent.agent.context import AgentContext
-from bidagent.agent.cycle.apply import reconcile_sending
+from bidagent.agent.cycle.change_sets import reconcile_and_settle
 from bidagent.agent.cycle.run import run_cycle
 from bidagent.agent.profiles import profile_ids
 from bidagent.agent.review.rule_items import raise_rules_review, resolve_rules_review
@@ -141,7 +141,7 @@ class Daemon:
         for profile_id in profile_ids(self.ctx):
             try:
                 with hold_profile(self.ctx.engine, profile_id, owner="bidagent run", wait_s=0):
-                    reconcile_sending(self.ctx, profile_id)
+                    reconcile_and_settle(self.ctx, profile_id)
             except ProfileBusyError as exc:
                 log.warning("reconcile_skipped", profile_id=profile_id, error=str(exc))
 
