@@ -16,6 +16,7 @@ from sqlmodel import Session, select
 from typer.testing import CliRunner, Result
 
 from bidagent.agent.context import AgentContext
+from bidagent.agent.cycle.change_requests import CREATION_FIELDS, api_call
 from bidagent.cli.app import app
 from bidagent.cli.changes import LIST_COLUMNS
 from bidagent.settings import load_settings
@@ -162,7 +163,7 @@ def test_revert_cycle_restores_the_old_values_in_the_sandbox(tmp_path: Path) -> 
     config = _config(tmp_path)
     (cycle,) = _json(_invoke(config, "cycle", "--format", "json"))
     applied = [c for c in _ledger(config) if c.status == "applied" and c.cycle_id is not None]
-    created = [c for c in applied if c.field in ("keyword", "negative_keyword")]
+    created = [c for c in applied if c.field in CREATION_FIELDS]
     assert applied and created
     result = _invoke(config, "revert", "--cycle", str(cycle["cycle_id"]), "--yes")
     assert result.exit_code == 0, result.output
@@ -179,14 +180,9 @@ def test_revert_cycle_restores_the_old_values_in_the_sandbox(tmp_path: Path) -> 
         if c.new_value == "archived"
     )
     with AgentContext.open(load_settings(config)) as agent:
-        kinds = {"keyword": "keyword"}
         expected = []
         for c in created:
-            kind = kinds.get(c.field) or (
-                "campaign_negative_keyword"
-                if (c.payload or {}).get("level") == "campaign"
-                else "negative_keyword"
-            )
+            kind = api_call(c).kind
             expected.append((kind, c.remote_id or "", "state", "enabled", "archived"))
             live = agent.client.get_current(c.profile_id, kind, [c.remote_id or ""])  # type: ignore[arg-type]
             assert live[c.remote_id or ""]["state"] == "archived"
