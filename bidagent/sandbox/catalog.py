@@ -223,12 +223,12 @@ def _add_manual_siblings(b: CatalogBuilder) -> None:
     """Give each AUTO campaign the manual campaign a seller graduates its search terms into.
 
     ``SP Auto 0007`` gets ``SP Auto 0007 Manual`` (enabled, MANUAL, a small budget: half the
-    auto campaign's, at least 10 and the marketplace minimum, so a harvested bid fits) holding, per ad group of the auto
-    campaign, an ad group of the same name for keywords and one named ``<name> ASINs`` for
-    product targets (Amazon keeps keywords and product targets in separate ad groups), each
-    advertising the same product at the same default bid, with no targets yet. Built after every
-    other draw, from a stream of its own (``random.Random(f"{seed}:manual")``) for the ids only,
-    so the rest of a seed's account is what it was before siblings existed.
+    auto campaign's, at least 10 and the marketplace minimum, so a harvested bid fits) holding,
+    per ad group of the auto campaign, an ad group of the same name for keywords and one named
+    ``<name> ASINs`` for product targets (Amazon keeps keywords and product targets in separate
+    ad groups), each advertising the same product at the same default bid, with no targets yet.
+    Built after every other draw, from a stream of its own (``random.Random(f"{seed}:manual")``)
+    for the ids only, so the rest of a seed's account is what it was before siblings existed.
     """
     rng = random.Random(f"{b.seed}:manual")
 
@@ -240,6 +240,13 @@ def _add_manual_siblings(b: CatalogBuilder) -> None:
                 return str(value)
 
     rows = list(b.catalog.entities)
+    groups_of: dict[str, list[dict[str, Any]]] = {}
+    product_of: dict[str, dict[str, Any]] = {}
+    for e in rows:
+        if e["kind"] == "ad_group":
+            groups_of.setdefault(e["campaign_id"], []).append(e)
+        elif e["kind"] == "product_ad":
+            product_of.setdefault(e["ad_group_id"], e)
     autos = [
         e
         for e in rows
@@ -260,15 +267,9 @@ def _add_manual_siblings(b: CatalogBuilder) -> None:
             budget=float(max(market.min_budget, Decimal(max(10, round(auto["budget"] / 2))))),
             data=json.dumps({"targetingType": "MANUAL", "startDate": data.get("startDate")}),
         )
-        groups = [
-            e for e in rows if e["kind"] == "ad_group" and e["campaign_id"] == auto["entity_id"]
-        ]
+        groups = groups_of.get(auto["entity_id"], [])
         for group in groups:
-            product = next(
-                e
-                for e in rows
-                if e["kind"] == "product_ad" and e["ad_group_id"] == group["entity_id"]
-            )
+            product = product_of[group["entity_id"]]
             for name in (group["name"], f"{group['name']}{ASIN_GROUP_SUFFIX}"):
                 ad_group_id = new_id()
                 b.entity(

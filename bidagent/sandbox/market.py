@@ -22,9 +22,11 @@ from bidagent.sandbox.traffic import hour_mass, simulate
 from bidagent.vocabulary import ASIN_PATTERN
 
 __all__ = [
+    "ASIN_TERM",
     "EPOCH",
     "harvest_takers",
     "load_targets",
+    "mark_asin_terms",
     "matches_negative",
     "profile_zone",
     "simulate_span",
@@ -145,7 +147,8 @@ def term_factors(
     enabled = harvest_takers(store, profile_id).filter(pl.col("state") == "ENABLED")
     takers = enabled.group_by("term").agg(taker=pl.col("sim_key").min())
     terms = (
-        terms.with_columns(lower=pl.col("term").str.to_lowercase())
+        mark_asin_terms(terms)
+        .with_columns(lower=pl.col("term").str.to_lowercase())
         .join(takers.rename({"term": "lower"}), on="lower", how="left")
         .with_columns(taken=pl.col("taker").is_not_null() & (pl.col("taker") != pl.col("sim_key")))
         .drop("lower", "taker")
@@ -158,7 +161,7 @@ def term_factors(
             else pl.col("ad_group_id") == row["ad_group_id"]
         )
         negated = negated | (scope & matches_negative(row))
-    terms = terms.with_columns(negated=negated).drop("taken")
+    terms = terms.with_columns(negated=negated).drop("taken", ASIN_TERM)
     factors = (
         terms.filter(~pl.col("negated"))
         .group_by("sim_key")
@@ -193,8 +196,18 @@ def harvest_takers(store: SandboxStore, profile_id: str) -> pl.DataFrame:
     ).filter((pl.col("kind") != "keyword") | ~pl.col("term").str.contains(ASIN_PATTERN.pattern))
 
 
+ASIN_TERM = "asin_term"  # the column :func:`mark_asin_terms` adds
+
+
+def mark_asin_terms(terms: pl.DataFrame) -> pl.DataFrame:
+    """``terms`` with a boolean :data:`ASIN_TERM` column: whether each ``term`` is an ASIN
+    (computed once per frame; :func:`matches_negative` reads it for every negative)."""
+    return terms.with_columns(pl.col("term").str.contains(ASIN_PATTERN.pattern).alias(ASIN_TERM))
+
+
 def matches_negative(negative: dict[str, str | None]) -> pl.Expr:
-    """Whether a search term is removed by one negative keyword or negative target."""
+    """Whether a search term is removed by one negative keyword or negative target, over a frame
+    of terms marked by :func:`mark_asin_terms`."""
     term = pl.col("term").str.to_lowercase()
     if negative["text"] is None:
         values = [
@@ -204,7 +217,7 @@ def matches_negative(negative: dict[str, str | None]) -> pl.Expr:
     # A negative keyword stops typed searches only: an ASIN term is a product page the ad showed
     # on, which only a negative product target stops (Amazon's negative keywords do not reach
     # product pages), even when the keyword's text spells that ASIN.
-    typed = ~term.str.contains(ASIN_PATTERN.pattern)
+    typed = ~pl.col(ASIN_TERM)
     text = negative["text"].lower()
     match = negative["match_type"] or "NEGATIVE_EXACT"
     if match == "NEGATIVE_EXACT":

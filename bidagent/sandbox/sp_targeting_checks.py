@@ -41,7 +41,10 @@ _MANUAL_TYPES = {
     "ASIN_REVIEW_RATING_BETWEEN",
     "ASIN_REVIEW_RATING_GREATER_THAN",
     "ASIN_IS_PRIME_SHIPPING_ELIGIBLE",
-}
+    "ASIN_AGE_RANGE_SAME_AS",
+    "ASIN_GENRE_SAME_AS",
+    "KEYWORD_GROUP_SAME_AS",
+}  # SponsoredProductsCreateTargetingExpressionPredicateType
 _NEGATIVE_TYPES = {"ASIN_SAME_AS", "ASIN_BRAND_SAME_AS"}
 # The kinds a manual ad group holds one of (the store's kind names).
 _POSITIVE = {"keyword": "target", "target": "keyword"}

@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
-from bidagent.sandbox.market import EPOCH, harvest_takers, matches_negative
+from bidagent.sandbox.market import EPOCH, harvest_takers, mark_asin_terms, matches_negative
 from bidagent.sandbox.store import SandboxStore
 
 __all__ = ["removed_term_days"]
@@ -65,7 +65,7 @@ def removed_term_days(
 
     parts = [
         pl.DataFrame(schema=_KEYS),
-        *_negated(negatives, terms, in_force),
+        *_negated(negatives, mark_asin_terms(terms), in_force),
         _taken(harvest_takers(store, profile_id), terms, in_force),
     ]
     return pl.concat(parts).unique().sort("sim_key", "term", "day")
