@@ -155,14 +155,18 @@ def _live(agent: AgentContext, row: ChangeRecord) -> str:
     return str(value).lower()
 
 
+# The change fields that create an entity (keywords and product targets, and their negatives).
+CREATED = ("keyword", "negative_keyword", "product_target", "negative_target")
+
+
 def test_revert_cycle_restores_the_old_values_in_the_sandbox(tmp_path: Path) -> None:
-    """`revert --cycle ID --yes` puts every applied value back, archives every keyword and
-    negative the cycle created, and says so in counts that add up; asked again, it skips them
+    """`revert --cycle ID --yes` puts every applied value back, archives every keyword, product
+    target and negative the cycle created, and says so in counts that add up; asked again, it skips them
     all as already reverted."""
     config = _config(tmp_path)
     (cycle,) = _json(_invoke(config, "cycle", "--format", "json"))
     applied = [c for c in _ledger(config) if c.status == "applied" and c.cycle_id is not None]
-    created = [c for c in applied if c.field in ("keyword", "negative_keyword")]
+    created = [c for c in applied if c.field in CREATED]
     assert applied and created
     result = _invoke(config, "revert", "--cycle", str(cycle["cycle_id"]), "--yes")
     assert result.exit_code == 0, result.output
@@ -179,14 +183,10 @@ def test_revert_cycle_restores_the_old_values_in_the_sandbox(tmp_path: Path) -> 
         if c.new_value == "archived"
     )
     with AgentContext.open(load_settings(config)) as agent:
-        kinds = {"keyword": "keyword"}
         expected = []
         for c in created:
-            kind = kinds.get(c.field) or (
-                "campaign_negative_keyword"
-                if (c.payload or {}).get("level") == "campaign"
-                else "negative_keyword"
-            )
+            level = "campaign_" if (c.payload or {}).get("level") == "campaign" else ""
+            kind = c.field if c.field in ("keyword", "product_target") else f"{level}{c.field}"
             expected.append((kind, c.remote_id or "", "state", "enabled", "archived"))
             live = agent.client.get_current(c.profile_id, kind, [c.remote_id or ""])  # type: ignore[arg-type]
             assert live[c.remote_id or ""]["state"] == "archived"
