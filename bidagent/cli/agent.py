@@ -32,7 +32,7 @@ FormatOption = Annotated[OutputFormat, typer.Option("--format", "-f", help="tabl
 # The skips `plan` shows as a table: the ones a person acts on (a harvest without a destination,
 # a rule without fresh data). The routine ones (cooldown, no_change, already_exists...) are in
 # `--format json` with the rest.
-_SHOWN_SKIPS = ("freshness", "no_destination", "negated_in_destination", "change_set")
+SHOWN_SKIPS = ("freshness", "no_destination", "negated_in_destination", "change_set")
 
 # Paragraphs on one line each: the help renderer keeps a docstring's line breaks.
 CYCLE_HELP = (
@@ -158,7 +158,7 @@ def plan_command(
         render_rows(
             reviews, ["kind", "severity", "summary", "rule", "held"], fmt, title="review items"
         )
-    shown = [s for s in skips if s["reason"] in _SHOWN_SKIPS]
+    shown = [s for s in skips if s["reason"] in SHOWN_SKIPS]
     if fmt is OutputFormat.table and shown:
         shown.sort(key=lambda s: (-s["count"], s["rule"], s["reason"], s["detail"]))
         render_rows(shown, ["rule", "reason", "detail", "count"], fmt, title="not changed")

@@ -17,6 +17,7 @@ from typer.testing import CliRunner, Result
 
 from bidagent.agent.context import AgentContext
 from bidagent.agent.cycle.change_requests import CREATION_FIELDS, api_call
+from bidagent.cli.agent import SHOWN_SKIPS
 from bidagent.cli.app import app
 from bidagent.cli.changes import LIST_COLUMNS
 from bidagent.settings import load_settings
@@ -63,6 +64,28 @@ def _ledger(config: Path) -> list[ChangeRecord]:
             return list(session.exec(select(ChangeRecord).order_by(ChangeRecord.id)))  # type: ignore[arg-type]
     finally:
         engine.dispose()
+
+
+def test_plan_table_shows_why_a_rule_left_a_term_alone(tmp_path: Path) -> None:
+    """The table lists, once per rule, reason and detail, the skips a person acts on (here a
+    harvest into an ad group that does not exist), counted as in --format json."""
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "h.yaml").write_text(
+        "rules:\n  - {name: h, entity: search_term, window: 30d, when: orders >= 1,"
+        " then: {harvest: {bid: 0.5, ad_group: No Such Group}}}\n"
+    )
+    config = _config(tmp_path)
+    config.write_text(config.read_text().replace(str(RULES), str(rules)))
+    skips = _json(_invoke(config, "plan", "--format", "json"))["skips"]
+    table = _invoke(config, "plan", "--no-sync")
+    assert table.exit_code == 0, table.output
+    shown = [s for s in skips if s["reason"] in SHOWN_SKIPS]
+    assert [(s["rule"], s["reason"], s["detail"]) for s in shown] == [
+        ("h", "no_destination", "no manual ad group matches 'No Such Group'")
+    ]
+    assert "not changed" in table.stdout
+    assert {s["reason"] for s in shown} <= set(table.stdout.split())
 
 
 @pytest.fixture(scope="module")
@@ -156,9 +179,12 @@ def _live(agent: AgentContext, row: ChangeRecord) -> str:
     return str(value).lower()
 
 
+# The change fields that create an entity (keywords and product targets, and their negatives).
+
+
 def test_revert_cycle_restores_the_old_values_in_the_sandbox(tmp_path: Path) -> None:
-    """`revert --cycle ID --yes` puts every applied value back, archives every keyword and
-    negative the cycle created, and says so in counts that add up; asked again, it skips them
+    """`revert --cycle ID --yes` puts every applied value back, archives every keyword, product
+    target and negative the cycle created, and says so in counts that add up; asked again, it skips them
     all as already reverted."""
     config = _config(tmp_path)
     (cycle,) = _json(_invoke(config, "cycle", "--format", "json"))
