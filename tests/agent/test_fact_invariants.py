@@ -20,6 +20,7 @@ from bidagent.store.fact_checks import search_term_excess
 from bidagent.store.report_days import read_report_dates
 
 SEARCH_TERM_RULES = {
+    "graduate-auto-asin-terms",
     "graduate-auto-search-terms",
     "harvest-converting-search-terms",
     "negate-wasting-search-terms",

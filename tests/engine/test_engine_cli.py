@@ -16,7 +16,7 @@ runner = CliRunner()
 def test_check_clean_starter_pack() -> None:
     """`rules check rules/` exits 0 on the starter pack."""
     result = runner.invoke(app, ["check", str(RULES)])
-    assert (result.exit_code, result.stdout.startswith("ok: 12 rule(s) in 12 file(s)")) == (0, True)
+    assert (result.exit_code, result.stdout.startswith("ok: 13 rule(s) in 13 file(s)")) == (0, True)
 
 
 def test_check_reports_problems_and_exits_1(tmp_path: Path) -> None:

@@ -58,7 +58,7 @@ def test_starter_pack_loads_clean() -> None:
     rule_set, problems = check_rule_set([RULES])
     assert problems == []
     assert rule_set is not None
-    assert len(rule_set.rules) == 12
+    assert len(rule_set.rules) == 13
 
 
 def test_duplicate_rule_names_across_files(tmp_path: Path) -> None:
