@@ -1,5 +1,7 @@
 """Done when (issue 15): 30 simulated days of negations and harvests, and the stored search-term
-facts of every day are exactly the sandbox's own truth for that day."""
+facts of every day are exactly the sandbox's own truth for that day; what the rules created is
+what Amazon would take: ASIN terms as (negative) product targets, no keyword with ASIN text, no
+keyword in an auto campaign, and every graduation whole."""
 
 from __future__ import annotations
 
@@ -13,8 +15,9 @@ from bidagent.agent.context import AgentContext
 from bidagent.agent.cycle.run import run_cycle
 from bidagent.agent.profiles import profile_ids
 from bidagent.engine import RuleSet
-from bidagent.store import SearchTermFactRecord
+from bidagent.store import ChangeRecord, SearchTermFactRecord
 from bidagent.store.fact_checks import search_term_excess
+from bidagent.vocabulary import is_asin
 
 DAYS = 30
 KEY = ["date", "source_kind", "source_id", "search_term"]
@@ -63,3 +66,47 @@ def test_thirty_days_of_negations_and_harvests_store_the_true_search_terms(
             mismatched.append(day)
     assert mismatched == []
     assert search_term_excess(agent.engine, profile_id, days[0] - timedelta(days=60), today) == []
+    _assert_creations_as_amazon_takes_them(agent, profile_id)
+
+
+def _assert_creations_as_amazon_takes_them(agent: AgentContext, profile_id: str) -> None:
+    """The account after 30 days: ASINs only in product targeting, keywords only in manual
+    campaigns, and each graduation's two halves applied together."""
+    client = agent.client
+    states = ["enabled", "paused", "archived"]
+    auto = {c.campaign_id for c in client.list_campaigns(profile_id) if c.targeting_type == "auto"}
+    keywords = client.list_keywords(profile_id, states=states)
+    negatives = [
+        *client.list_negative_keywords(profile_id, states=states),
+        *client.list_campaign_negative_keywords(profile_id, states=states),
+    ]
+    assert [k.keyword_text for k in keywords if is_asin(k.keyword_text or "")] == []
+    assert [n.keyword_text for n in negatives if is_asin(n.keyword_text or "")] == []
+    assert [k.target_id for k in keywords if k.campaign_id in auto] == []
+    with Session(agent.engine) as session:
+        made = session.exec(
+            select(ChangeRecord).where(
+                ChangeRecord.profile_id == profile_id, ChangeRecord.actor == "rule"
+            )
+        ).all()
+    applied = [c for c in made if c.status in ("applied", "reverted")]
+    asin_fields = {c.field for c in applied if is_asin(c.entity_name or "")}
+    # ASIN terms were negated and harvested, always as product targeting.
+    assert asin_fields == {"negative_target", "product_target"}
+    listed_asins = {
+        str(e.get("value", "")).upper()
+        for n in [
+            *client.list_negative_targets(profile_id, states=states),
+            *client.list_campaign_negative_targets(profile_id, states=states),
+        ]
+        for e in n.expression or []
+    }
+    negated = {(c.payload or {})["asin"] for c in applied if c.field == "negative_target"}
+    assert negated and negated <= listed_asins
+    sets: dict[str, list[str]] = {}
+    for change in made:
+        if change.change_set:
+            sets.setdefault(change.change_set, []).append(change.status)
+    whole = [statuses for statuses in sets.values() if "applied" in statuses]
+    assert whole, "no graduation was applied in 30 days"
+    assert all(statuses == ["applied", "applied"] for statuses in whole), sets
