@@ -80,7 +80,7 @@ def test_plan_json_lists_changes_with_evidence_and_twice_changes_nothing(tmp_pat
     first = _invoke(config, "plan", "--format", "json")
     second = _invoke(config, "plan", "--format", "json")
     plan = _json(first)
-    assert sorted(plan) == ["changes", "review_items"]
+    assert sorted(plan) == ["changes", "review_items", "summary"]
     assert plan["changes"]
     assert all(change["evidence"] for change in plan["changes"])
     assert second.stdout == first.stdout
