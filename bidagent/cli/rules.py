@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from bidagent.cli.bootstrap import fail, load_cli_settings
+from bidagent.cli.bootstrap import fail, failing_cleanly, load_cli_settings
 from bidagent.engine import check_rule_set, explain, load_rule_set
 from bidagent.engine.ruletests import load_test_file, run_rule_tests
 from bidagent.engine.schema import rule_file_schema
@@ -96,7 +96,8 @@ def explain_command(
         str | None, typer.Option("--case", help="Test case name (with --test).")
     ] = None,
     profile: Annotated[
-        str | None, typer.Option("--profile", help="Profile id (live data).")
+        str | None,
+        typer.Option("--profile", help="Profile id (live data; default: the only managed one)."),
     ] = None,
     paths: Annotated[
         list[Path] | None, typer.Option("--rules", help="Rule files or folders.")
@@ -118,21 +119,26 @@ def explain_command(
             inputs = build_inputs(runnable.case, settings, at)  # type: ignore[arg-type]
             rule_set = runnable.rule_set
         else:
-            from bidagent.agent.cycle.engine_inputs import (
-                load_engine_inputs,  # written by the agent layer
-            )
+            from bidagent.agent.context import AgentContext
+            from bidagent.agent.cycle.engine_inputs import load_engine_inputs
+            from bidagent.cli.agent import one_profile
 
-            config = load_cli_settings(ctx, logging=False)
+            config = load_cli_settings(ctx)
             rule_set = load_rule_set(list(paths) if paths else [config.rules_dir])
-            profile_id = profile or (config.profiles[0].profile_id if config.profiles else None)
-            if profile_id is None:
-                raise typer.BadParameter("no --profile given and none configured")
-            at = at or datetime.now(UTC)
-            inputs, settings = load_engine_inputs(config, profile_id, at)
+            with failing_cleanly(), AgentContext.open(config) as agent:
+                profile_id = one_profile(agent, profile)
+                # The agent's clock: the simulated one on sandbox data, as its cycles stamped it.
+                at = at or agent.now()
+                inputs, settings = load_engine_inputs(config, profile_id, at, engine=agent.engine)
         result = explain(rule_set, rule, entity, inputs, settings, at)  # type: ignore[arg-type]
     except RuleSetError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from None
     except KeyError:
         fail(f"no rule named {rule!r}")
+    if not result.found:
+        fail(
+            f"entity {entity} is not in the scope of rule {rule!r} (unknown id, archived, or "
+            "another entity kind)"
+        )
     typer.echo(result.render())
