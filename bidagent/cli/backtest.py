@@ -18,7 +18,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from bidagent.agent.backtest.html_report import write_html_report
 from bidagent.agent.backtest.run import BacktestResult, BacktestSpec, arms_for, run_backtest
 from bidagent.cli.bootstrap import fail, failing_cleanly, load_cli_settings
-from bidagent.cli.render import OutputFormat, console, err_console, render_rows, to_jsonable
+from bidagent.cli.render import (
+    DetailFormat,
+    OutputFormat,
+    console,
+    err_console,
+    render_rows,
+    to_jsonable,
+)
 from bidagent.logs import configure_logging
 from bidagent.sandbox.scenarios import SCENARIOS
 
@@ -107,8 +114,8 @@ def backtest_command(
         typer.Option("--review", help="How review items are decided: approve or reject."),
     ] = "reject",
     fmt: Annotated[
-        OutputFormat, typer.Option("--format", "-f", help="table or json.")
-    ] = OutputFormat.table,
+        DetailFormat, typer.Option("--format", "-f", help="table or json.")
+    ] = DetailFormat.table,
     report: Annotated[
         Path | None,
         typer.Option("--report", dir_okay=False, help="Also write a self-contained HTML report."),
@@ -119,8 +126,6 @@ def backtest_command(
     # Cycle-level info lines would drown the progress bar: warnings and errors still show.
     level = "WARNING" if settings.logging.level in ("DEBUG", "INFO") else settings.logging.level
     configure_logging(settings.logging.model_copy(update={"level": level}))
-    if fmt is OutputFormat.csv:
-        fail("--format csv is not supported here: use table or json")
     if review not in ("approve", "reject"):
         fail(f"--review must be approve or reject, not {review!r}")
     chosen = scenario or settings.sandbox.scenario
@@ -157,7 +162,7 @@ def backtest_command(
             result = run_backtest(settings, spec, arms, on_day=advanced)
     if report is not None:
         write_html_report(result, report)
-    if fmt is OutputFormat.json:
+    if fmt is DetailFormat.json:
         sys.stdout.write(json.dumps(to_jsonable(result.to_json()), indent=2) + "\n")
     else:
         _render_table(result)
