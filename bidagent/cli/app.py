@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+import typer.core
 
 from bidagent import __version__
 from bidagent.cli import agent as agent_commands
@@ -23,6 +24,20 @@ from bidagent.cli.rules import rules_app
 from bidagent.cli.sandbox import sandbox_app
 
 __all__ = ["app", "main"]
+
+def _flags_show_no_type() -> None:
+    """Typer's help prints a type column for every option, ``<bool>`` even for a flag, which
+    takes no value: show nothing there for flags (``--help`` included)."""
+    option = typer.core.TyperOption
+    shown = option.display_type_rich
+
+    def display_type_rich(self: typer.core.TyperOption, ctx: typer.Context) -> str | None:
+        return None if getattr(self, "is_flag", False) else shown(self, ctx)
+
+    option.display_type_rich = display_type_rich  # type: ignore[method-assign]
+
+
+_flags_show_no_type()
 
 app = typer.Typer(
     name="bidagent",

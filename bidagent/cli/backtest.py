@@ -86,17 +86,17 @@ def backtest_command(
     ] = None,
     days: Annotated[int, typer.Option("--days", min=1, help="Simulated days to run.")] = 60,
     seed: Annotated[
-        int | None, typer.Option("--seed", help="Sandbox seed (default: [sandbox] seed).")
+        int | None, typer.Option("--seed", help="Sandbox seed (default: \\[sandbox] seed).")
     ] = None,
     scenario: Annotated[
         str | None,
         typer.Option(
-            "--scenario", help=f"One of {', '.join(SCENARIOS)} (default: [sandbox] scenario)."
+            "--scenario", help=f"One of {', '.join(SCENARIOS)} (default: \\[sandbox] scenario)."
         ),
     ] = None,
     targets: Annotated[
         int | None,
-        typer.Option("--targets", min=1, help="Targets in the account (default: [sandbox])."),
+        typer.Option("--targets", min=1, help="Targets in the account (default: \\[sandbox] targets)."),
     ] = None,
     margin_target: Annotated[
         float | None,
