@@ -6,7 +6,7 @@ A group is registered here only once it really works; no command prints "not imp
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 import typer.core
@@ -25,13 +25,14 @@ from bidagent.cli.sandbox import sandbox_app
 
 __all__ = ["app", "main"]
 
+
 def _flags_show_no_type() -> None:
     """Typer's help prints a type column for every option, ``<bool>`` even for a flag, which
     takes no value: show nothing there for flags (``--help`` included)."""
     option = typer.core.TyperOption
     shown = option.display_type_rich
 
-    def display_type_rich(self: typer.core.TyperOption, ctx: typer.Context) -> str | None:
+    def display_type_rich(self: typer.core.TyperOption, ctx: Any) -> str | None:
         return None if getattr(self, "is_flag", False) else shown(self, ctx)
 
     option.display_type_rich = display_type_rich  # type: ignore[method-assign]

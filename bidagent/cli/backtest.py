@@ -96,7 +96,9 @@ def backtest_command(
     ] = None,
     targets: Annotated[
         int | None,
-        typer.Option("--targets", min=1, help="Targets in the account (default: \\[sandbox] targets)."),
+        typer.Option(
+            "--targets", min=1, help="Targets in the account (default: \\[sandbox] targets)."
+        ),
     ] = None,
     margin_target: Annotated[
         float | None,
