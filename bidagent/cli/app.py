@@ -19,6 +19,7 @@ from bidagent.cli.backtest import backtest_command
 from bidagent.cli.config import config_app
 from bidagent.cli.db import db_app
 from bidagent.cli.health import health_command
+from bidagent.cli.init import init_command
 from bidagent.cli.review import review_app
 from bidagent.cli.rules import rules_app
 from bidagent.cli.sandbox import sandbox_app
@@ -44,7 +45,8 @@ app = typer.Typer(
     name="bidagent",
     help="Run routine Amazon Sponsored Ads bid, budget and state rules; log every change.",
     no_args_is_help=True,
-    add_completion=False,
+    # --install-completion / --show-completion for bash, zsh, fish and PowerShell (README).
+    add_completion=True,
     pretty_exceptions_enable=False,
 )
 
@@ -58,6 +60,7 @@ app.add_typer(db_app)
 app.add_typer(config_app)
 app.command("health")(health_command)
 app.command("backtest")(backtest_command)
+app.command("init")(init_command)
 
 
 def _print_version(value: bool) -> None:

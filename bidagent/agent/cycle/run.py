@@ -368,7 +368,7 @@ def _run_claimed(
         METRICS.cycle_failed("stale")
     _finish(ctx, cycle_id, outcome=outcome, counts=counts, timings=timings, error=error)
     result = CycleResult(profile_id, record.business_date, outcome, cycle_id, counts, plan, error)
-    log.info("cycle_finished", summary=result.summary(), **counts)
+    log.debug("cycle_finished", summary=result.summary(), **counts)
     return result
 
 
