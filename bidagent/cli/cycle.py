@@ -83,7 +83,8 @@ def _print_result(
         head += f" (cycle {result.cycle_id})"
     typer.secho(profile_header(result.profile_id, found, head), bold=True)
     if result.outcome == "skipped":
-        typer.echo(f"skipped: {result.reason or 'nothing to do'}")
+        hint = "; `bidagent cycle --force` runs it again" if result.reason else ""
+        typer.echo(f"skipped: {result.reason or 'nothing to do'}{hint}")
         return
     if result.error:
         typer.secho(f"failed: {result.error}", fg="red")

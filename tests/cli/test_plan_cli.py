@@ -247,7 +247,7 @@ def test_cycle_plan_is_refused_when_the_rules_changed(tmp_path: Path) -> None:
     again = invoke(config, "cycle")
     assert again.exit_code == 0
     assert (
-        "skipped: today's cycle already finished; --force runs it again"
+        "skipped: today's cycle already finished; `bidagent cycle --force` runs it again"
         in again.stdout.splitlines()
     )
 

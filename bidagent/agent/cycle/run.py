@@ -57,7 +57,7 @@ __all__ = ["CycleResult", "plan_profile", "run_cycle"]
 
 log = structlog.get_logger(__name__)
 
-_DONE = "today's cycle already finished; --force runs it again"
+_DONE = "today's cycle already finished"
 # What a lock holder runs, as a waiter's message names it.
 _COMMANDS = {"cli": "bidagent cycle", "daemon": "bidagent run"}
 
