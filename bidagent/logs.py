@@ -100,6 +100,9 @@ _HANDLER_NAME = "bidagent"
 # httpx logs full URLs at INFO (pre-signed report links); httpcore logs headers at DEBUG;
 # alembic narrates every migration check and APScheduler every successful job run.
 _QUIET_LOGGERS = ("httpx", "httpcore", "alembic", "apscheduler.executors")
+# APScheduler also warns at each fire it skips while a cycle still runs (max_instances=1, by
+# design) and narrates adding jobs at INFO: below DEBUG only its errors are worth a line.
+_ERRORS_ONLY_LOGGERS = ("apscheduler",)
 
 
 def register_secret(value: str | SecretStr | None) -> None:
@@ -285,6 +288,9 @@ def configure_logging(
     root.setLevel(settings.level)
     for name in _QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
+    for name in _ERRORS_ONLY_LOGGERS:
+        debugging = logging.getLevelName(settings.level) == logging.DEBUG
+        logging.getLogger(name).setLevel(logging.NOTSET if debugging else logging.ERROR)
 
     structlog.configure(
         processors=[

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 
-__all__ = ["MARKETPLACES", "Marketplace", "marketplace_for", "round_money"]
+__all__ = ["MARKETPLACES", "Marketplace", "format_money", "marketplace_for", "round_money"]
 
 
 @dataclass(frozen=True)
@@ -189,3 +189,23 @@ def round_money(value: Decimal | float, step: Decimal = Decimal("0.01")) -> Deci
     """Round an amount to the marketplace step, half to even, as a ``Decimal``."""
     amount = value if isinstance(value, Decimal) else Decimal(repr(float(value)))
     return (amount / step).quantize(Decimal("1"), rounding=ROUND_HALF_EVEN) * step
+
+
+# How people write each currency in a report; one without a symbol here is shown by its code.
+_SYMBOLS = {
+    "USD": "$", "CAD": "CA$", "MXN": "MX$", "BRL": "R$", "GBP": "£", "EUR": "€", "JPY": "¥",
+    "INR": "₹", "AUD": "A$", "SGD": "S$",
+}  # fmt: skip
+
+
+def format_money(amount: Decimal | float, currency: str, *, signed: bool = False) -> str:
+    """An amount as people read it in ``currency``: ``$1,234.50``, ``¥1,200``, ``SEK 12.00``;
+    ``signed`` puts ``+`` before a positive amount (a change). Decimals follow the currency's
+    marketplace step (none for JPY and INR), thousands are separated by commas."""
+    steps = [m.step for m in MARKETPLACES.values() if m.currency_code == currency.upper()]
+    places = max(0, -int(steps[0].as_tuple().exponent)) if steps else 2
+    value = amount if isinstance(amount, Decimal) else Decimal(repr(float(amount)))
+    sign = "-" if value < 0 else ("+" if signed and value > 0 else "")
+    symbol = _SYMBOLS.get(currency.upper())
+    digits = f"{abs(value):,.{places}f}"
+    return f"{sign}{symbol}{digits}" if symbol else f"{sign}{currency.upper()} {digits}"

@@ -49,7 +49,7 @@ def test_canary_secrets_never_reach_the_output(fmt: str) -> None:
     log.info(
         "token_refreshed", client_secret=keyed, note=f"got {registered}", nested=[{"a": access}]
     )
-    logging.getLogger("apscheduler.scheduler").warning("job saw %s and %s", registered, refresh)
+    logging.getLogger("sqlalchemy.pool").warning("job saw %s and %s", registered, refresh)
     logging.getLogger("sqlalchemy.engine").info("params {'Authorization': 'Bearer %s'}", keyed)
     try:
         _refresh(registered, opaque)
@@ -100,6 +100,21 @@ def test_json_lines_carry_bound_cycle_context_for_structlog_and_stdlib() -> None
         {"event": "cycle_outside", "level": "info", "logger": "bidagent.agent"},
     ]
     assert all(line["timestamp"].endswith("Z") for line in lines)
+
+
+def test_apscheduler_speaks_only_of_errors_below_debug() -> None:
+    """At INFO, APScheduler's job narration and its skipped-fire warnings (max_instances=1 by
+    design) are dropped and its errors kept; at DEBUG it says everything."""
+    stream = io.StringIO()
+    configure_logging(LoggingSettings(format="json", level="INFO"), stream=stream)
+    scheduler = logging.getLogger("apscheduler.scheduler")
+    scheduler.info("Added job %s", "daily")
+    scheduler.warning("Execution of job skipped: maximum number of running instances reached")
+    scheduler.error("Job raised")
+    assert [json.loads(line)["event"] for line in stream.getvalue().splitlines()] == ["Job raised"]
+    configure_logging(LoggingSettings(format="json", level="DEBUG"), stream=stream)
+    scheduler.info("Added job %s", "hourly")
+    assert json.loads(stream.getvalue().splitlines()[-1])["event"] == "Added job hourly"
 
 
 def test_httpx_and_httpcore_are_held_at_warning() -> None:

@@ -108,6 +108,17 @@ def test_readme_has_the_tour() -> None:
     assert "bidagent rules check" in COMMANDS and "bidagent rules test" in COMMANDS
 
 
+def test_readme_shows_the_plan_as_the_cli_prints_it() -> None:
+    """The README's plan sample has the grouped sections and the closing line `plan` prints."""
+    text = README.read_text(encoding="utf-8")
+    assert re.search(r"^~ change \(\d+\)$", text, flags=re.MULTILINE)
+    assert re.search(r"^held for review \(\d+\)$", text, flags=re.MULTILINE)
+    closing = r"^Plan: \d+ to create, \d+ to change, \d+ to pause; \d+ held for review$"
+    assert re.search(closing, text, flags=re.MULTILINE)
+    assert {"bidagent plan --rule raise-winners --out plan.json", "bidagent cycle --plan plan.json",
+            "bidagent profiles"} <= set(COMMANDS)  # fmt: skip
+
+
 def _entity_id(command: list[str], workdir: Workdir) -> str:
     """An id for ``ID``: a fixture entity of the ``--test`` file, else a changed entity."""
     if "--test" in command:

@@ -82,7 +82,7 @@ class TokenSource:
             margin = min(_REFRESH_MARGIN_S, lifetime_s / 10)
             self._expires_at = self._monotonic() + lifetime_s - margin
             self.refresh_count += 1
-            log.info("token_refreshed", expires_in_s=lifetime_s)
+            log.debug("token_refreshed", expires_in_s=lifetime_s)
             return self._token
 
     def _request_token(self) -> tuple[str, float]:

@@ -172,7 +172,7 @@ class ReportRunner:
         url = self._wait(request, report_id)
         content = self._session.download(url, what=f"report {report_id}")
         data = gunzip_report(content, request)
-        log.info("report_downloaded", report_type=request.report_type, report_id=report_id,
+        log.debug("report_downloaded", report_type=request.report_type, report_id=report_id,
                  profile_id=request.profile_id, bytes=len(data))  # fmt: skip
         return data
 
@@ -195,7 +195,7 @@ class ReportRunner:
                      profile_id=request.profile_id)  # fmt: skip
             return match[1]
         report_id = str(response.json()["reportId"])
-        log.info("report_requested", report_type=request.report_type, report_id=report_id,
+        log.debug("report_requested", report_type=request.report_type, report_id=report_id,
                  profile_id=request.profile_id, start=request.start.isoformat(),
                  end=request.end.isoformat())  # fmt: skip
         return report_id
@@ -217,7 +217,7 @@ class ReportRunner:
                 url = report.get("url")
                 if not url:
                     raise request.failed(f"report {report_id} COMPLETED without a url")
-                log.info("report_completed", report_type=request.report_type,
+                log.debug("report_completed", report_type=request.report_type,
                          report_id=report_id, profile_id=request.profile_id)  # fmt: skip
                 return str(url)
             if status == "FAILED":

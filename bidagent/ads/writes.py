@@ -305,7 +305,7 @@ class EntityWriter:
             unreadable = OutcomeUnknownError(f"{method} {spec.path}: unreadable 2xx body")
             return every("unknown", unreadable, {"status": response.status_code})
         results = map_multistatus(spec, data, count, offset, ids)
-        log.info(
+        log.debug(
             "batch_sent",
             kind=spec.kind,
             profile_id=profile_id,

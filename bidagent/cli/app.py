@@ -6,9 +6,10 @@ A group is registered here only once it really works; no command prints "not imp
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+import typer.core
 
 from bidagent import __version__
 from bidagent.cli import agent as agent_commands
@@ -18,17 +19,34 @@ from bidagent.cli.backtest import backtest_command
 from bidagent.cli.config import config_app
 from bidagent.cli.db import db_app
 from bidagent.cli.health import health_command
+from bidagent.cli.init import init_command
 from bidagent.cli.review import review_app
 from bidagent.cli.rules import rules_app
 from bidagent.cli.sandbox import sandbox_app
 
 __all__ = ["app", "main"]
 
+
+def _flags_show_no_type() -> None:
+    """Typer's help prints a type column for every option, ``<bool>`` even for a flag, which
+    takes no value: show nothing there for flags (``--help`` included)."""
+    option = typer.core.TyperOption
+    shown = option.display_type_rich
+
+    def display_type_rich(self: typer.core.TyperOption, ctx: Any) -> str | None:
+        return None if getattr(self, "is_flag", False) else shown(self, ctx)
+
+    option.display_type_rich = display_type_rich  # type: ignore[method-assign]
+
+
+_flags_show_no_type()
+
 app = typer.Typer(
     name="bidagent",
     help="Run routine Amazon Sponsored Ads bid, budget and state rules; log every change.",
     no_args_is_help=True,
-    add_completion=False,
+    # --install-completion / --show-completion for bash, zsh, fish and PowerShell (README).
+    add_completion=True,
     pretty_exceptions_enable=False,
 )
 
@@ -42,6 +60,7 @@ app.add_typer(db_app)
 app.add_typer(config_app)
 app.command("health")(health_command)
 app.command("backtest")(backtest_command)
+app.command("init")(init_command)
 
 
 def _print_version(value: bool) -> None:

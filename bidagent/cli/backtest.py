@@ -1,14 +1,17 @@
 """``bidagent backtest``: replay the sandbox under a rule set and baselines, and compare them.
 
-Thin: parse options, run :func:`bidagent.agent.backtest.run.run_backtest` with a progress bar on
-stderr, render the comparison (table or JSON on stdout) and, when asked, write the HTML report.
-Exit 0 when the backtest ran, 1 on a bad option, rule set or run.
+Thin: parse options, run :func:`bidagent.agent.backtest.run.run_backtest` (once per seed with
+``--seeds``) with progress on stderr (a bar on a terminal, a line per arm every few days
+elsewhere), render the comparison, the impact per rule and per campaign and the verdict line
+(table or JSON on stdout) and, when asked, write the HTML report of the first seed. Exit 0 when
+the backtest ran, 1 on a bad option, rule set or run.
 """
 
 from __future__ import annotations
 
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -16,9 +19,17 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from bidagent.agent.backtest.html_report import write_html_report
+from bidagent.agent.backtest.impact import campaign_impact, reference_arm, rule_impact, verdict
 from bidagent.agent.backtest.run import BacktestResult, BacktestSpec, arms_for, run_backtest
 from bidagent.cli.bootstrap import fail, failing_cleanly, load_cli_settings
-from bidagent.cli.render import OutputFormat, console, err_console, render_rows, to_jsonable
+from bidagent.cli.render import (
+    DetailFormat,
+    OutputFormat,
+    console,
+    err_console,
+    render_rows,
+    to_jsonable,
+)
 from bidagent.logs import configure_logging
 from bidagent.sandbox.scenarios import SCENARIOS
 
@@ -53,6 +64,12 @@ def _render_table(result: BacktestResult) -> None:
         render_rows(
             changes, ["arm", "rule", *statuses], OutputFormat.table, title="changes by rule"
         )
+    reference = reference_arm(result)
+    for rows, key, title in ((rule_impact(result), "rule", "impact by rule"),
+                             (campaign_impact(result), "campaign", "impact by campaign")):  # fmt: skip
+        if rows and reference is not None:
+            columns = [key, *(["targets"] if key == "rule" else []), "profit", "reference_profit", "difference"]  # fmt: skip
+            render_rows(rows, columns, OutputFormat.table, title=f"{title} (vs {reference.name})")
     for arm in result.arms:
         if arm.kind != "rules":
             continue
@@ -79,17 +96,19 @@ def backtest_command(
     ] = None,
     days: Annotated[int, typer.Option("--days", min=1, help="Simulated days to run.")] = 60,
     seed: Annotated[
-        int | None, typer.Option("--seed", help="Sandbox seed (default: [sandbox] seed).")
+        int | None, typer.Option("--seed", help="Sandbox seed (default: \\[sandbox] seed).")
     ] = None,
     scenario: Annotated[
         str | None,
         typer.Option(
-            "--scenario", help=f"One of {', '.join(SCENARIOS)} (default: [sandbox] scenario)."
+            "--scenario", help=f"One of {', '.join(SCENARIOS)} (default: \\[sandbox] scenario)."
         ),
     ] = None,
     targets: Annotated[
         int | None,
-        typer.Option("--targets", min=1, help="Targets in the account (default: [sandbox])."),
+        typer.Option(
+            "--targets", min=1, help="Targets in the account (default: \\[sandbox] targets)."
+        ),
     ] = None,
     margin_target: Annotated[
         float | None,
@@ -106,9 +125,18 @@ def backtest_command(
         str,
         typer.Option("--review", help="How review items are decided: approve or reject."),
     ] = "reject",
+    seeds: Annotated[
+        int,
+        typer.Option(
+            "--seeds",
+            min=1,
+            max=50,
+            help="Run this many seeds (--seed, --seed+1, ...) and give the verdict's spread.",
+        ),
+    ] = 1,
     fmt: Annotated[
-        OutputFormat, typer.Option("--format", "-f", help="table or json.")
-    ] = OutputFormat.table,
+        DetailFormat, typer.Option("--format", "-f", help="table or json.")
+    ] = DetailFormat.table,
     report: Annotated[
         Path | None,
         typer.Option("--report", dir_okay=False, help="Also write a self-contained HTML report."),
@@ -119,8 +147,6 @@ def backtest_command(
     # Cycle-level info lines would drown the progress bar: warnings and errors still show.
     level = "WARNING" if settings.logging.level in ("DEBUG", "INFO") else settings.logging.level
     configure_logging(settings.logging.model_copy(update={"level": level}))
-    if fmt is OutputFormat.csv:
-        fail("--format csv is not supported here: use table or json")
     if review not in ("approve", "reject"):
         fail(f"--review must be approve or reject, not {review!r}")
     chosen = scenario or settings.sandbox.scenario
@@ -140,26 +166,59 @@ def backtest_command(
             baseline or ["none", "oracle"],
             margin_target=margin_target,
         )
-        progress = Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=err_console,
-            transient=True,
-        )
-        with progress:
-            task = progress.add_task("backtest", total=days * len(arms))
-
-            def advanced(arm: str, day: int) -> None:
-                progress.update(task, advance=1, description=f"{arm} day {day}/{days}")
-
-            result = run_backtest(settings, spec, arms, on_day=advanced)
+        results = [
+            _run_one(settings, replace(spec, seed=spec.seed + n), arms, seeds) for n in range(seeds)
+        ]
+    judged = verdict(results)
     if report is not None:
-        write_html_report(result, report)
-    if fmt is OutputFormat.json:
-        sys.stdout.write(json.dumps(to_jsonable(result.to_json()), indent=2) + "\n")
+        write_html_report(results[0], report)
+    if fmt is DetailFormat.json:
+        verdict_json = judged.to_json() if judged else None
+        payload = (
+            {**results[0].to_json(), "verdict": verdict_json}
+            if seeds == 1
+            else {"verdict": verdict_json, "runs": [r.to_json() for r in results]}
+        )
+        sys.stdout.write(json.dumps(to_jsonable(payload), indent=2) + "\n")
+        return
+    if seeds == 1:
+        _render_table(results[0])
     else:
-        _render_table(result)
-        if report is not None:
-            console.print(f"report written to {report}")
+        _render_seeds(results)
+    if judged is not None:
+        console.print(judged.line(), highlight=False, soft_wrap=True)
+    if report is not None:
+        console.print(f"report written to {report} (seed {results[0].spec.seed})")
+
+
+def _run_one(settings: Any, spec: BacktestSpec, arms: Any, seeds: int) -> BacktestResult:
+    """One seed's backtest with progress on stderr: a bar on a terminal, else a line per arm
+    every few days (a log file or CI shows the run is alive)."""
+    label = f"seed {spec.seed} " if seeds > 1 else ""
+    total = spec.days * len(arms)
+    if not err_console.is_terminal:
+        every = max(1, spec.days // 5)
+
+        def line(arm: str, day: int) -> None:
+            if day % every == 0 or day == spec.days:
+                typer.echo(f"backtest {label}{arm}: day {day}/{spec.days}", err=True)
+
+        return run_backtest(settings, spec, arms, on_day=line)
+    progress = Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TimeElapsedColumn(), console=err_console, transient=True,
+    )  # fmt: skip
+    with progress:
+        task = progress.add_task("backtest", total=total)
+
+        def advanced(arm: str, day: int) -> None:
+            progress.update(task, advance=1, description=f"{label}{arm} day {day}/{spec.days}")
+
+        return run_backtest(settings, spec, arms, on_day=advanced)
+
+
+def _render_seeds(results: list[BacktestResult]) -> None:
+    """One row per seed: each arm's profit."""
+    names = [a.name for a in results[0].arms]
+    rows = [{"seed": r.spec.seed, **{a.name: a.totals["profit"] for a in r.arms}} for r in results]
+    render_rows(rows, ["seed", *names], OutputFormat.table, title="profit by seed")

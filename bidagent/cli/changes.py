@@ -17,9 +17,9 @@ from bidagent.agent.change_json import change_json
 from bidagent.agent.context import AgentContext, agent_now
 from bidagent.agent.cycle.revert import apply_revert, plan_revert, revert_summary
 from bidagent.cli.bootstrap import fail, failing_cleanly, load_cli_settings, open_database
-from bidagent.cli.render import OutputFormat, console, render_rows, to_jsonable
+from bidagent.cli.render import DetailFormat, OutputFormat, console, render_rows, to_jsonable
 from bidagent.durations import parse_duration
-from bidagent.store import Session, change_log
+from bidagent.store import CHANGE_STATUSES, Session, change_log
 from bidagent.store.changes import applied_changes
 from bidagent.store.profile_locks import hold_profiles
 
@@ -44,13 +44,17 @@ def list_changes(
     rule: Annotated[str | None, typer.Option("--rule")] = None,
     entity: Annotated[str | None, typer.Option("--entity", help="Entity id.")] = None,
     cycle: Annotated[int | None, typer.Option("--cycle", help="Cycle id.")] = None,
-    status: Annotated[str | None, typer.Option("--status")] = None,
+    status: Annotated[
+        str | None, typer.Option("--status", help=f"One of {', '.join(CHANGE_STATUSES)}.")
+    ] = None,
     limit: Annotated[int, typer.Option("--limit")] = 500,
     fmt: Annotated[OutputFormat, typer.Option("--format", "-f")] = OutputFormat.table,
 ) -> None:
     """List changes, newest first."""
     if ctx.invoked_subcommand is not None:
         return
+    if status is not None and status not in CHANGE_STATUSES:
+        fail(f"--status: {status!r} is not one of {', '.join(CHANGE_STATUSES)}", code=2)
     settings = load_cli_settings(ctx)
     updated_since = None
     if since is not None:
@@ -75,7 +79,9 @@ def list_changes(
 def show_change(
     ctx: typer.Context,
     change_id: Annotated[int, typer.Argument(help="Change id.")],
-    fmt: Annotated[OutputFormat, typer.Option("--format", "-f")] = OutputFormat.table,
+    fmt: Annotated[DetailFormat, typer.Option("--format", "-f", help="table or json.")] = (
+        DetailFormat.table
+    ),
 ) -> None:
     """One change in full: values, rule, file and hash, evidence, notes, timestamps."""
     settings = load_cli_settings(ctx)
@@ -84,7 +90,7 @@ def show_change(
     if row is None:
         fail(f"no change {change_id}")
     data = row.model_dump()
-    if fmt is OutputFormat.json:
+    if fmt is DetailFormat.json:
         sys.stdout.write(json.dumps(to_jsonable(data), indent=2, sort_keys=True) + "\n")
         return
     for key, value in data.items():
@@ -122,6 +128,15 @@ def revert_command(
                 session, change_ids=change_ids or (), cycle_id=cycle, rule=rule, since=moment,
                 include_reverted=True,
             )  # fmt: skip
+        unknown = sorted(set(change_ids or ()) - {o.id for o in originals})
+        if unknown:
+            with Session(agent.engine) as session:
+                found = {i: change_log.change_by_id(session, i) for i in unknown}
+            absent = [str(i) for i, row in found.items() if row is None]
+            if absent:
+                fail(f"no change {', '.join(absent)}")
+            states = ", ".join(f"{i} is {row.status}" for i, row in found.items() if row)
+            fail(f"only applied changes can be reverted: change {states}")
         # One writer per profile: read live values and send only while no cycle runs there.
         held.enter_context(hold_profiles(agent.engine, {o.profile_id for o in originals},
                                          owner="bidagent revert", wait_s=settings.schedule.lock_wait_s))  # fmt: skip

@@ -18,15 +18,18 @@ serves, so the two can never disagree:
 
 from __future__ import annotations
 
+import json
 import os
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
 from bidagent.agent.service.health import check_health
 from bidagent.cli.bootstrap import load_cli_settings, open_database
 from bidagent.cli.db import missing_sqlite_file
+from bidagent.cli.render import DetailFormat
 
 __all__ = ["first_start", "health_command"]
 
@@ -47,15 +50,24 @@ def first_start(proc: Path = Path("/proc")) -> datetime | None:
         return None
 
 
-def health_command(ctx: typer.Context) -> None:
+def health_command(
+    ctx: typer.Context,
+    fmt: Annotated[
+        DetailFormat,
+        typer.Option("--format", "-f", help='table, or json: {"healthy": bool, "reason": str}.'),
+    ] = DetailFormat.table,
+) -> None:
     """Exit 0 when the database answers and the last cycle is on time; 1 with the reason otherwise."""
     settings = load_cli_settings(ctx, logging=False)
     missing = missing_sqlite_file(settings)
     if missing is not None:
-        typer.echo(f"unhealthy: database file {missing} does not exist", err=True)
-        raise typer.Exit(1)
-    with open_database(settings, upgrade=False) as engine:
-        healthy, reason = check_health(settings, engine, started=first_start())
+        healthy, reason = False, f"database file {missing} does not exist"
+    else:
+        with open_database(settings, upgrade=False) as engine:
+            healthy, reason = check_health(settings, engine, started=first_start())
+    if fmt is DetailFormat.json:
+        typer.echo(json.dumps({"healthy": healthy, "reason": reason}))
+        raise typer.Exit(0 if healthy else 1)
     if not healthy:
         typer.echo(f"unhealthy: {reason}", err=True)
         raise typer.Exit(1)

@@ -19,7 +19,14 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-__all__ = ["OutputFormat", "console", "err_console", "render_rows", "to_jsonable"]
+__all__ = [
+    "DetailFormat",
+    "OutputFormat",
+    "console",
+    "err_console",
+    "render_rows",
+    "to_jsonable",
+]
 
 
 class OutputFormat(StrEnum):
@@ -28,6 +35,13 @@ class OutputFormat(StrEnum):
     table = "table"
     json = "json"
     csv = "csv"
+
+
+class DetailFormat(StrEnum):
+    """How a command that reports one thing (not a list) prints it: no CSV pretends to be one."""
+
+    table = "table"
+    json = "json"
 
 
 console = Console()

@@ -19,11 +19,11 @@ import typer
 
 from bidagent.agent.context import agent_now
 from bidagent.agent.review.decisions import Applier, Decision, decide
-from bidagent.agent.review.items import ITEM_KEYS, expire_items, get_item, item_json
+from bidagent.agent.review.items import ITEM_KEYS, SEVERITIES, expire_items, get_item, item_json
 from bidagent.cli.bootstrap import fail, failing_cleanly, load_cli_settings, open_database
 from bidagent.cli.render import OutputFormat, console, err_console, render_rows
 from bidagent.settings import Settings
-from bidagent.store import REVIEW_STATUSES, Engine, Session, session_scope
+from bidagent.store import REVIEW_KINDS, REVIEW_STATUSES, Engine, Session, session_scope
 from bidagent.store.review_items import change_counts, list_items
 
 __all__ = ["review_app"]
@@ -124,6 +124,12 @@ def list_command(
         raise typer.BadParameter(
             f"{status!r} is not one of {', '.join(REVIEW_STATUSES)}, all", param_hint="--status"
         )
+    for value, known, hint in (
+        (kind, REVIEW_KINDS, "--kind"),
+        (severity, SEVERITIES, "--severity"),
+    ):
+        if value is not None and value not in known:
+            raise typer.BadParameter(f"{value!r} is not one of {', '.join(known)}", param_hint=hint)
     with _database(ctx) as (_, engine), Session(engine) as session:
         items = list_items(
             session,

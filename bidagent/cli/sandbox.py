@@ -7,6 +7,7 @@ and serves until SIGTERM or SIGINT.
 
 from __future__ import annotations
 
+import json
 import signal
 from datetime import date, datetime
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Annotated
 import typer
 
 from bidagent.cli.bootstrap import fail, failing_cleanly, load_cli_settings
+from bidagent.cli.render import DetailFormat, to_jsonable
 from bidagent.sandbox import SCENARIOS, Sandbox
 from bidagent.sandbox.faults import FaultConfig
 from bidagent.sandbox.market import profile_zone
@@ -67,10 +69,18 @@ def advance(
 
 
 @sandbox_app.command()
-def status(ctx: typer.Context) -> None:
+def status(
+    ctx: typer.Context,
+    fmt: Annotated[DetailFormat, typer.Option("--format", "-f", help="table or json.")] = (
+        DetailFormat.table
+    ),
+) -> None:
     """Show the clock, profiles, entity counts and yesterday's spend."""
     with _open(ctx) as sandbox:
         info = sandbox.status()
+    if fmt is DetailFormat.json:
+        typer.echo(json.dumps(to_jsonable(info), indent=2))
+        return
     typer.echo(f"clock     {info['now']}  (seed {info['seed']}, scenario {info['scenario']})")
     for profile in info["profiles"]:
         spend = info["spend_yesterday"][profile["profile_id"]]

@@ -18,7 +18,15 @@ import polars as pl
 
 from bidagent.engine.names import Kind, NameSpec
 
-__all__ = ["MAX_DEPTH", "MAX_LENGTH", "Compiled", "ExpressionError", "compile_expression", "parse"]
+__all__ = [
+    "MAX_DEPTH",
+    "MAX_LENGTH",
+    "Compiled",
+    "ExpressionError",
+    "compile_expression",
+    "parse",
+    "syntax_hint",
+]
 
 MAX_LENGTH = 2000
 MAX_DEPTH = 24
@@ -65,10 +73,42 @@ def parse(source: str) -> ast.expr:
     try:
         tree = ast.parse(text, mode="eval")
     except SyntaxError as exc:
-        raise ExpressionError(f"syntax error: {exc.msg}", max((exc.offset or 1) - 1, 0)) from None
+        hint = syntax_hint(text)
+        message = f"syntax error: {exc.msg}" + (f"; {hint}" if hint else "")
+        raise ExpressionError(message, max((exc.offset or 1) - 1, 0)) from None
     except (ValueError, RecursionError, MemoryError) as exc:
         raise ExpressionError(f"cannot parse expression: {type(exc).__name__}") from None
     return tree.body
+
+
+_PERCENT = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)\s*%")
+_OTHER_SPELLINGS = (("&&", "and"), ("||", "or"))
+_UPPER_WORDS = re.compile(r"\b(AND|OR|NOT|And|Or|Not)\b")
+_SINGLE_EQUALS = re.compile(r"(?<![=!<>])=(?!=)")
+_BANG = re.compile(r"!(?!=)")
+
+
+def syntax_hint(text: str) -> str | None:
+    """What the author most likely meant, for the mistakes people make writing rules: a
+    percentage (``acos > 50%``: ratios are fractions), C's ``&&``/``||``/``!``, ``AND`` in capitals,
+    ``=`` for ``==``. None when nothing looks familiar."""
+    found = _PERCENT.search(text)
+    if found:
+        fraction = format(float(found.group(1)) / 100, "g")
+        fixed = _PERCENT.sub(lambda m: format(float(m.group(1)) / 100, "g"), text)
+        subject = "ACoS is a fraction" if "acos" in text.lower() else "ratios are fractions"
+        return f"{subject}: write {fixed} ({fraction} for {found.group(1)}%)"
+    for wrong, right in _OTHER_SPELLINGS:
+        if wrong in text:
+            return f"write '{right}' instead of '{wrong}'"
+    word = _UPPER_WORDS.search(text)
+    if word:
+        return f"write '{word.group(1).lower()}' in lower case"
+    if _SINGLE_EQUALS.search(text):
+        return "compare with '==' ('=' is not a comparison)"
+    if _BANG.search(text):
+        return "write 'not' instead of '!'"
+    return None
 
 
 def _null_if_any(args: list[pl.Expr], value: pl.Expr) -> pl.Expr:

@@ -7,7 +7,6 @@ It must not evaluate rules.
 
 from __future__ import annotations
 
-import ast
 import hashlib
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,8 +15,9 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from bidagent.engine.directions import rule_directions
 from bidagent.engine.ruleset import LoadedRule, RuleSet, build_loaded, compile_rule
-from bidagent.engine.schema import Rule, is_relative
+from bidagent.engine.schema import Rule
 from bidagent.engine.yamlsource import MAX_YAML_CHARS, Located, Position, read_yaml
 from bidagent.errors import RuleProblem, RuleSetError
 from bidagent.vocabulary import MONEY_FIELDS, RULE_ENTITY_KINDS
@@ -173,34 +173,6 @@ def _load_text(
     return rules, problems
 
 
-def _direction(rule: LoadedRule) -> set[str]:
-    """Which way a rule can move its field: {"up"}, {"down"} or both."""
-    then = rule.rule.then
-    if then.state is not None:
-        return {"down"} if then.state == "paused" else {"up"}
-    value = then.bid if then.bid is not None else then.budget
-    if is_relative(value):
-        return {"up"} if str(value).strip().startswith("+") else {"down"}
-    try:
-        node = ast.parse(str(value), mode="eval").body
-    except SyntaxError:
-        return {"up", "down"}
-    if (
-        isinstance(node, ast.BinOp)
-        and isinstance(node.left, ast.Name)
-        and node.left.id in MONEY_FIELDS
-        and isinstance(node.right, ast.Constant)
-        and isinstance(node.right.value, int | float)
-    ):
-        factor = node.right.value
-        if isinstance(node.op, ast.Mult):
-            return {"up"} if factor > 1 else {"down"}
-        if isinstance(node.op, ast.Add | ast.Sub):
-            grows = (factor > 0) == isinstance(node.op, ast.Add)
-            return {"up"} if grows else {"down"}
-    return {"up", "down"}
-
-
 def _conflict_warnings(rules: list[LoadedRule]) -> list[RuleProblem]:
     """Rules that can move the same field of the same entities in opposite directions at the
     same priority: one warning per later rule, naming the first earlier one it fights.
@@ -216,7 +188,7 @@ def _conflict_warnings(rules: list[LoadedRule]) -> list[RuleProblem]:
         if not ((b.field in MONEY_FIELDS or b.field == "state") and b.schedule is None):
             continue
         field_, priority = str(b.field), b.rule.priority
-        kinds, directions = set(RULE_ENTITY_KINDS[b.rule.entity]), _direction(b)
+        kinds, directions = set(RULE_ENTITY_KINDS[b.rule.entity]), rule_directions(b)
         fought: dict[int, LoadedRule] = {}
         for kind in kinds:
             for direction in directions:

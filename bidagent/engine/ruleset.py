@@ -132,7 +132,15 @@ def _resolver(entity: str, window_days: int, scheduled: bool) -> Callable[[str],
         except KeyError as exc:
             message = str(exc.args[0])
             hint = suggest(name, entity, scheduled=scheduled)
-            if hint and hint != name and message.startswith("unknown"):
+            if name != name.lower() and message.startswith("unknown"):
+                try:
+                    resolve_name(name.lower(), entity, window_days, scheduled=scheduled)
+                    hint = name.lower()
+                except KeyError:
+                    pass
+            if hint and hint == name.lower() != name and message.startswith("unknown"):
+                message += f" (names are lower case: write '{hint}')"
+            elif hint and hint != name and message.startswith("unknown"):
                 message += f" (did you mean '{hint}'?)"
             raise KeyError(message) from None
 

@@ -153,18 +153,65 @@ def _matches(spec: dict[str, Any], view: dict[str, Any]) -> bool:
     return True
 
 
+def _text(value: Any) -> str:
+    """A value as a test file writes it: ``0.80``, ``null``, ``true``, a bare string."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, float):
+        return format(value, "g")
+    if isinstance(value, dict):
+        return _flow(value)
+    return str(value)
+
+
+def _flow(mapping: dict[str, Any]) -> str:
+    """A mapping in YAML's flow style, with no ``None`` keys the view merely lacks."""
+    return "{" + ", ".join(f"{k}: {_text(v)}" for k, v in mapping.items() if v is not None) + "}"
+
+
+def _expected(want: Any, got: Any) -> str:
+    """``want`` as text, money to the places of the value it is compared with (``0.80``)."""
+    if isinstance(got, Decimal) and isinstance(want, int | float) and not isinstance(want, bool):
+        try:
+            return format(Decimal(str(want)).quantize(got), "f")
+        except ArithmeticError:
+            pass
+    return _text(want)
+
+
+def _closest(spec: dict[str, Any], views: list[dict[str, Any]]) -> str | None:
+    """How the nearest actual row (same rule and entity, most keys equal) differs from ``spec``."""
+    same = [
+        v
+        for v in views
+        if all(_same(spec[k], v.get(k)) for k in ("rule", "entity_id") if k in spec)
+    ]
+    if not same:
+        return None
+    best = max(same, key=lambda v: sum(1 for k, want in spec.items() if _same(want, v.get(k))))
+    diffs = [f"{k}: expected {_expected(want, best.get(k))}, got {_text(best.get(k))}"
+             for k, want in spec.items() if k != "summary" and not _same(want, best.get(k))]  # fmt: skip
+    return "; ".join(diffs) or None
+
+
 def _match_list(
     label: str, specs: list[dict[str, Any]], views: list[dict[str, Any]], extra_ok: Any
 ) -> list[str]:
     failures, left = [], list(views)
     for spec in specs:
-        spec = {"status": "planned", **spec} if label == "change" else spec
+        if label == "change" and "status" not in spec:
+            spec = {**spec, "status": "planned"}
         hit = next((v for v in left if _matches(spec, v)), None)
         if hit is None:
-            failures.append(f"missing {label}: {spec}")
+            near = _closest(spec, left)
+            failures.append(f"missing {label}: {_flow(spec)}" + (f" ({near})" if near else ""))
         else:
             left.remove(hit)
-    failures.extend(f"extra {label}: {v}" for v in left if not extra_ok(v))
+    failures.extend(f"extra {label}: {_flow(v)}" for v in left if not extra_ok(v))
     return failures
 
 

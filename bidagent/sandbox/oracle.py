@@ -189,6 +189,28 @@ class Oracle:
             .select("date", "impressions", "clicks", "spend", "orders", "sales", "profit")
         )
 
+    def target_profit(self, start: date, end: date, profile_id: str | None = None) -> pl.DataFrame:
+        """True spend, sales and profit per keyword or target over ``start..end``, with its
+        campaign (id and name): what a backtest splits an arm's profit by."""
+        profile = self._profile(profile_id)
+        return self.sandbox.store.frame(
+            "SELECT t.kind, t.entity_id, e.campaign_id, c.name AS campaign, "
+            "SUM(f.cost) AS spend, SUM(f.orders * t.price) AS sales, "
+            "SUM(f.orders * t.price * t.margin - f.cost) AS profit "
+            "FROM facts f JOIN truths t ON t.sim_key = f.sim_key "
+            "JOIN entities e ON e.sim_key = f.sim_key AND e.profile_id = t.profile_id "
+            "LEFT JOIN entities c ON c.profile_id = e.profile_id AND c.kind = 'campaign' "
+            "AND c.entity_id = e.campaign_id "
+            "WHERE t.profile_id = ? AND f.day BETWEEN ? AND ? "
+            "GROUP BY t.kind, t.entity_id, e.campaign_id, c.name",
+            (profile, (start - EPOCH).days, (end - EPOCH).days),
+            schema={
+                "kind": pl.Utf8, "entity_id": pl.Utf8, "campaign_id": pl.Utf8,
+                "campaign": pl.Utf8, "spend": pl.Float64, "sales": pl.Float64,
+                "profit": pl.Float64,
+            },
+        )  # fmt: skip
+
     def profit(self, start: date, end: date, profile_id: str | None = None) -> float:
         """Total true profit over ``start..end`` inclusive."""
         return round(float(self.daily_profit(start, end, profile_id)["profit"].sum()), 2)

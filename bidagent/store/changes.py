@@ -26,6 +26,7 @@ __all__ = [
     "applied_since",
     "bound_now",
     "cycle_change_ids",
+    "cycle_changes",
     "get_change",
     "insert_plan_changes",
     "load_changes",
@@ -76,6 +77,12 @@ def cycle_change_ids(session: Session, cycle_id: int, status: str = "planned") -
         .order_by(ChangeRecord.id)  # type: ignore[arg-type]
     )
     return [i for i in session.exec(query) if i is not None]
+
+
+def cycle_changes(session: Session, cycle_id: int) -> list[ChangeRecord]:
+    """Every change row of one cycle, whatever its status, in plan order."""
+    query = select(ChangeRecord).where(ChangeRecord.cycle_id == cycle_id)
+    return list(session.exec(query.order_by(col(ChangeRecord.id))))
 
 
 def stale_planned_changes(session: Session, profile_id: str, cycle_id: int) -> list[ChangeRecord]:

@@ -23,6 +23,7 @@ __all__ = [
     "cycle_counts",
     "finish_cycle",
     "insert_cycle",
+    "last_cycles",
     "latest_cycle",
     "load_latest_cycle",
     "set_cycle_phase",
@@ -131,3 +132,17 @@ def finish_cycle(
         record.finished_at = finished_at
         record.recorded_at = recorded_at
         session.add(record)
+
+
+def last_cycles(session: Session, profile_ids: list[str]) -> dict[str, CycleRecord]:
+    """The newest cycle record (highest id, any schedule or mode) of each profile that has one."""
+    newest: dict[str, CycleRecord] = {}
+    for profile_id in profile_ids:
+        record = session.exec(
+            select(CycleRecord)
+            .where(CycleRecord.profile_id == profile_id)
+            .order_by(col(CycleRecord.id).desc())
+        ).first()
+        if record is not None:
+            newest[profile_id] = record
+    return newest

@@ -22,6 +22,7 @@ __all__ = [
     "newest_recorded_cycle",
     "open_item_count",
     "rule_status_pairs",
+    "rule_targets",
 ]
 
 
@@ -66,3 +67,15 @@ def item_kinds_and_statuses(session: Session) -> list[tuple[str, str]]:
 def cycle_outcomes(session: Session) -> list[str]:
     """The outcome of every cycle, one entry per cycle, in the order the database returns them."""
     return list(session.exec(select(CycleRecord.outcome)))
+
+
+def rule_targets(session: Session) -> list[tuple[str, str, str, str, str | None]]:
+    """``(rule, entity kind, entity id, field, remote id)`` of every applied (or since reverted)
+    change a rule made, one per change: what a backtest attributes each rule's impact to."""
+    rows = session.exec(
+        select(ChangeRecord).where(
+            col(ChangeRecord.status).in_(("applied", "reverted")),
+            col(ChangeRecord.rule_name).is_not(None),
+        )
+    )
+    return [(str(r.rule_name), r.entity_kind, r.entity_id, r.field, r.remote_id) for r in rows]

@@ -95,7 +95,7 @@ def test_comparison_shares_and_differences(result: BacktestResult) -> None:
 def test_json_shape(result: BacktestResult) -> None:
     """The JSON document has its documented keys and survives a round trip."""
     payload = json.loads(json.dumps(result.to_json()))
-    assert sorted(payload) == ["arms", "comparison", "spec", "target_acos", "window"]
+    assert sorted(payload) == ["arms", "comparison", "impact", "spec", "target_acos", "window"]
     assert payload["window"] == {"first": "2025-06-02", "last": "2025-06-05"}
     assert payload["spec"] == {
         "days": 4, "seed": 5, "scenario": "steady", "targets": 40, "history_days": 60,
@@ -103,9 +103,9 @@ def test_json_shape(result: BacktestResult) -> None:
     }  # fmt: skip
     arm = payload["arms"][0]
     assert sorted(arm) == [
-        "changes_by_rule", "cycles", "daily", "kind", "margin_target", "name",
-        "oracle_bid_writes", "review_decisions", "reviews_by_kind", "rules_dir", "target_acos",
-        "totals",
+        "changes_by_rule", "currency", "cycles", "daily", "kind", "margin_target", "name",
+        "oracle_bid_writes", "review_decisions", "reviews_by_kind", "rule_targets", "rules_dir",
+        "target_acos", "totals",
     ]  # fmt: skip
     assert sorted(arm["daily"][0]) == [
         "acos", "clicks", "date", "impressions", "orders", "profit", "roas", "sales", "spend",
@@ -205,10 +205,10 @@ def test_margin_targets_read_each_campaigns_product_margins(tmp_path: Path) -> N
 
 
 def test_html_report_is_self_contained(result: BacktestResult) -> None:
-    """Three charts with one line per arm, the change table, and nothing fetched."""
+    """Four charts (profit first) with one line per arm, the change table, and nothing fetched."""
     html = render_html_report(result)
     charts = re.findall(r'<svg class="chart" data-metric="(\w+)"', html)
-    assert charts == ["spend", "sales", "acos"]
-    assert html.count('<polyline class="series"') == 3 * 3
+    assert charts == ["profit", "spend", "sales", "acos"]
+    assert html.count('<polyline class="series"') == 4 * 3
     assert re.findall(r"<script|<link|src=|href=|@import|url\(", html) == []
     assert '<table class="changes">' in html and "bid-to-target-acos" in html

@@ -17,9 +17,9 @@ from typer.testing import CliRunner, Result
 
 from bidagent.agent.context import AgentContext
 from bidagent.agent.cycle.change_requests import CREATION_FIELDS, api_call
-from bidagent.cli.agent import SHOWN_SKIPS
 from bidagent.cli.app import app
 from bidagent.cli.changes import LIST_COLUMNS
+from bidagent.cli.plan import SHOWN_SKIPS
 from bidagent.settings import load_settings
 from bidagent.store import ChangeRecord, make_engine
 from tests.agent.conftest import init_ledger
@@ -104,7 +104,7 @@ def test_plan_json_lists_changes_with_evidence_and_twice_changes_nothing(tmp_pat
     first = _invoke(config, "plan", "--format", "json")
     second = _invoke(config, "plan", "--format", "json")
     plan = _json(first)
-    assert sorted(plan) == ["changes", "review_items", "skips"]
+    assert sorted(plan) == ["changes", "review_items", "skips", "summary"]
     assert all(
         sorted(s) == ["count", "detail", "profile_id", "reason", "rule"] for s in plan["skips"]
     )

@@ -81,3 +81,52 @@ def test_margin_target_sets_the_rule_arms_targets(config: Path) -> None:
     assert rows["none"]["target_acos"] == 0.3
     code, _, err = _run(config, *SMALL, "--margin-target", "0")
     assert code == 2 and "--margin-target" in err
+
+
+def test_seeds_give_a_verdict_with_its_spread_and_progress_on_stderr(config: Path) -> None:
+    """--seeds 2 runs seeds 3 and 4; the JSON verdict holds rules minus none per seed and its
+    line; stderr (not a terminal here) tells each arm's days as they pass."""
+    code, out, err = _run(config, *SMALL, "--baseline", "none", "--seeds", "2", "-f", "json")
+    assert code == 0, err
+    payload = json.loads(out)
+    runs = payload["runs"]
+    assert [r["spec"]["seed"] for r in runs] == [3, 4]
+    differences = [
+        round(
+            next(a for a in r["arms"] if a["name"] == "rules")["totals"]["profit"]
+            - next(a for a in r["arms"] if a["name"] == "none")["totals"]["profit"],
+            2,
+        )
+        for r in runs
+    ]
+    verdict = payload["verdict"]
+    assert (verdict["reference"], verdict["seeds"], verdict["differences"]) == (
+        "none",
+        2,
+        differences,
+    )
+    better = sum(1 for d in differences if d > 0)
+    assert verdict["line"].startswith(
+        f"Verdict: rules earned more profit than none on {better} of 2 seeds over 2 days: "
+    )
+    lines = err.splitlines()
+    for seed in (3, 4):
+        for arm in ("rules", "none"):
+            assert f"backtest seed {seed} {arm}: day 2/2" in lines, err
+
+
+def test_the_table_ends_with_the_verdict_against_the_folder_baseline(
+    config: Path, tmp_path: Path
+) -> None:
+    """With --baseline DIR the rules are judged against that folder: the impact tables name it
+    and the last line is the verdict."""
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    for rule in (REPO / "rules").glob("*.yaml"):
+        (folder / rule.name).write_text(rule.read_text())
+    code, out, err = _run(config, *SMALL, "--baseline", str(folder))
+    assert code == 0, err
+    assert "(vs baseline:mine)" in out
+    assert (
+        out.splitlines()[-1] == "Verdict: rules earned the same profit as baseline:mine over 2 days"
+    )

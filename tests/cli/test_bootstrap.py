@@ -18,7 +18,15 @@ runner = CliRunner()
 
 CLI_DIR = Path(bidagent.cli.__file__).parent
 # Modules that register no command needing settings: the package, the root app, the renderer.
-NO_SETTINGS = {"__init__.py", "app.py", "render.py", "bootstrap.py"}
+NO_SETTINGS = {
+    "__init__.py",
+    "app.py",
+    "render.py",
+    "plan_render.py",
+    "junit.py",
+    "init.py",
+    "bootstrap.py",
+}
 
 
 def _modules() -> dict[str, ast.Module]:

@@ -36,6 +36,8 @@ TRANSITIONS_MODULE = PACKAGE / "store" / "transitions.py"
 OTHER_STATUS_ROWS = {
     ("store/outbox.py", "row"),  # a notification outbox row (pending -> sent | dead)
     ("errors.py", "self"),  # ApiError.status: an HTTP status code, not a row
+    # An engine proposal read back from a saved plan, before the intent log writes it.
+    ("agent/cycle/saved_plan.py", "proposal"),
 }
 
 

@@ -31,6 +31,7 @@ from bidagent.agent.cycle.run import run_cycle
 from bidagent.agent.review.decisions import decide
 from bidagent.engine import RuleSet, load_rule_set
 from bidagent.errors import AgentError
+from bidagent.marketplaces import marketplace_for
 from bidagent.sandbox import Sandbox
 from bidagent.settings import AdsSettings, DatabaseSettings, NotifySettings, Settings
 from bidagent.store import Session
@@ -38,6 +39,7 @@ from bidagent.store.ledger_summary import (
     cycle_outcomes,
     item_kinds_and_statuses,
     rule_status_pairs,
+    rule_targets,
 )
 from bidagent.store.review_items import held_item_ids, list_items
 from bidagent.vocabulary import UpdateKind
@@ -51,6 +53,7 @@ DayCallback = Callable[[str, int], None]  # (arm name, simulated days done)
 _SANDBOX_REQUESTS_PER_SECOND = 10_000.0
 # The sandbox oracle's kinds, as the client's update kinds.
 _UPDATE_KIND: dict[str, UpdateKind] = {"keyword": "keyword", "target": "product_target"}
+_SANDBOX_KIND: dict[str, str] = {v: k for k, v in _UPDATE_KIND.items()}
 
 
 @dataclass(frozen=True)
@@ -95,6 +98,37 @@ class ArmResult:
     # when it used the configured target ACoS for every campaign.
     margin_target: float | None = None
     target_acos: float | None = None
+    # True profit per keyword or target over the days (kind, entity_id, campaign_id, campaign,
+    # spend, sales, profit), and the targets each rule changed, in the sandbox's kinds.
+    targets: list[dict[str, Any]] = field(default_factory=list)
+    rule_targets: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    currency: str = "USD"
+
+
+def _sandbox_target(
+    kind: str, entity_id: str, field_: str, remote_id: str | None
+) -> tuple[str, str] | None:
+    """The sandbox target a rule's change acted on: the keyword or target itself, the keyword
+    a harvest created, or the source target of the search term a negative blocks
+    (``keyword:ID:term``)."""
+    if kind == "search_term":
+        if field_ == "keyword" and remote_id:
+            return ("keyword", remote_id)
+        source, _, rest = entity_id.partition(":")
+        kind, entity_id = source, rest.partition(":")[0]
+    sandbox_kind = _SANDBOX_KIND.get(kind)
+    return None if sandbox_kind is None else (sandbox_kind, entity_id)
+
+
+def _rule_targets(ctx: AgentContext) -> dict[str, list[tuple[str, str]]]:
+    with Session(ctx.engine) as session:
+        rows = rule_targets(session)
+    out: dict[str, set[tuple[str, str]]] = defaultdict(set)
+    for rule, kind, entity_id, field_, remote_id in rows:
+        target = _sandbox_target(kind, entity_id, field_, remote_id)
+        if target is not None:
+            out[rule].add(target)
+    return {rule: sorted(found) for rule, found in sorted(out.items())}
 
 
 def arm_settings(settings: Settings, spec: BacktestSpec, folder: Path, rules_dir: Path) -> Settings:
@@ -244,9 +278,12 @@ def run_arm(
         with AgentContext.open(own, sandbox=box, create_ledger=True) as ctx:
             writes = _run_days(ctx, box, arm, spec, rule_set, on_day)
             changes, kinds, decided, cycles = _ledger_counts(ctx)
+            touched = _rule_targets(ctx)
             ctx.engine.dispose()
         last = first + timedelta(days=spec.days - 1)
         daily = measure(box, profile_id, first, last)
+        profits = box.oracle.target_profit(first, last, profile_id).to_dicts()
+        currency = marketplace_for(box.profile_rows()[0]["country"]).currency_code
     finally:
         box.close()
     return ArmResult(
@@ -262,6 +299,9 @@ def run_arm(
         bid_writes=writes,
         margin_target=arm.margin_target if target_acos is not None else None,
         target_acos=target_acos,
+        targets=profits,
+        rule_targets=touched,
+        currency=currency,
     )
 
 

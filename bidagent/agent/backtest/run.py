@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from bidagent.agent.backtest.arms import ArmResult, ArmSpec, BacktestSpec, DayCallback, run_arm
+from bidagent.agent.backtest.impact import campaign_impact, reference_arm, rule_impact
 from bidagent.errors import AgentError
 from bidagent.settings import Settings
 
@@ -87,6 +88,11 @@ class BacktestResult:
             "target_acos": self.target_acos,
             "window": _window(self.arms),
             "comparison": self.comparison(),
+            "impact": {
+                "reference": reference.name if (reference := reference_arm(self)) else None,
+                "campaigns": campaign_impact(self),
+                "rules": rule_impact(self),
+            },
             "arms": [_arm_json(a) for a in self.arms],
         }
 
@@ -117,6 +123,8 @@ def _arm_json(arm: ArmResult) -> dict[str, Any]:
         "review_decisions": arm.decisions,
         "cycles": arm.cycles,
         "oracle_bid_writes": arm.bid_writes,
+        "currency": arm.currency,
+        "rule_targets": {rule: len(targets) for rule, targets in arm.rule_targets.items()},
         "daily": [{**row, "date": row["date"].isoformat()} for row in arm.daily],
     }
 

@@ -73,7 +73,9 @@ def _finish(
             from bidagent.agent.review.escalation import escalate_failed_change
 
             escalate_failed_change(session, row, now=now)
-    log.info(f"change_{status}", change_id=change_id, reason=reason, code=code, remote_id=remote_id)
+    log.debug(
+        f"change_{status}", change_id=change_id, reason=reason, code=code, remote_id=remote_id
+    )
     return ChangeOutcome(change_id, status, reason)
 
 

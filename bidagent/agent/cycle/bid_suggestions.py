@@ -116,7 +116,7 @@ def refresh_bid_suggestions(
         ]  # fmt: skip
         replace_bid_suggestions(engine, profile_id, group, rows)
         stored += len(rows)
-    log.info("bid_suggestions_refreshed", profile_id=profile_id, ad_groups=len(groups),
+    log.debug("bid_suggestions_refreshed", profile_id=profile_id, ad_groups=len(groups),
              suggestions=stored)  # fmt: skip
     return stored
 

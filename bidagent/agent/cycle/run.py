@@ -22,14 +22,19 @@ from bidagent.agent.cycle.change_sets import apply_and_settle, reconcile_and_set
 from bidagent.agent.cycle.engine_inputs import engine_settings_for
 from bidagent.agent.cycle.fact_invariants import withheld_sources
 from bidagent.agent.cycle.intent_log import write_plan
+from bidagent.agent.cycle.saved_plan import fail_refused, refuse_moved
 from bidagent.agent.cycle.sync import sync_dayparted, sync_entities, sync_reports
-from bidagent.agent.review.escalation import escalate_api_problem, escalate_data_problem
+from bidagent.agent.review.escalation import (
+    escalate_api_problem,
+    escalate_data_problem,
+    failure_kind,
+)
 from bidagent.agent.service.metrics import METRICS
 from bidagent.business_dates import business_date
 from bidagent.durations import parse_duration
 from bidagent.engine import Plan, RuleSet, evaluate
 from bidagent.engine.lookback import facts_lookback_days
-from bidagent.errors import AdsError, AuthError, MalformedResponse, ReportFailed, ThrottledError
+from bidagent.errors import AdsError, AgentError, ReportFailed
 from bidagent.store import CycleRecord, ProfileRecord, Session, session_scope
 from bidagent.store.changes import cycle_change_ids, stale_planned_changes
 from bidagent.store.cycles import (
@@ -52,6 +57,7 @@ __all__ = ["CycleResult", "plan_profile", "run_cycle"]
 
 log = structlog.get_logger(__name__)
 
+_DONE = "today's cycle already finished"
 # What a lock holder runs, as a waiter's message names it.
 _COMMANDS = {"cli": "bidagent cycle", "daemon": "bidagent run"}
 
@@ -67,6 +73,7 @@ class CycleResult:
     counts: dict[str, int] = field(default_factory=dict)
     plan: Plan | None = None
     error: str | None = None
+    reason: str | None = None  # why a cycle was skipped
 
     def summary(self) -> str:
         """The one line an operator reads per cycle."""
@@ -79,6 +86,7 @@ class CycleResult:
             # Still planned after the apply step: the kill switch held them back.
             + (f"; kill switch held {c['planned']}" if c.get("planned") else "")
             + (f"; {self.error}" if self.error else "")
+            + (f" ({self.reason})" if self.reason else "")
         )
 
 
@@ -154,7 +162,8 @@ def plan_profile(
     else:
         now = ctx.now()
         profile = _profile(ctx, profile_id)
-        assert profile is not None
+        if profile is None:
+            raise AgentError(f"profile {profile_id} has never been synced: plan without --no-sync")
         today = business_date(now, profile.timezone)
     return today, _evaluate(ctx, profile_id, rule_set, now, dry_run=False, scope="daily")
 
@@ -220,8 +229,11 @@ def run_cycle(
     scope: str = "daily",
     trigger: str = "cli",
     lock_wait_s: float | None = None,
+    saved: Plan | None = None,
 ) -> CycleResult:
     """Run one whole cycle for one profile; see the module docstring for the guarantees.
+    ``saved`` (``cycle --plan``) replaces the evaluation: that plan is written and applied, less
+    each change whose entity no longer holds its old value (see ``saved_plan.refuse_moved``).
 
     The whole cycle runs under the profile's lock: waited for up to ``lock_wait_s`` seconds
     (default ``[schedule] lock_wait_s``), then :class:`ProfileBusyError` naming the holder.
@@ -234,13 +246,13 @@ def run_cycle(
     ):
         return _run_locked(
             ctx, profile_id, rule_set, force=force, dry_run=dry_run, schedule=schedule,
-            scope=scope, trigger=trigger,
+            scope=scope, trigger=trigger, saved=saved,
         )  # fmt: skip
 
 
 def _run_locked(
     ctx: AgentContext, profile_id: str, rule_set: RuleSet, *, force: bool, dry_run: bool,
-    schedule: str, scope: str, trigger: str,
+    schedule: str, scope: str, trigger: str, saved: Plan | None,
 ) -> CycleResult:  # fmt: skip
     """:func:`run_cycle` with the profile's lock held: a ``running`` cycle found here was left
     by a process that died (a live one would hold the lock), so it is resumed."""
@@ -253,7 +265,7 @@ def _run_locked(
     mode = "dry_run" if dry_run or ctx.settings.effective_mode == "dry_run" else "live"
     if today is not None and not force and _finished(ctx, profile_id, today, schedule, mode):
         log.info("cycle_skipped", business_date=str(today), reason="already finished")
-        return CycleResult(profile_id, today, "skipped")
+        return CycleResult(profile_id, today, "skipped", reason=_DONE)
     try:
         if scope == "daily" or profile is None:
             today = _sync(ctx, profile_id, now)
@@ -269,16 +281,17 @@ def _run_locked(
         rule_set=rule_set, now=now,
     )  # fmt: skip
     if record is None:
-        return CycleResult(profile_id, today, "skipped")
+        return CycleResult(profile_id, today, "skipped", reason=_DONE)
     cycle_id = record.id or 0
     with structlog.contextvars.bound_contextvars(cycle_id=cycle_id):
         try:
             return _run_claimed(
-                ctx, record, rule_set, now, dry_run=dry_run, scope=scope, timings=timings
-            )
+                ctx, record, rule_set, now, dry_run=dry_run, scope=scope, timings=timings,
+                saved=saved,
+            )  # fmt: skip
         except Exception as exc:  # the cycle boundary: record the outcome, keep the daemon up
             log.exception("cycle_failed", error=str(exc))
-            METRICS.cycle_failed(_failure_kind(exc)[1] if isinstance(exc, AdsError) else "error")
+            METRICS.cycle_failed(failure_kind(exc)[1] if isinstance(exc, AdsError) else "error")
             counts = _counts(ctx, cycle_id)
             _finish(
                 ctx, cycle_id, outcome="failed", counts=counts, timings=timings,
@@ -287,28 +300,12 @@ def _run_locked(
             return CycleResult(profile_id, today, "failed", cycle_id, counts, error=str(exc))
 
 
-def _failure_kind(exc: Exception) -> tuple[str, str]:
-    """(review item kind, metric reason) of a failure: the API refused (``api``), or what it
-    sent could not be used (``data``: a failed report, a malformed page)."""
-    if isinstance(exc, AuthError):
-        return "api", "auth"
-    if isinstance(exc, ThrottledError):
-        return "api", "throttled"
-    if isinstance(exc, ReportFailed):
-        return "data", "report"
-    if isinstance(exc, MalformedResponse):
-        return "data", "data"
-    if isinstance(exc, AdsError):
-        return "api", "api"
-    return "data", "data"
-
-
 def _sync_failed(
     ctx: AgentContext, profile_id: str, today: date, schedule: str, exc: Exception, *,
     mode: str, trigger: str, rule_set: RuleSet, now: datetime,
 ) -> CycleResult:  # fmt: skip
     """A sync that failed: a failed cycle record with the reason, a review item, a metric."""
-    kind, reason = _failure_kind(exc)
+    kind, reason = failure_kind(exc)
     error = f"sync failed: {type(exc).__name__}: {exc}"
     log.error("cycle_failed", phase="sync", reason=reason, error=error)
     with session_scope(ctx.engine) as session:
@@ -337,7 +334,7 @@ def _finished(ctx: AgentContext, profile_id: str, today: date, schedule: str, mo
 
 def _run_claimed(
     ctx: AgentContext, record: CycleRecord, rule_set: RuleSet, now: datetime, *, dry_run: bool,
-    scope: str, timings: dict[str, float],
+    scope: str, timings: dict[str, float], saved: Plan | None,
 ) -> CycleResult:  # fmt: skip
     cycle_id = record.id or 0
     profile_id = record.profile_id
@@ -345,11 +342,13 @@ def _run_claimed(
     clock = time.perf_counter()
     if record.phase == "started":
         _supersede_stale(ctx, profile_id, cycle_id, now)
-        plan = _evaluate(ctx, profile_id, rule_set, now, dry_run=dry_run, scope=scope)
+        plan = saved or _evaluate(ctx, profile_id, rule_set, now, dry_run=dry_run, scope=scope)
+        refused = refuse_moved(ctx, plan) if saved is not None else {}
         timings["evaluate_s"] = time.perf_counter() - clock
         hold_expiry = parse_duration(ctx.settings.review.hold_expiry)
         with session_scope(ctx.engine) as session:
             write_plan(session, record, plan, now=now, hold_expiry=hold_expiry)
+            fail_refused(session, cycle_id, refused, now)
             set_cycle_phase(session, cycle_id, "planned")
         timings["plan_s"] = time.perf_counter() - clock
     with session_scope(ctx.engine) as session:
@@ -369,7 +368,7 @@ def _run_claimed(
         METRICS.cycle_failed("stale")
     _finish(ctx, cycle_id, outcome=outcome, counts=counts, timings=timings, error=error)
     result = CycleResult(profile_id, record.business_date, outcome, cycle_id, counts, plan, error)
-    log.info("cycle_finished", summary=result.summary(), **counts)
+    log.debug("cycle_finished", summary=result.summary(), **counts)
     return result
 
 

@@ -119,7 +119,7 @@ def sync_entities(
         counts.external_edits = record_external_edits(
             session, profile_id, written.differences, now=now
         )
-    log.info("entities_synced", profile_id=profile_id, **vars(counts))
+    log.debug("entities_synced", profile_id=profile_id, **vars(counts))
     return counts
 
 
@@ -172,7 +172,7 @@ def sync_reports(
     counts.target_facts = frames["spTargeting"].height
     counts.search_term_facts = frames["spSearchTerm"].height
     counts.campaign_facts = frames["spCampaigns"].height
-    log.info("reports_synced", profile_id=profile_id, start=start.isoformat(),
+    log.debug("reports_synced", profile_id=profile_id, start=start.isoformat(),
              end=end.isoformat(), target_facts=counts.target_facts,
              search_term_facts=counts.search_term_facts,
              campaign_facts=counts.campaign_facts)  # fmt: skip

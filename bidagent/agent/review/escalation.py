@@ -10,6 +10,7 @@ from datetime import datetime
 
 from bidagent.ads.failures import PERSON_CLASSES, RefusalClass, refusal_class
 from bidagent.agent.review.items import raise_review
+from bidagent.errors import AdsError, AuthError, MalformedResponse, ReportFailed, ThrottledError
 from bidagent.store import ChangeRecord, Session
 from bidagent.vocabulary import make_dedupe_key
 
@@ -18,6 +19,7 @@ __all__ = [
     "escalate_data_problem",
     "escalate_failed_change",
     "escalation_for",
+    "failure_kind",
 ]
 
 # The agent's own codes for a failure a retry will not fix: a person has to decide.
@@ -115,3 +117,19 @@ def escalate_api_problem(
         evidence=dict(evidence),
         now=now,
     )
+
+
+def failure_kind(exc: Exception) -> tuple[str, str]:
+    """(review item kind, metric reason) of a failure: the API refused (``api``), or what it
+    sent could not be used (``data``: a failed report, a malformed page)."""
+    if isinstance(exc, AuthError):
+        return "api", "auth"
+    if isinstance(exc, ThrottledError):
+        return "api", "throttled"
+    if isinstance(exc, ReportFailed):
+        return "data", "report"
+    if isinstance(exc, MalformedResponse):
+        return "data", "data"
+    if isinstance(exc, AdsError):
+        return "api", "api"
+    return "data", "data"

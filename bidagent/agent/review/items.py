@@ -179,7 +179,8 @@ def raise_review(
     session.flush()
     if escalated:
         _announce(session, item, "escalated", now)
-    log.info(
+    # Escalations are announced; a plain recurrence is routine, seen again every cycle.
+    (log.info if escalated else log.debug)(
         "review_recurred", review_id=item.id, occurrences=item.occurrences, escalated=escalated
     )
     return item

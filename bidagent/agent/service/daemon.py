@@ -47,9 +47,10 @@ from bidagent.agent.review.rule_items import raise_rules_review, resolve_rules_r
 from bidagent.agent.service.daemon_lock import acquire_daemon_lock
 from bidagent.agent.service.daypart_times import daypart_times
 from bidagent.agent.service.health import check_health
+from bidagent.agent.service.kill_switch import ensure_not_paused
 from bidagent.agent.service.metrics import METRICS, serve_metrics
 from bidagent.agent.service.rule_watch import RuleWatcher
-from bidagent.errors import AgentError, ProfileBusyError, RuleSetError
+from bidagent.errors import AgentError, PausedError, ProfileBusyError, RuleSetError
 from bidagent.settings import Settings
 from bidagent.store import Session, session_scope
 from bidagent.store.profile_locks import hold_profile
@@ -132,7 +133,14 @@ class Daemon:
                         reason="profile busy", error=str(exc))  # fmt: skip
             return
         METRICS.cycle(result.outcome, time.perf_counter() - start)
-        log.info("cycle_summary", line=result.summary(), schedule=schedule)
+        try:
+            ensure_not_paused(self.ctx.engine, profile_id)
+            paused = False
+        except PausedError:
+            paused = True
+        # The one line per cycle at INFO; each change's own line is at DEBUG.
+        line = result.summary() + ("; kill switch engaged: nothing sent" if paused else "")
+        log.info("cycle_summary", line=line, schedule=schedule, paused=paused)
 
     def _reconcile_all(self) -> None:
         """Settle rows left ``sending``, each profile under its lock: rows another process is
