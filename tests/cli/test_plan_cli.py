@@ -68,10 +68,12 @@ def test_plan_rows_name_campaign_ad_group_target_and_step(
         assert c["campaign"] == campaigns[c["campaign_id"]], c
         if c["action"] == "create":
             payload = c["payload"]
-            assert (c["target"], c["match_type"]) == (
-                payload["keyword_text"],
-                payload["match_type"],
+            made = (
+                (f"asin {payload['asin']}", None)
+                if "asin" in payload
+                else (payload["keyword_text"], payload["match_type"])
             )
+            assert (c["target"], c["match_type"]) == made, c
             assert c["ad_group"] == groups.get(payload.get("ad_group_id") or "")
             continue
         assert c["ad_group"] == groups[c["ad_group_id"]], c
