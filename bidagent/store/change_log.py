@@ -26,10 +26,12 @@ __all__ = [
     "ChangeLogRow",
     "applied_between",
     "change_by_id",
+    "change_facets",
     "change_log_row",
     "count_changes",
     "list_changes",
     "page_changes",
+    "reverts_of",
 ]
 
 
@@ -189,6 +191,21 @@ def list_changes(
     if conditions := _conditions(where):
         query = query.where(*conditions)
     return list(session.exec(query.order_by(col(ChangeRecord.id).desc()).limit(limit)))
+
+
+def change_facets(session: Session) -> tuple[list[str], list[str], list[str]]:
+    """The rule names, fields and actors the ledger holds, each sorted: a filter's choices."""
+    found = []
+    for column in (ChangeRecord.rule_name, ChangeRecord.field, ChangeRecord.actor):
+        rows = session.exec(select(column).where(col(column).is_not(None)).distinct())
+        found.append(sorted(str(value) for value in rows))
+    return found[0], found[1], found[2]
+
+
+def reverts_of(session: Session, change_id: int) -> list[ChangeRecord]:
+    """The changes written to revert ``change_id``, oldest first."""
+    query = select(ChangeRecord).where(ChangeRecord.reverts_change_id == change_id)
+    return list(session.exec(query.order_by(col(ChangeRecord.id))))
 
 
 def applied_between(session: Session, since: datetime, until: datetime) -> list[ChangeRecord]:

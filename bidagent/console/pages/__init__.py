@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from bidagent.console.pages import kill_switch, login, overview, probes
+from bidagent.console.pages import change, changes, kill_switch, login, overview, probes
 
 __all__ = ["ROUTERS"]
 
@@ -18,4 +18,6 @@ ROUTERS: tuple[APIRouter, ...] = (
     login.router,
     overview.router,
     kill_switch.router,
+    changes.router,
+    change.router,
 )
