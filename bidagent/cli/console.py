@@ -50,8 +50,7 @@ def console_command(
     ):
         state = build_state(settings, agent, lambda: check_health(settings, engine))
         server = ConsoleServer(state, host=host or settings.console.host, port=chosen_port)
-        server.announce()
-        server.run()
+        server.serve_until_signalled()
 
 
 def _read_password(stdin: bool) -> str:

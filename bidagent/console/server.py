@@ -1,6 +1,6 @@
 """Serving the console: building its state from the settings, and running it under uvicorn,
 either beside the daemon (``bidagent run``: a thread, through the daemon's serve hook) or alone
-(``bidagent console``: in the main thread, stopped by SIGINT/SIGTERM).
+(``bidagent console``: a thread too, the main one waiting for SIGINT/SIGTERM).
 
 Owns the session secret's resolution (``[console] session_secret``, else one generated once and
 kept in the ledger so sessions survive restarts), binding the socket before uvicorn starts (so
@@ -13,6 +13,7 @@ them). It must not hold routes or pages.
 from __future__ import annotations
 
 import secrets
+import signal
 import socket
 import sys
 import threading
@@ -41,6 +42,7 @@ log = structlog.get_logger(__name__)
 
 _SECRET_NAME = "session"  # noqa: S105 - the secret row's name
 _STOP_WAIT_S = 10.0
+_STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
 def _session_secret(settings: Settings, engine: Engine) -> str:
@@ -147,8 +149,7 @@ class ConsoleServer:
             )
             sys.stderr.flush()
 
-    def run(self) -> None:
-        """Serve in this thread until SIGINT/SIGTERM (main thread) or :meth:`stop`."""
+    def _run(self) -> None:
         try:
             self._server.run(sockets=[self._socket])
         finally:
@@ -156,7 +157,7 @@ class ConsoleServer:
 
     def start(self) -> ConsoleServer:
         """Serve on a thread of its own; return once it accepts requests."""
-        self._thread = threading.Thread(target=self.run, name="console", daemon=True)
+        self._thread = threading.Thread(target=self._run, name="console", daemon=True)
         self._thread.start()
         while not self._server.started and self._thread.is_alive():
             self._thread.join(0.02)
@@ -171,6 +172,20 @@ class ConsoleServer:
         if self._thread is not None:
             self._thread.join(_STOP_WAIT_S)
         log.info("console_stopped", url=self.url)
+
+    def serve_until_signalled(self) -> None:
+        """``bidagent console``: serve until SIGTERM or SIGINT, then stop and return (the
+        command exits 0; uvicorn in the main thread would re-raise the signal instead)."""
+        stop = threading.Event()
+        previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in _STOP_SIGNALS}
+        try:
+            self.start()
+            while not stop.wait(0.5) and self._thread is not None and self._thread.is_alive():
+                pass
+        finally:
+            self.stop()
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
 
 
 def start_console(ctx: AgentContext, health: Callable[[], tuple[bool, str]]) -> ConsoleServer:

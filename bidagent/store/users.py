@@ -101,6 +101,7 @@ def delete_user(session: Session, name: str) -> bool:
     if record is None:
         return False
     session.delete(record)
+    session.flush()
     return True
 
 

@@ -122,8 +122,9 @@ def overview(
         known = {s.profile_id: s for s in statuses}
         chosen = known.get(profile) if profile else None
         ids = [chosen.profile_id] if chosen else None
-        zone = (chosen.timezone if chosen else None) or "UTC"
-        end = business_date(now, zone)
+        # The newest business date among the profiles shown (UTC before any is synced).
+        zones = {s.timezone or "UTC" for s in ([chosen] if chosen else statuses)} or {"UTC"}
+        end = max(business_date(now, zone) for zone in zones)
         start = end - timedelta(days=days - 1)
         totals = daily_totals(session, ids, start, end)
         markers = change_days(session, ids, start, end)
