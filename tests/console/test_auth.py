@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
 from starlette.testclient import TestClient
 
 from bidagent.console.users import add_user, issue_token, remove_user
@@ -270,3 +271,46 @@ def test_the_login_form_needs_its_csrf_token(
     response = client.post("/login", data={"name": "admin", "password": PASSWORD})
     assert response.status_code == 403
     assert client.get("/api/me").status_code == 401
+
+
+def test_sessions_survive_a_restart(
+    console: Callable[..., TestClient], people: dict[str, str]
+) -> None:
+    """The generated session key is kept in the ledger: a cookie from one console process signs
+    in to the next one on the same database (and its CSRF token still holds)."""
+    first = console()
+    token = sign_in(first, "admin")
+    restarted = console()
+    restarted.cookies["bidagent_session"] = first.cookies["bidagent_session"]
+    assert restarted.get("/api/me").json()["name"] == "admin"
+    assert (
+        restarted.post("/kill-switch", data={"action": "pause", "csrf_token": token}).status_code
+        == 303
+    )
+
+
+def test_a_configured_session_secret_signs_instead(
+    console: Callable[..., TestClient], people: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With BIDAGENT_CONSOLE__SESSION_SECRET set, cookies signed with the generated key no
+    longer sign anyone in."""
+    generated = console()
+    sign_in(generated, "viewer")
+    monkeypatch.setenv("BIDAGENT_CONSOLE__SESSION_SECRET", "a configured secret of some length")
+    configured = console(port=0)
+    configured.cookies["bidagent_session"] = generated.cookies["bidagent_session"]
+    assert configured.get("/api/me").status_code == 401
+    sign_in(configured, "viewer")
+    assert configured.get("/api/me").status_code == 200
+
+
+def test_pages_carry_security_headers(
+    console: Callable[..., TestClient], people: dict[str, str]
+) -> None:
+    """Every page says: scripts from the console only, no framing, no sniffing, no caching."""
+    client = console()
+    sign_in(client, "viewer")
+    headers = client.get("/").headers
+    assert headers["content-security-policy"].startswith("default-src 'self'; script-src 'self';")
+    assert (headers["x-frame-options"], headers["x-content-type-options"]) == ("DENY", "nosniff")
+    assert headers["cache-control"] == "no-store"

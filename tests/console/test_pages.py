@@ -209,3 +209,26 @@ def test_a_change_page_shows_evidence_rule_and_chart(
     assert 'data-testid="revert-needs-approver"' in html
     missing = client.get("/changes/999999")
     assert (missing.status_code, "There is no change 999999." in missing.text) == (404, True)
+
+
+def test_an_admin_pauses_one_profile(
+    console: Callable[..., TestClient], people: dict[str, str], console_world: ConsoleWorld
+) -> None:
+    """Pausing a profile engages its own switch (the global one stays released); a scope that is
+    no profile is refused."""
+    profile_id = _world_facts(console_world, 30)["profile_id"]
+    client = console()
+    token = sign_in(client, "admin")
+    done = client.post("/kill-switch", data={"action": "pause", "scope": profile_id,
+                                             "csrf_token": token})  # fmt: skip
+    assert (done.status_code, done.headers["location"]) == (303, f"/?profile={profile_id}")
+    metrics = client.get("/metrics").text
+    assert f'bidagent_kill_switch_engaged{{scope="{profile_id}"}} 1.0' in metrics
+    assert 'bidagent_kill_switch_engaged{scope="global"} 0.0' in metrics
+    assert f'data-testid="profile-switch-{profile_id}">Resume<' in client.get("/").text
+    refused = client.post("/kill-switch", data={"action": "pause", "scope": "42",
+                                                "csrf_token": token})  # fmt: skip
+    assert (refused.status_code, "no profile &#39;42&#39; to pause" in refused.text) == (
+        403,
+        True,
+    )
