@@ -10,6 +10,13 @@
 
   document.addEventListener("htmx:configRequest", function (event) {
     event.detail.headers["X-CSRF-Token"] = csrfToken();
+    // A filter left empty is no filter: keep it out of the URL that htmx pushes to the history.
+    if (event.detail.verb === "get") {
+      var params = event.detail.parameters;
+      Object.keys(params).forEach(function (key) {
+        if (params[key] === "") { delete params[key]; }
+      });
+    }
   });
 
   function bindAutosubmit(root) {
