@@ -6,6 +6,10 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test test-slow lint format typecheck bench clean
 
+# `make run` serves the web console here (loopback only); `make run CONSOLE_PORT=9000` moves it.
+# A BIDAGENT_CONSOLE__PORT already in the environment wins.
+CONSOLE_PORT ?= 8080
+
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
@@ -15,7 +19,7 @@ $(STAMP): $(BIN)/python pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/bidagent run
+	BIDAGENT_CONSOLE__PORT=$${BIDAGENT_CONSOLE__PORT:-$(CONSOLE_PORT)} $(BIN)/bidagent run
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

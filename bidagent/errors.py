@@ -21,9 +21,10 @@ cycle boundaries, and each one records a cycle outcome or a review item.
     │   ├── ReportFailed         a report ended FAILED, or its file was malformed
     │   └── ReportTimeout        a report did not complete before its deadline
     ├── SandboxError             the simulated marketplace was misused (bad scenario, bad state file)
-    └── AgentError               the cycle, apply, review or notify layer refused an action
-        ├── PausedError          the kill switch is on; nothing was sent
-        └── ReviewError          a review decision cannot be carried out (item closed, entity moved)
+    ├── AgentError               the cycle, apply, review or notify layer refused an action
+    │   ├── PausedError          the kill switch is on; nothing was sent
+    │   └── ReviewError          a review decision cannot be carried out (item closed, entity moved)
+    └── ConsoleError             the web console refused an action (unknown user, bad role, port)
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ __all__ = [
     "AuthError",
     "BidAgentError",
     "ConfigError",
+    "ConsoleError",
     "DaemonLockedError",
     "MalformedResponse",
     "PausedError",
@@ -173,3 +175,7 @@ class PausedError(AgentError):
 
 class ReviewError(AgentError):
     """A review decision cannot be carried out."""
+
+
+class ConsoleError(BidAgentError):
+    """The web console, or managing its users, refused an action."""

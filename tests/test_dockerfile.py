@@ -88,3 +88,12 @@ def test_dockerignore_keeps_local_state_and_secrets_out() -> None:
         if line.strip() and not line.startswith("#")
     }
     assert {".git", ".venv", "bidagent.toml", "*.db", "secrets", ".env"} <= ignored
+
+
+def test_the_console_port_is_exposed_and_served() -> None:
+    """The image serves the console on every interface of the container at the port it
+    exposes (publishing it is the operator's choice: docs/console.md)."""
+    stage = _final_stage()
+    env = " ".join(rest for k, rest in stage if k == "ENV").split()
+    assert _one(stage, "EXPOSE") == "8080"
+    assert {"BIDAGENT_CONSOLE__HOST=0.0.0.0", "BIDAGENT_CONSOLE__PORT=8080"} <= set(env)

@@ -9,7 +9,7 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[1] / "bidagent"
 
 # Modules that must not build SQL: folders (every module under them) and single modules.
-SQL_FREE = [PACKAGE / "agent", PACKAGE / "cli"]
+SQL_FREE = [PACKAGE / "agent", PACKAGE / "cli", PACKAGE / "console"]
 
 _SQL_PACKAGES = ("sqlalchemy", "sqlmodel")
 # Statement builders, called by their bare name (``select(...)``, ``col(...)``).
@@ -75,7 +75,7 @@ def sql_offences(paths: Iterable[Path]) -> list[str]:
 
 
 def test_modules_above_the_store_build_no_sql() -> None:
-    """No module under agent/ or cli/ imports SQLAlchemy/SQLModel or calls a statement builder,
+    """No module under agent/, console/ or cli/ imports SQLAlchemy/SQLModel or calls a statement builder,
     a query method or a session query: they call store functions (a Session passed through is
     fine, named via ``bidagent.store``)."""
     assert sql_offences(SQL_FREE) == []
@@ -130,7 +130,8 @@ ALLOWED_IMPORTS: dict[str, set[str]] = {
     "ads": {*_LEAVES, "settings"},
     "sandbox": {*_LEAVES, "settings"},
     "agent": {*_LEAVES, "engine", "settings", "logs", "store", "ads", "sandbox"},
-    "cli": {*_LEAVES, "engine", "settings", "logs", "store", "ads", "sandbox", "agent"},
+    "console": {*_LEAVES, "engine", "settings", "logs", "store", "ads", "sandbox", "agent"},
+    "cli": {*_LEAVES, "engine", "settings", "logs", "store", "ads", "sandbox", "agent", "console"},
     "__main__": {"cli"},
     "__init__": set(),
 }

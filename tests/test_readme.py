@@ -12,6 +12,7 @@ import os
 import re
 import shlex
 import shutil
+import socket
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -146,14 +147,26 @@ def test_readme_command_runs(line: str, workdir: Workdir) -> None:
 
 
 def test_make_run_starts_the_daemon_and_stops(workdir: Workdir) -> None:
-    """`make run` is `bidagent run`: on the sandbox it runs a simulated day and exits cleanly."""
+    """`make run` is `bidagent run` with the console on (port 8080 unless told otherwise): on
+    the sandbox it serves the console, runs a simulated day and exits cleanly."""
     makefile = (REPO / "Makefile").read_text(encoding="utf-8")
-    assert re.search(r"^run: .*\n\t\$\(BIN\)/bidagent run$", makefile, flags=re.MULTILINE)
-    done = _run(["run", "--days", "1"], workdir.path, BIDAGENT_LOGGING__LEVEL="INFO")
+    assert re.search(r"^CONSOLE_PORT \?= 8080$", makefile, flags=re.MULTILINE)
+    assert re.search(
+        r"^run: .*\n\tBIDAGENT_CONSOLE__PORT=\$\$\{BIDAGENT_CONSOLE__PORT:-\$\(CONSOLE_PORT\)\} "
+        r"\$\(BIN\)/bidagent run$",
+        makefile,
+        flags=re.MULTILINE,
+    )
+    with socket.socket() as sock:  # a free port instead of 8080, which may be taken here
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    done = _run(["run", "--days", "1"], workdir.path, BIDAGENT_LOGGING__LEVEL="INFO",
+                BIDAGENT_CONSOLE__PORT=str(port))  # fmt: skip
     logged = done.stdout + done.stderr
     assert done.returncode == 0, logged
-    for event in ("daemon_started", "cycle_summary", "daemon_stopped"):
+    for event in ("daemon_started", "console_started", "cycle_summary", "daemon_stopped"):
         assert event in logged, logged
+    assert f"http://127.0.0.1:{port}/login?token=" in logged
 
 
 def test_a_broken_rule_edit_is_caught_by_rules_check(workdir: Workdir, tmp_path: Path) -> None:

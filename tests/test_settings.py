@@ -281,3 +281,46 @@ def test_example_config_commented_examples_are_valid(tmp_path: Path) -> None:
     assert settings.mode == "dry_run"
     assert [p.profile_id for p in settings.profiles] == ["1234567890123456"]
     assert [w.name for w in settings.notify.webhooks] == ["ops"]
+
+
+@pytest.mark.parametrize(
+    ("text", "environ", "message"),
+    [
+        ("[http]\nport = 9108\n", {},
+         "key 'http.port' has moved to 'console.port' (the console's app serves /healthz and /metrics)"),
+        ('[http]\nhost = "0.0.0.0"\nport = 9108\n', {},
+         "key 'http.host' has moved to 'console.host' (the console's app serves /healthz and "
+         "/metrics); key 'http.port' has moved to 'console.port'"),
+        ("", {"BIDAGENT_HTTP__PORT": "9108"},
+         "environment variable BIDAGENT_HTTP__PORT: key 'http.port' has moved to 'console.port'"),
+    ],
+)  # fmt: skip
+def test_the_removed_http_section_names_its_new_keys(
+    tmp_path: Path, text: str, environ: dict[str, str], message: str
+) -> None:
+    """[http] host/port moved to [console]: the error says where, not just "unknown key"."""
+    path = _write(tmp_path / "c.toml", text)
+    with pytest.raises(ConfigError) as raised:
+        load_settings(path, environ=environ)
+    assert message in str(raised.value)
+
+
+def test_console_settings_are_checked(tmp_path: Path) -> None:
+    """Proxy mode needs trusted proxies, which must be addresses; public_url must be http(s);
+    the session secret is refused in the file."""
+    cases = {
+        '[console]\nauth = "proxy"\n': 'auth = "proxy" needs trusted_proxies',
+        '[console]\ntrusted_proxies = ["proxy.local"]\n': "'proxy.local' is not an IP address",
+        '[console]\npublic_url = "bidagent.example.com"\n': "expected an http:// or https:// URL",
+        '[console]\nsession_secret = "abc"\n': "BIDAGENT_CONSOLE__SESSION_SECRET",
+    }
+    for text, message in cases.items():
+        with pytest.raises(ConfigError) as raised:
+            load_settings(_write(tmp_path / "c.toml", text), environ={})
+        assert message in str(raised.value), text
+    good = load_settings(
+        _write(tmp_path / "ok.toml", '[console]\nport = 8080\nauth = "proxy"\n'
+               'trusted_proxies = ["10.0.0.0/8", "::1"]\npublic_url = "https://b.example/"\n'),
+        environ={},
+    )  # fmt: skip
+    assert (good.console.port, good.console.public_url) == (8080, "https://b.example")

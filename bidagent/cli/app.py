@@ -17,6 +17,7 @@ from bidagent.cli import changes as change_commands
 from bidagent.cli import run as run_commands
 from bidagent.cli.backtest import backtest_command
 from bidagent.cli.config import config_app
+from bidagent.cli.console import console_command, users_app
 from bidagent.cli.db import db_app
 from bidagent.cli.health import health_command
 from bidagent.cli.init import init_command
@@ -61,6 +62,8 @@ app.add_typer(config_app)
 app.command("health")(health_command)
 app.command("backtest")(backtest_command)
 app.command("init")(init_command)
+app.command("console")(console_command)
+app.add_typer(users_app)
 
 
 def _print_version(value: bool) -> None:

@@ -8,6 +8,7 @@ import typer
 
 from bidagent.agent.service.daemon import Daemon
 from bidagent.cli.bootstrap import fail, failing_cleanly, load_cli_settings
+from bidagent.console.server import start_console
 
 __all__ = ["register"]
 
@@ -19,13 +20,15 @@ def run_command(
         typer.Option("--days", help="Sandbox only: stop after this many simulated days."),
     ] = None,
 ) -> None:
-    """Run the agent as a service: cycles on schedule, rule reloads, notifications."""
+    """Run the agent as a service: cycles on schedule, rule reloads, notifications, and the web
+    console when [console] port is set."""
     settings = load_cli_settings(ctx)
     if days is not None and settings.ads.backend != "sandbox":
         # Only the in-process sandbox counts days; elsewhere --days would never stop the daemon.
         fail('--days needs the in-process sandbox ([ads] source = "sandbox")', code=2)
     with failing_cleanly():
-        code = Daemon(settings).run(max_ticks=days)
+        serve = start_console if settings.console.port else None
+        code = Daemon(settings, serve=serve).run(max_ticks=days)
     raise typer.Exit(code)
 
 

@@ -18,9 +18,9 @@ The package is cut by concern: :mod:`.sections` holds the section models (``[ads
 from bidagent.settings.root import Settings
 from bidagent.settings.sections import (
     AdsSettings,
+    ConsoleSettings,
     DatabaseSettings,
     GuardrailSettings,
-    HttpSettings,
     LoggingSettings,
     Mode,
     NotifySettings,
@@ -34,9 +34,9 @@ from bidagent.settings.sources import load_settings
 
 __all__ = [
     "AdsSettings",
+    "ConsoleSettings",
     "DatabaseSettings",
     "GuardrailSettings",
-    "HttpSettings",
     "LoggingSettings",
     "Mode",
     "NotifySettings",

@@ -17,9 +17,9 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from bidagent.durations import parse_duration
 from bidagent.settings.sections import (
     AdsSettings,
+    ConsoleSettings,
     DatabaseSettings,
     GuardrailSettings,
-    HttpSettings,
     LoggingSettings,
     Mode,
     NotifySettings,
@@ -29,13 +29,20 @@ from bidagent.settings.sections import (
     ScheduleSettings,
 )
 
-__all__ = ["ENV_PREFIX", "FILE_REFUSED_SECRETS", "Settings"]
+__all__ = ["ENV_PREFIX", "FILE_REFUSED_SECRETS", "MOVED_KEYS", "Settings"]
 
 ENV_PREFIX = "BIDAGENT_"
 
 # Secrets that are never read from the file: the file is the part most often committed or
 # shared. Webhook URLs (also secret) may stay in the file; the whole list is one value.
-FILE_REFUSED_SECRETS = ("ads.client_secret", "ads.refresh_token")
+FILE_REFUSED_SECRETS = ("ads.client_secret", "ads.refresh_token", "console.session_secret")
+
+# Keys that no longer exist: the key that replaced each, and why. A configuration still setting
+# one gets a message naming the new key instead of a bare "unknown key".
+MOVED_KEYS: dict[str, tuple[str, str]] = {
+    "http.host": ("console.host", "the console's app serves /healthz and /metrics"),
+    "http.port": ("console.port", "the console's app serves /healthz and /metrics"),
+}
 
 
 class Settings(BaseSettings):
@@ -64,7 +71,7 @@ class Settings(BaseSettings):
     notify: NotifySettings = NotifySettings()
     sandbox: SandboxSettings = SandboxSettings()
     logging: LoggingSettings = LoggingSettings()
-    http: HttpSettings = HttpSettings()
+    console: ConsoleSettings = ConsoleSettings()
 
     _config_file: Path | None = PrivateAttr(default=None)
 

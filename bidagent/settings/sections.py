@@ -8,6 +8,7 @@ below its ceiling, a duration that parses). It must not read files or the enviro
 from __future__ import annotations
 
 from datetime import time
+from ipaddress import ip_network
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -31,9 +32,9 @@ from bidagent.settings.values import (
 
 __all__ = [
     "AdsSettings",
+    "ConsoleSettings",
     "DatabaseSettings",
     "GuardrailSettings",
-    "HttpSettings",
     "LoggingSettings",
     "Mode",
     "NotifySettings",
@@ -231,8 +232,55 @@ class LoggingSettings(_Section):
     format: Literal["auto", "console", "json"] = "auto"
 
 
-class HttpSettings(_Section):
-    """The optional local ``/healthz`` and ``/metrics`` endpoint (0 = off)."""
+class ConsoleSettings(_Section):
+    """The web console, which also serves ``/healthz`` and ``/metrics`` (port 0 = off)."""
 
-    host: str = "127.0.0.1"
+    host: str = Field(
+        default="127.0.0.1",
+        description="Address to bind; 0.0.0.0 inside a container, behind a proxy or a firewall.",
+    )
     port: int = Field(default=0, ge=0, le=65535)
+    public_url: str | None = Field(
+        default=None,
+        description="How people reach the console (https://...): links in messages, Secure cookies.",
+    )
+    auth: Literal["password", "proxy"] = "password"
+    proxy_header: str = Field(default="X-Forwarded-User", min_length=1, max_length=128)
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Addresses or networks (10.0.0.0/8) whose proxy_header is believed.",
+    )
+    session_secret: SecretStr | None = Field(
+        default=None, description="Signs session cookies; default: generated, kept in the ledger."
+    )
+    session_lifetime: PositiveDuration = "12h"
+    login_attempts: int = Field(default=5, ge=1, le=10_000)
+    login_window: PositiveDuration = "15m"
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url_is_http(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError(f"expected an http:// or https:// URL, not {value!r}")
+        return value.rstrip("/") if value is not None else None
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_addresses(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            try:
+                ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"trusted_proxies: {entry!r} is not an IP address or network"
+                ) from None
+        return value
+
+    @model_validator(mode="after")
+    def _proxy_mode_names_its_proxies(self) -> ConsoleSettings:
+        if self.auth == "proxy" and not self.trusted_proxies:
+            raise ValueError(
+                'auth = "proxy" needs trusted_proxies: the addresses whose '
+                f"{self.proxy_header} header is believed"
+            )
+        return self

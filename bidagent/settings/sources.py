@@ -23,7 +23,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from bidagent.errors import ConfigError
-from bidagent.settings.root import ENV_PREFIX, FILE_REFUSED_SECRETS, Settings
+from bidagent.settings.root import ENV_PREFIX, FILE_REFUSED_SECRETS, MOVED_KEYS, Settings
 
 __all__ = ["load_settings"]
 
@@ -121,6 +121,19 @@ def _value(parts: Key, raw: str, source: str) -> Any:
         ) from None
 
 
+def moved_key_message(dotted: str, value: Any = None) -> str | None:
+    """``key 'http.port' has moved to 'console.port' (why)`` for a key that moved (for a table,
+    one clause per key in it), else None."""
+    if isinstance(value, Mapping) and value:
+        inner = [moved_key_message(f"{dotted}.{key}") for key in value]
+        if all(inner):
+            return "; ".join(m for m in inner if m)
+    if dotted not in MOVED_KEYS:
+        return None
+    new, why = MOVED_KEYS[dotted]
+    return f"key '{dotted}' has moved to '{new}' ({why})"
+
+
 def _put(nested: dict[str, Any], parts: Key, value: Any) -> None:
     node = nested
     for part in parts[:-1]:
@@ -156,7 +169,9 @@ def _read_secrets(directory: Path) -> tuple[dict[str, Any], dict[Key, str]]:
         parts = tuple(name.split("__"))
         source = f"secrets file {entry}"
         if not _field(parts)[0]:
-            raise ConfigError(f"{source} names no setting", key=".".join(parts))
+            moved = moved_key_message(".".join(parts))
+            what = f": {moved}" if moved else " names no setting"
+            raise ConfigError(f"{source}{what}", key=".".join(parts))
         try:
             raw = entry.read_text(encoding="utf-8").strip()
         except UnicodeDecodeError:
@@ -171,16 +186,22 @@ def _read_environment(environ: Mapping[str, str]) -> tuple[dict[str, Any], dict[
     nested: dict[str, Any] = {}
     origins: dict[Key, str] = {}
     unknown: list[str] = []
+    moved: dict[str, str] = {}
     for name in sorted(environ):
         if not name.upper().startswith(ENV_PREFIX) or name.upper() in _LOADER_ENV:
             continue
         parts = tuple(name[len(ENV_PREFIX) :].lower().split("__"))
         if not _field(parts)[0]:
-            unknown.append(name)
+            if message := moved_key_message(".".join(parts)):
+                moved[name] = f"environment variable {name}: {message}"
+            else:
+                unknown.append(name)
             continue
         source = f"environment variable {name}"
         _put(nested, parts, _value(parts, environ[name], source))
         origins[parts] = source
+    if moved:
+        raise ConfigError("; ".join(moved.values()), key=next(iter(moved)))
     if unknown:
         raise ConfigError(
             "unknown environment variable(s) "
@@ -237,7 +258,9 @@ def _problem(error: Any, origins: Mapping[Key, str], path: Path | None) -> str:
     loc = tuple(str(part) for part in error["loc"])
     key = ".".join(loc)
     message = str(error["msg"]).removeprefix("Value error, ")
-    what = f"unknown key '{key}'" if error["type"] == "extra_forbidden" else message
+    what = message
+    if error["type"] == "extra_forbidden":
+        what = moved_key_message(key, error.get("input")) or f"unknown key '{key}'"
     source = _source_of(loc, origins)
     if source is not None:
         return f"{source} (key '{key}'): {what}" if loc else f"{source}: {what}"

@@ -40,6 +40,7 @@ from bidagent.store.ledger import (
     ReviewItemRecord,
 )
 from bidagent.store.upsert import upsert_rows
+from bidagent.store.users import ConsoleSecretRecord, UserRecord
 
 __all__ = [
     "CHANGE_STATUSES",
@@ -53,6 +54,7 @@ __all__ = [
     "CampaignRecord",
     "ChangeRecord",
     "Connection",
+    "ConsoleSecretRecord",
     "ControlRecord",
     "CycleRecord",
     "Engine",
@@ -65,6 +67,7 @@ __all__ = [
     "Session",
     "TargetFactRecord",
     "TargetRecord",
+    "UserRecord",
     "database_revision",
     "make_engine",
     "prepare_ledger",

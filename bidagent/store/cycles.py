@@ -20,6 +20,7 @@ from bidagent.store.ledger import ChangeRecord, CycleRecord, ReviewItemRecord
 
 __all__ = [
     "count_cycles",
+    "cycle_by_id",
     "cycle_counts",
     "finish_cycle",
     "insert_cycle",
@@ -45,6 +46,11 @@ def latest_cycle(
         )
         .order_by(col(CycleRecord.id).desc())
     ).first()
+
+
+def cycle_by_id(session: Session, cycle_id: int) -> CycleRecord | None:
+    """The cycle record with ``cycle_id``, or None."""
+    return session.get(CycleRecord, cycle_id)
 
 
 def load_latest_cycle(

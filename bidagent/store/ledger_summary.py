@@ -7,6 +7,8 @@ write, and must not format anything: health, metrics and backtest render what it
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import func
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -21,6 +23,7 @@ __all__ = [
     "item_kinds_and_statuses",
     "newest_recorded_cycle",
     "open_item_count",
+    "open_items_by_kind",
     "rule_status_pairs",
     "rule_targets",
 ]
@@ -42,15 +45,31 @@ def newest_recorded_cycle(engine: Engine) -> CycleRecord | None:
         raise StoreError(f"database does not answer: {type(exc).__name__}") from exc
 
 
-def change_status_counts(session: Session) -> list[tuple[str, int]]:
-    """``(status, count)`` for every status present in the ledger."""
-    rows = session.exec(select(ChangeRecord.status, func.count()).group_by(ChangeRecord.status))
+def change_status_counts(
+    session: Session, *, since: datetime | None = None, profile_id: str | None = None
+) -> list[tuple[str, int]]:
+    """``(status, count)`` for every status present in the ledger (or among the changes
+    created at or after ``since``, of ``profile_id``), by status."""
+    query = select(ChangeRecord.status, func.count())
+    if since is not None:
+        query = query.where(col(ChangeRecord.created_at) >= since)
+    if profile_id is not None:
+        query = query.where(ChangeRecord.profile_id == profile_id)
+    rows = session.exec(query.group_by(ChangeRecord.status).order_by(ChangeRecord.status))
     return [(status, count) for status, count in rows]
 
 
 def open_item_count(session: Session) -> int:
     """How many review items are open."""
     return session.exec(select(func.count()).where(ReviewItemRecord.status == "open")).one()
+
+
+def open_items_by_kind(session: Session, *, profile_id: str | None = None) -> dict[str, int]:
+    """How many review items are open, by kind (of ``profile_id``, when given)."""
+    query = select(ReviewItemRecord.kind, func.count()).where(ReviewItemRecord.status == "open")
+    if profile_id is not None:
+        query = query.where(ReviewItemRecord.profile_id == profile_id)
+    return {row[0]: row[1] for row in session.exec(query.group_by(ReviewItemRecord.kind))}
 
 
 def rule_status_pairs(session: Session) -> list[tuple[str | None, str]]:

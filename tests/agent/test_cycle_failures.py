@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from prometheus_client import generate_latest
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
@@ -15,6 +16,7 @@ from bidagent.agent.cycle.run import CycleResult, run_cycle
 from bidagent.agent.profiles import profile_ids
 from bidagent.agent.service.metrics import METRICS
 from bidagent.cli.app import app
+from bidagent.console.metrics import metrics_registry
 from bidagent.engine import Plan, RuleSet
 from bidagent.engine.plan import Skip
 from bidagent.settings import load_settings
@@ -48,7 +50,8 @@ def test_http_400_in_sync_leaves_a_failed_cycle_an_api_item_a_metric_and_unhealt
     assert records[0].error is not None and records[0].error.startswith("sync failed: ApiError: ")
     assert [(i.kind, i.status, i.profile_id) for i in items] == [("api", "open", profile_id)]
     assert METRICS.failed_cycles["api"] == before + 1
-    assert 'bidagent_cycles_failed_total{reason="api"}' in METRICS.render(None)
+    exposed = generate_latest(metrics_registry(agent.engine, agent.now)).decode()
+    assert f'bidagent_cycles_failed_total{{reason="api"}} {before + 1:.1f}' in exposed
     health = CliRunner().invoke(app, ["--config", str(config), "health"])
     assert health.exit_code == 1
     assert "unhealthy: last cycle" in health.output and "sync failed: ApiError" in health.output
@@ -85,7 +88,8 @@ def test_malformed_entity_page_in_sync_leaves_a_failed_cycle_a_data_item_a_metri
         ("data", "open", profile_id, make_dedupe_key("data", profile_id, "sync:MalformedResponse"))
     ]
     assert METRICS.failed_cycles["data"] == before + 1
-    assert 'bidagent_cycles_failed_total{reason="data"}' in METRICS.render(None)
+    exposed = generate_latest(metrics_registry(agent.engine, agent.now)).decode()
+    assert f'bidagent_cycles_failed_total{{reason="data"}} {before + 1:.1f}' in exposed
     health = CliRunner().invoke(app, ["--config", str(config), "health"])
     assert health.exit_code == 1
     assert "unhealthy: last cycle" in health.output and "MalformedResponse" in health.output

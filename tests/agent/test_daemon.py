@@ -1,18 +1,16 @@
 """The daemon: simulated days on the sandbox, one daemon per database, SIGTERM, rule reloads,
-``/healthz`` and ``/metrics``, and ``bidagent health`` (real processes where it is about processes)."""
+and ``bidagent health`` (real processes where it is about processes). ``/healthz``, ``/metrics``
+and the console served beside the daemon: tests/console/test_served.py."""
 
 from __future__ import annotations
 
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -88,12 +86,6 @@ def _wait(condition: Callable[[], bool], timeout_s: float = 60.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("condition not met in time")
         time.sleep(0.1)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.mark.slow
@@ -219,36 +211,6 @@ def test_a_bad_rule_file_keeps_the_last_good_set_and_opens_one_item(
     _wait(lambda: [i.status for i in _rows(settings, ReviewItemRecord) if i.kind == "rules"]
           == ["resolved"])  # fmt: skip
     assert daemon.rules.current.hash == good
-
-
-def test_healthz_and_metrics_answer_on_the_configured_port(
-    tmp_path: Path, running: Callable[[Path], Daemon]
-) -> None:
-    """With `[http] port` set, /healthz says healthy after a cycle and /metrics lists every
-    documented metric in Prometheus text."""
-    port = _free_port()
-    running(_config(tmp_path, f'\n[http]\nhost = "127.0.0.1"\nport = {port}\n'))
-    base = f"http://127.0.0.1:{port}"
-    with urllib.request.urlopen(base + "/healthz", timeout=10) as response:
-        assert (response.status, response.read().decode().startswith("last cycle")) == (200, True)
-    with urllib.request.urlopen(base + "/metrics", timeout=10) as response:
-        assert response.headers["Content-Type"] == "text/plain; version=0.0.4"
-        body = response.read().decode()
-    names = {line.split("{")[0].split(" ")[0] for line in body.splitlines() if line[:1] != "#"}
-    assert names >= {
-        "bidagent_cycles_total",
-        "bidagent_changes",
-        "bidagent_review_items_open",
-        "bidagent_api_calls_total",
-        "bidagent_cycle_duration_seconds_sum",
-        "bidagent_cycle_duration_seconds_count",
-    }
-    assert 'bidagent_cycles_total{outcome="succeeded"}' in body
-    assert 'bidagent_api_calls_total{status="200"}' in body
-    with pytest.raises(urllib.error.HTTPError) as missing:
-        urllib.request.urlopen(base + "/nothing", timeout=10)
-    missing.value.close()
-    assert missing.value.code == 404
 
 
 def test_daypart_times_cover_every_period_start_and_end(tmp_path: Path) -> None:

@@ -19,7 +19,7 @@ def test_example_config_passes() -> None:
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert lines[:2] == [f"# configuration: {EXAMPLE}", "# effective mode: apply"]
-    for section in ("[database]", "[ads]", "[schedule]", "[guardrails]", "[sandbox]", "[http]"):
+    for section in ("[database]", "[ads]", "[schedule]", "[guardrails]", "[sandbox]", "[console]"):
         assert section in lines
     assert 'url = "sqlite:///bidagent.db"' in lines
     assert 'refresh_token = "**********"' in lines

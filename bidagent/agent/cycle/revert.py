@@ -18,13 +18,14 @@ from dataclasses import dataclass
 from bidagent.agent.context import AgentContext
 from bidagent.agent.cycle.apply import ChangeOutcome, apply_planned
 from bidagent.agent.cycle.change_requests import ARCHIVED, CREATION_FIELDS, api_call, live_value
-from bidagent.store import ChangeRecord, session_scope
+from bidagent.store import ChangeRecord, Session, session_scope
 from bidagent.store.change_sets import change_set_members
-from bidagent.store.changes import get_change
+from bidagent.store.changes import applied_changes, get_change
+from bidagent.store.profile_locks import hold_profiles
 from bidagent.store.transitions import new_change, transition
 from bidagent.vocabulary import MONEY_FIELDS, ApiCall, Archive
 
-__all__ = ["RevertItem", "apply_revert", "plan_revert", "revert_summary"]
+__all__ = ["RevertItem", "apply_revert", "plan_revert", "revert_changes", "revert_summary"]
 
 _REVERTIBLE = MONEY_FIELDS | {"state"}
 _CREATIONS = CREATION_FIELDS  # change fields that create an entity
@@ -164,6 +165,21 @@ def apply_revert(ctx: AgentContext, items: Sequence[RevertItem], *, by: str) -> 
                     original_row.reason = f"reverted by change {outcome.change_id}"
                     session.add(original_row)
     return outcomes
+
+
+def revert_changes(
+    ctx: AgentContext, change_ids: Sequence[int], *, by: str, owner: str, wait_s: float
+) -> tuple[list[RevertItem], list[ChangeOutcome]]:
+    """Plan and apply the revert of ``change_ids`` at once, under their profiles' locks: what
+    ``bidagent revert IDS --yes`` does, for callers with no prompt between the two (the
+    console). Ids that are not applied or reverted changes are not in the plan."""
+    with Session(ctx.engine) as session:
+        originals = applied_changes(session, change_ids=change_ids, include_reverted=True)
+    with hold_profiles(ctx.engine, {o.profile_id for o in originals}, owner=owner, wait_s=wait_s):
+        items = plan_revert(ctx, originals)
+        todo = [item for item in items if item.skip_reason is None]
+        outcomes = apply_revert(ctx, todo, by=by) if todo else []
+    return items, outcomes
 
 
 def revert_summary(items: Sequence[RevertItem], outcomes: Sequence[ChangeOutcome]) -> str:

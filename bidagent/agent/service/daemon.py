@@ -20,6 +20,9 @@
   process exits 0.
 * One daemon per SQLite database: an exclusive lock on ``<database>.lock``; a second daemon
   refuses to start with a clear message.
+* The web console, when ``[console] port`` is set, is served in this process: the CLI hands the
+  daemon a *serve* hook (``bidagent.console.server.start_console``; the agent layer does not
+  import the console) that starts it once the context is open and is stopped last.
 * One writer per profile (``store/profile_locks.py``): every cycle runs under its profile's lock.
   A profile another process holds (``bidagent cycle``, a revert, an approval) is skipped for
   this tick with a ``cycle_skipped`` event naming the holder, and run at the next tick or fire.
@@ -30,8 +33,9 @@ from __future__ import annotations
 import signal
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import IO, Any
+from typing import IO, Any, Protocol
 from zoneinfo import ZoneInfo
 
 import structlog
@@ -48,7 +52,7 @@ from bidagent.agent.service.daemon_lock import acquire_daemon_lock
 from bidagent.agent.service.daypart_times import daypart_times
 from bidagent.agent.service.health import check_health
 from bidagent.agent.service.kill_switch import ensure_not_paused
-from bidagent.agent.service.metrics import METRICS, serve_metrics
+from bidagent.agent.service.metrics import METRICS
 from bidagent.agent.service.rule_watch import RuleWatcher
 from bidagent.errors import AgentError, PausedError, ProfileBusyError, RuleSetError
 from bidagent.settings import Settings
@@ -56,22 +60,34 @@ from bidagent.store import Session, session_scope
 from bidagent.store.profile_locks import hold_profile
 from bidagent.store.profiles import stored_timezones
 
-__all__ = ["Daemon", "acquire_daemon_lock", "daypart_times"]  # the last two re-exported
+__all__ = ["Daemon", "ServeHook", "Served", "acquire_daemon_lock", "daypart_times"]
 
 log = structlog.get_logger(__name__)
+
+
+class Served(Protocol):
+    """Something a serve hook started, that the daemon stops when it stops."""
+
+    def stop(self) -> None: ...
+
+
+# Starts a server beside the daemon: given the open context and the health check, it returns what
+# to stop at the end. A failure to start is an AgentError (the daemon then exits 1).
+ServeHook = Callable[[AgentContext, Callable[[], tuple[bool, str]]], Served]
 
 
 class Daemon:
     """The service: build the schedule, run until told to stop."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, serve: ServeHook | None = None) -> None:
         self.settings = settings
+        self._serve = serve
         self._stop = threading.Event()
         self._lock: IO[str] | None = None
         self.ctx: AgentContext | None = None
         self.rules: RuleWatcher | None = None
         self.scheduler: BackgroundScheduler | None = None
-        self._server: Any = None
+        self._server: Served | None = None
         self._started = datetime.now(UTC)
         self.ticks = 0  # sandbox days fully run
         self._days_started = 0
@@ -272,19 +288,6 @@ class Daemon:
         if self.ctx is not None:
             self.ctx.stopping.set()
 
-    def _serve_http(self) -> Any:
-        assert self.ctx is not None
-        engine, host, port = self.ctx.engine, self.settings.http.host, self.settings.http.port
-        try:
-            return serve_metrics(
-                host, port, engine,
-                lambda: check_health(self.settings, engine, started=self._started),
-            )  # fmt: skip
-        except OSError as exc:
-            raise AgentError(
-                f"cannot serve /healthz and /metrics on {host}:{port}: {exc}"
-            ) from None
-
     def run(self, *, max_ticks: int | None = None) -> int:
         """Run until SIGTERM/SIGINT (or ``max_ticks`` sandbox days, for tests). Returns 0."""
         self._lock = acquire_daemon_lock(self.settings)
@@ -299,8 +302,11 @@ class Daemon:
                 self.ctx.stopping.set()
             self.rules = RuleWatcher(self.settings.rules_dir, self._on_bad_rules)
             self._reconcile_all()
-            if self.settings.http.port:
-                self._server = self._serve_http()
+            if self._serve is not None:
+                ctx, settings, started = self.ctx, self.settings, self._started
+                self._server = self._serve(
+                    ctx, lambda: check_health(settings, ctx.engine, started=started)
+                )
             self.scheduler = self._build_schedule()
             self.scheduler.start()
             log.info(
@@ -315,8 +321,7 @@ class Daemon:
             return 0
         finally:
             if self._server is not None:
-                self._server.shutdown()
-                self._server.server_close()
+                self._server.stop()
             if self.ctx is not None:
                 self.ctx.close()
             if self._lock is not None:

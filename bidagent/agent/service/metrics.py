@@ -1,24 +1,21 @@
-"""Process metrics and the optional local ``/healthz`` + ``/metrics`` endpoint.
+"""The counters only this process sees: Ads API calls by status, cycles by outcome and reason,
+cycle durations.
 
-Counters that only this process sees (API calls by status, cycle durations) live in memory;
-counts that the database already knows (changes by status, open review items) are read at scrape
-time, so two processes never disagree about them. Prometheus text format, no client library.
+They live in memory, thread-safe; the console's ``/metrics`` (:mod:`bidagent.console.metrics`)
+exposes a :meth:`Metrics.snapshot` of them next to the counts the database knows, which it reads
+at scrape time so two processes never disagree about them. It must not render an exposition
+format or serve HTTP.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from dataclasses import dataclass
 
 import httpx
 
-from bidagent.store import Engine, Session
-from bidagent.store.ledger_summary import change_status_counts, open_item_count
-
-__all__ = ["METRICS", "CountingTransport", "Metrics", "serve_metrics"]
+__all__ = ["METRICS", "CountingTransport", "Metrics", "MetricsSnapshot"]
 
 
 class Metrics:
@@ -49,55 +46,27 @@ class Metrics:
         with self._lock:
             self.failed_cycles[reason] += 1
 
-    def render(self, engine: Engine | None) -> str:
-        """Prometheus text exposition of everything known."""
-        lines = [
-            "# HELP bidagent_api_calls_total Ads API responses by HTTP status or error.",
-            "# TYPE bidagent_api_calls_total counter",
-        ]
+    def snapshot(self) -> MetricsSnapshot:
+        """A consistent copy of every counter, for one scrape."""
         with self._lock:
-            lines += [
-                f'bidagent_api_calls_total{{status="{s}"}} {n}'
-                for s, n in sorted(self.api_calls.items())
-            ]
-            lines += ["# HELP bidagent_cycles_total Cycles run by this process, by outcome.",
-                      "# TYPE bidagent_cycles_total counter"]  # fmt: skip
-            lines += [
-                f'bidagent_cycles_total{{outcome="{o}"}} {n}'
-                for o, n in sorted(self.cycles.items())
-            ]
-            lines += ["# HELP bidagent_cycles_failed_total Failed cycles of this process, by reason.",
-                      "# TYPE bidagent_cycles_failed_total counter"]  # fmt: skip
-            lines += [
-                f'bidagent_cycles_failed_total{{reason="{r}"}} {n}'
-                for r, n in sorted(self.failed_cycles.items())
-            ]
-            lines += [
-                "# HELP bidagent_cycle_duration_seconds Wall time of cycles.",
-                "# TYPE bidagent_cycle_duration_seconds summary",
-                f"bidagent_cycle_duration_seconds_sum {self.cycle_seconds_sum:.3f}",
-                f"bidagent_cycle_duration_seconds_count {self.cycle_seconds_count}",
-            ]
-        if engine is not None:
-            lines += _ledger_lines(engine)
-        return "\n".join(lines) + "\n"
+            return MetricsSnapshot(
+                api_calls=dict(self.api_calls),
+                cycles=dict(self.cycles),
+                failed_cycles=dict(self.failed_cycles),
+                cycle_seconds_sum=self.cycle_seconds_sum,
+                cycle_seconds_count=self.cycle_seconds_count,
+            )
 
 
-def _ledger_lines(engine: Engine) -> list[str]:
-    with Session(engine) as session:
-        changes = change_status_counts(session)
-        open_items = open_item_count(session)
-    lines = [
-        "# HELP bidagent_changes Changes in the ledger by status.",
-        "# TYPE bidagent_changes gauge",
-    ]
-    lines += [f'bidagent_changes{{status="{s}"}} {n}' for s, n in sorted(changes)]
-    lines += [
-        "# HELP bidagent_review_items_open Review items waiting for a person.",
-        "# TYPE bidagent_review_items_open gauge",
-        f"bidagent_review_items_open {open_items}",
-    ]
-    return lines
+@dataclass(frozen=True)
+class MetricsSnapshot:
+    """The in-process counters at one moment (:meth:`Metrics.snapshot`)."""
+
+    api_calls: dict[str, int]
+    cycles: dict[str, int]
+    failed_cycles: dict[str, int]
+    cycle_seconds_sum: float
+    cycle_seconds_count: int
 
 
 METRICS = Metrics()
@@ -121,33 +90,3 @@ class CountingTransport(httpx.BaseTransport):
 
     def close(self) -> None:
         self._inner.close()
-
-
-def serve_metrics(
-    host: str, port: int, engine: Engine, health: Callable[[], tuple[bool, str]]
-) -> ThreadingHTTPServer:
-    """Start ``/healthz`` and ``/metrics`` on a daemon thread; the caller shuts the server down."""
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            if self.path == "/metrics":
-                body, status, kind = METRICS.render(engine), 200, "text/plain; version=0.0.4"
-            elif self.path == "/healthz":
-                ok, reason = health()
-                body, status, kind = reason + "\n", 200 if ok else 503, "text/plain"
-            else:
-                body, status, kind = "not found\n", 404, "text/plain"
-            payload = body.encode()
-            self.send_response(status)
-            self.send_header("Content-Type", kind)
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-
-        def log_message(self, *_args: Any) -> None:  # scrapes are not worth a log line each
-            return
-
-    server = ThreadingHTTPServer((host, port), Handler)
-    thread = threading.Thread(target=server.serve_forever, name="metrics", daemon=True)
-    thread.start()
-    return server

@@ -1,0 +1,14 @@
+"""The console's JSON API under ``/api/``: the same reads and decisions as the pages, for
+scripts and chat buttons, signed in with a per-user API token (``Authorization: Bearer``) or a
+session. Its OpenAPI document is ``/api/openapi.json``. :data:`ROUTERS` lists its routers.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from bidagent.console.api import me
+
+__all__ = ["ROUTERS"]
+
+ROUTERS: tuple[APIRouter, ...] = (me.router,)

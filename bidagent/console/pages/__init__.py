@@ -1,0 +1,23 @@
+"""The console's pages, one module each, and :data:`ROUTERS`, the order the app includes them.
+
+``probes`` (``/healthz``, ``/metrics``: no sign-in), ``login`` (``/login``, ``/logout``),
+``overview`` (``/``), ``kill_switch`` (``POST /kill-switch``), ``changes`` (``/changes``: the
+change log) and ``change`` (``/changes/{id}``: one change, and its revert).
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from bidagent.console.pages import change, changes, kill_switch, login, overview, probes
+
+__all__ = ["ROUTERS"]
+
+ROUTERS: tuple[APIRouter, ...] = (
+    probes.router,
+    login.router,
+    overview.router,
+    kill_switch.router,
+    changes.router,
+    change.router,
+)
