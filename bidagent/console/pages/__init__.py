@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from bidagent.console.pages import kill_switch, login, overview, probes
+from bidagent.console.pages import cycles, kill_switch, login, overview, probes, rules
 
 __all__ = ["ROUTERS"]
 
@@ -18,4 +18,6 @@ ROUTERS: tuple[APIRouter, ...] = (
     login.router,
     overview.router,
     kill_switch.router,
+    rules.router,
+    cycles.router,
 )
