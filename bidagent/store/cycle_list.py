@@ -86,4 +86,4 @@ def cycle_status_counts(session: Session, cycle_id: int) -> dict[str, int]:
         .where(ChangeRecord.cycle_id == cycle_id)
         .group_by(col(ChangeRecord.status))
     )
-    return dict(session.exec(query))
+    return {row[0]: row[1] for row in session.exec(query)}
