@@ -8,6 +8,7 @@ import re
 import shutil
 from collections import Counter
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -22,7 +23,7 @@ from bidagent.console.app import create_app
 from bidagent.console.rule_files import read_rule_file
 from bidagent.console.server import build_state
 from bidagent.engine import check_rule_set, load_rule_set
-from bidagent.store import ChangeRecord
+from bidagent.store import ChangeRecord, CycleRecord, session_scope
 from bidagent.store.rule_runs import RuleRunRecord
 from bidagent.store.types import utcnow
 from tests.agent.conftest import STARTER_RULES
@@ -347,3 +348,36 @@ def test_signed_out_requests_are_sent_to_sign_in(console: Callable[..., TestClie
             302, "/login",
         )  # fmt: skip
     assert client.get("/api/rules").status_code == 401
+
+
+def test_all_profiles_add_up_each_profiles_last_cycle(
+    console: Callable[..., TestClient], console_world: ConsoleWorld, people: dict[str, str]
+) -> None:
+    """With a second profile's cycle, the list adds both profiles' last cycles of the rule;
+    ``?profile=`` shows that profile's alone."""
+    name, other = "bleeding-keywords", "2000000000000002"
+    now = datetime(2025, 7, 1, tzinfo=UTC)
+    mine = _expected_counts(console_world, [name])[name]  # the world's profile, before
+    with session_scope(console_world.agent.engine) as session:
+        cycle = CycleRecord(profile_id=other, business_date=now.date(), mode="live",
+                            outcome="succeeded", started_at=now)  # fmt: skip
+        session.add(cycle)
+        session.flush()
+        assert cycle.id is not None
+        session.add(RuleRunRecord(cycle_id=cycle.id, rule_name=name, profile_id=other,
+                                  matched=5, proposed=3, skipped=2, skips={"cooldown": 2}))  # fmt: skip
+        for status in ("applied", "applied", "held"):
+            session.add(
+                ChangeRecord(cycle_id=cycle.id, profile_id=other, entity_kind="keyword",
+                             entity_id="k", field="bid", rule_name=name, status=status,
+                             created_at=now, updated_at=now)
+            )  # fmt: skip
+    client = console()
+    sign_in(client, "viewer")
+    both = _rows(client.get("/rules").text)[name]
+    alone = _rows(client.get(f"/rules?profile={other}").text)[name]
+    assert alone == {"matched": "5", "applied": "2", "held": "1", "skipped": "2", "others": ""}
+    assert both == {
+        key: str(int(mine[key]) + int(alone[key]))
+        for key in ("matched", "applied", "held", "skipped")
+    } | {"others": mine["others"]}
