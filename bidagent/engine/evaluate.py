@@ -34,7 +34,7 @@ from bidagent.engine.ruleset import LoadedRule, RuleSet
 from bidagent.engine.schema import days_of
 from bidagent.vocabulary import TARGET_KINDS, ReportSource, make_dedupe_key
 
-__all__ = ["Scope", "evaluate", "rule_settle_days"]
+__all__ = ["Scope", "evaluate", "rule_settle_days", "rules_in_scope"]
 
 Scope = Literal["daily", "daypart", "all"]
 
@@ -89,7 +89,8 @@ def _key(p: Proposal) -> _ProposalKey:
     return (p.rule_name, p.entity_kind, p.entity_id, p.field)
 
 
-def _selected(rule_set: RuleSet, scope: Scope) -> list[LoadedRule]:
+def rules_in_scope(rule_set: RuleSet, scope: Scope) -> list[LoadedRule]:
+    """The rules an evaluation of ``scope`` runs: enabled ones, daily or dayparting."""
     rules = [r for r in rule_set.rules if r.rule.enabled]
     if scope == "daily":
         return [r for r in rules if r.schedule is None]
@@ -110,7 +111,7 @@ def evaluate(
     today = business_date(now, settings.timezone)
     inputs = inputs.conformed()
     plan = Plan(rule_set_hash=rule_set.hash)
-    rules = _selected(rule_set, scope)
+    rules = rules_in_scope(rule_set, scope)
     sums = WindowSums(inputs)
     ranges = {r.name: rule_ranges(r, today, rule_settle_days(r, settings)) for r in rules}
     for rule in rules:

@@ -39,6 +39,7 @@ from bidagent.store.ledger import (
     NotificationRecord,
     ReviewItemRecord,
 )
+from bidagent.store.rule_runs import RuleRunRecord
 from bidagent.store.upsert import upsert_rows
 from bidagent.store.users import ConsoleSecretRecord, UserRecord
 
@@ -63,6 +64,7 @@ __all__ = [
     "ProfileRecord",
     "ReportDayRecord",
     "ReviewItemRecord",
+    "RuleRunRecord",
     "SearchTermFactRecord",
     "Session",
     "TargetFactRecord",

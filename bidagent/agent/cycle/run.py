@@ -22,6 +22,7 @@ from bidagent.agent.cycle.change_sets import apply_and_settle, reconcile_and_set
 from bidagent.agent.cycle.engine_inputs import engine_settings_for
 from bidagent.agent.cycle.fact_invariants import withheld_sources
 from bidagent.agent.cycle.intent_log import write_plan
+from bidagent.agent.cycle.rule_runs import record_plan_rule_runs
 from bidagent.agent.cycle.saved_plan import fail_refused, refuse_moved
 from bidagent.agent.cycle.sync import sync_dayparted, sync_entities, sync_reports
 from bidagent.agent.review.escalation import (
@@ -349,6 +350,7 @@ def _run_claimed(
         with session_scope(ctx.engine) as session:
             write_plan(session, record, plan, now=now, hold_expiry=hold_expiry)
             fail_refused(session, cycle_id, refused, now)
+            record_plan_rule_runs(session, record, plan, rule_set, scope)
             set_cycle_phase(session, cycle_id, "planned")
         timings["plan_s"] = time.perf_counter() - clock
     with session_scope(ctx.engine) as session:

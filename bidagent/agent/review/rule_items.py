@@ -19,12 +19,13 @@ from bidagent.store.review_items import open_item
 from bidagent.store.transitions import transition
 from bidagent.vocabulary import make_dedupe_key
 
-__all__ = ["raise_rules_review", "resolve_rules_review"]
+__all__ = ["raise_rules_review", "resolve_rules_review", "rules_review_key"]
 
 log = structlog.get_logger(__name__)
 
 
-def _key(rules_dir: Path) -> str:
+def rules_review_key(rules_dir: Path) -> str:
+    """The dedupe key of the ``rules`` item of one rules folder (the console reads it)."""
     return make_dedupe_key("rules", rules_dir)
 
 
@@ -39,7 +40,7 @@ def raise_rules_review(
             kind="rules",
             severity="critical",
             summary=f"rule files rejected ({len(error.problems)} problem(s)); the last good set keeps running",
-            dedupe_key=_key(rules_dir),
+            dedupe_key=rules_review_key(rules_dir),
             evidence={"problems": [str(p) for p in error.problems], "files": fingerprint},
             now=now,
         )
@@ -48,7 +49,7 @@ def raise_rules_review(
 def resolve_rules_review(engine: Engine, rules_dir: Path, now: datetime) -> None:
     """A set that loads cleanly answers an open ``rules`` item: resolve it, say by whom."""
     with session_scope(engine) as session:
-        item = open_item(session, _key(rules_dir))
+        item = open_item(session, rules_review_key(rules_dir))
         if item is None:
             return
         transition(item, "resolved", now=now)

@@ -2,14 +2,24 @@
 
 ``probes`` (``/healthz``, ``/metrics``: no sign-in), ``login`` (``/login``, ``/logout``),
 ``overview`` (``/``), ``kill_switch`` (``POST /kill-switch``), ``changes`` (``/changes``: the
-change log) and ``change`` (``/changes/{id}``: one change, and its revert).
+change log), ``change`` (``/changes/{id}``: one change, and its revert), ``rules``
+(``/rules``) and ``cycles`` (``/cycles``).
 """
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
-from bidagent.console.pages import change, changes, kill_switch, login, overview, probes
+from bidagent.console.pages import (
+    change,
+    changes,
+    cycles,
+    kill_switch,
+    login,
+    overview,
+    probes,
+    rules,
+)
 
 __all__ = ["ROUTERS"]
 
@@ -20,4 +30,6 @@ ROUTERS: tuple[APIRouter, ...] = (
     kill_switch.router,
     changes.router,
     change.router,
+    rules.router,
+    cycles.router,
 )
