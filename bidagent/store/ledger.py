@@ -122,6 +122,9 @@ class ChangeRecord(SQLModel, table=True):
     __table_args__ = (
         Index("ix_changes_entity", "entity_kind", "entity_id", "field"),
         Index("ix_changes_status", "status"),
+        # The review queue's per-item tallies and campaigns (migration 0008).
+        Index("ix_changes_review_item_status", "review_item_id", "status"),
+        Index("ix_changes_review_item_campaign", "review_item_id", "campaign_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
