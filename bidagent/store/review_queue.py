@@ -147,8 +147,8 @@ def _conditions(where: ItemFilter, campaign: Any) -> list[Any]:
 
 def _severity_rank() -> Any:
     return case(
-        (ReviewItemRecord.severity == "critical", 0),
-        (ReviewItemRecord.severity == "warning", 1),
+        (col(ReviewItemRecord.severity) == "critical", 0),
+        (col(ReviewItemRecord.severity) == "warning", 1),
         else_=2,
     )
 
