@@ -38,6 +38,7 @@ __all__ = [
     "change_status_counts_by_item",
     "count_items",
     "group_items",
+    "item_campaigns",
     "page_items",
 ]
 
@@ -54,7 +55,8 @@ class ItemFilter:
     """Which items a listing keeps: every filter given must match (None: any).
 
     ``campaign_id`` matches the item's campaign (see the module docstring; ``""`` matches items
-    with none, :data:`SEVERAL_CAMPAIGNS` those spanning several); ``text`` is a case-insensitive
+    with none, :data:`SEVERAL_CAMPAIGNS` those spanning several); ``rule`` ``""`` matches items
+    no rule raised; ``text`` is a case-insensitive
     substring of the summary, the entity's name or id, or the rule's name.
     """
 
@@ -122,11 +124,13 @@ def _conditions(where: ItemFilter, campaign: Any) -> list[Any]:
         (item.status, where.status),
         (item.kind, where.kind),
         (item.severity, where.severity),
-        (item.rule_name, where.rule),
         (item.profile_id, where.profile_id),
     ):
         if value is not None:
             found.append(column == value)
+    if where.rule is not None:
+        rule = col(item.rule_name)
+        found.append(rule.is_(None) if where.rule == "" else rule == where.rule)
     if where.campaign_id is not None:
         found.append(
             campaign.is_(None) if where.campaign_id == "" else campaign == where.campaign_id
@@ -176,16 +180,28 @@ def page_items(
 ) -> list[QueueRow]:
     """Up to ``limit`` items matching ``where`` in ``sort`` order, skipping ``offset``, each with
     its campaign and its changes counted by status."""
-    campaign = _campaign_of_item()
-    query = select(ReviewItemRecord, campaign.label("campaign"))
-    if conditions := _conditions(where, campaign):
+    query = select(ReviewItemRecord)
+    if conditions := _conditions(where, _campaign_of_item()):
         query = query.where(*conditions)
     query = query.order_by(*_order(sort)).offset(max(offset, 0)).limit(max(limit, 0))
-    found = [(row[0], row[1]) for row in session.exec(query)]
-    counts = change_status_counts_by_item(session, [item.id for item, _ in found if item.id])
-    return [
-        QueueRow(item, campaign_id, counts.get(item.id or 0, {})) for item, campaign_id in found
-    ]
+    found = list(session.exec(query))
+    ids = [item.id for item in found if item.id is not None]
+    campaigns = item_campaigns(session, ids)
+    counts = change_status_counts_by_item(session, ids)
+    return [QueueRow(i, campaigns.get(i.id or 0), counts.get(i.id or 0, {})) for i in found]
+
+
+def item_campaigns(session: Session, item_ids: Sequence[int]) -> dict[int, str | None]:
+    """The campaign of each of ``item_ids`` that exists (see the module docstring)."""
+    campaign = _campaign_of_item()
+    found: dict[int, str | None] = {}
+    ordered = sorted(set(item_ids))
+    for start in range(0, len(ordered), _CHUNK):
+        query = select(ReviewItemRecord.id, campaign).where(
+            col(ReviewItemRecord.id).in_(ordered[start : start + _CHUNK])
+        )
+        found.update({item_id: value for item_id, value in session.exec(query) if item_id})
+    return found
 
 
 def group_items(session: Session, where: ItemFilter, by: Grouping) -> list[ItemGroup]:

@@ -2,14 +2,15 @@
 
 ``probes`` (``/healthz``, ``/metrics``: no sign-in), ``login`` (``/login``, ``/logout``),
 ``overview`` (``/``), ``kill_switch`` (``POST /kill-switch``), ``changes`` (``/changes``: the
-change log) and ``change`` (``/changes/{id}``: one change, and its revert).
+change log) and ``change`` (``/changes/{id}``: one change, and its revert), ``review`` (``/review``: the queue)
+and ``review_item`` (``/review/{id}``: one item, partial approval).
 """
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
-from bidagent.console.pages import kill_switch, login, overview, probes
+from bidagent.console.pages import kill_switch, login, overview, probes, review, review_item
 
 __all__ = ["ROUTERS"]
 
@@ -18,4 +19,6 @@ ROUTERS: tuple[APIRouter, ...] = (
     login.router,
     overview.router,
     kill_switch.router,
+    review.router,
+    review_item.router,  # /review/list before /review/{id}
 )
