@@ -40,7 +40,7 @@ def held_batch(world: ConsoleWorld, item_ids: list[int]) -> tuple[int, list[Chan
         batch = raise_review(
             session, kind="guardrail", severity="warning", rule_name="pause-far-over-target",
             summary="pause-far-over-target: blast radius: whole batch held",
-            dedupe_key="guardrail:test-batch", now=world.agent.now(),
+            dedupe_key=f"guardrail:test-batch:{item_ids}", now=world.agent.now(),
             hold_expiry=timedelta(days=3),
         )  # fmt: skip
         found = [c for i in item_ids for c in changes_of(session, i) if c.status == "held"]
