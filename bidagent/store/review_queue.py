@@ -214,10 +214,13 @@ def group_items(session: Session, where: ItemFilter, by: Grouping) -> list[ItemG
         "severity": col(ReviewItemRecord.severity),
         "campaign": campaign,
     }[by]
-    query = select(key.label("key"), func.count().label("n")).select_from(ReviewItemRecord)
+    keys = select(key.label("key")).select_from(ReviewItemRecord)
     if conditions := _conditions(where, campaign):
-        query = query.where(*conditions)
-    rows = [ItemGroup(k, n) for k, n in session.exec(query.group_by(key))]
+        keys = keys.where(*conditions)
+    # Grouped over a subquery: PostgreSQL will not group by a correlated subquery directly.
+    inner = keys.subquery()
+    query = select(inner.c.key, func.count()).group_by(inner.c.key)
+    rows = [ItemGroup(k, n) for k, n in session.exec(query)]
     if by == "severity":
         rank = {"critical": 0, "warning": 1, "info": 2}
         return sorted(rows, key=lambda g: (rank.get(g.key or "", 3), g.key or ""))
