@@ -20,6 +20,7 @@ from bidagent.console.api.shaping import change_detail, change_out, outcome_out
 from bidagent.console.auth import Principal
 from bidagent.console.decisions import revert
 from bidagent.console.deps import console_state, require
+from bidagent.errors import BidAgentError
 from bidagent.store import Session
 from bidagent.store.change_log import ChangeFilter, change_log_row, count_changes, page_changes
 
@@ -94,7 +95,10 @@ def revert_change(
         row = change_log_row(session, change_id)
     if row is None:
         raise HTTPException(404, f"change {change_id} does not exist")
-    items, outcomes = revert(state, [change_id], by=principal.name)
+    try:
+        items, outcomes = revert(state, [change_id], by=principal.name)
+    except BidAgentError as exc:  # the profile busy with a cycle, the Ads API down
+        raise HTTPException(409, str(exc)) from None
     if not items:
         raise HTTPException(409, f"change {change_id} is {row.change.status}: nothing to revert")
     skipped = items[0].skip_reason

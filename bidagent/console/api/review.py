@@ -7,8 +7,9 @@ several items at once (all or none).
 Reads need the viewer role, decisions the approver role; the ledger records the token's (or the
 session's) user as the decider, exactly as ``bidagent review ... --by NAME`` does, through the
 same functions (:mod:`bidagent.console.decisions`). A decision that cannot be taken (already
-decided, a change the item does not hold) is 409 with the reason and changes nothing; an
-approval whose change was refused by the apply path is 200 with ``refused`` and the outcomes.
+decided, a change the item does not hold, the profile busy with a cycle, the Ads API down) is 409
+with the reason, as the CLI exits 1 with it; an approval whose change was refused by the apply
+path is 200 with ``refused`` and the outcomes.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from bidagent.console.decisions import decide_item_changes, decide_items
 from bidagent.console.deps import console_state, require
 from bidagent.console.pages.review import queue_params
 from bidagent.console.state import ConsoleState
-from bidagent.errors import ReviewError
+from bidagent.errors import BidAgentError
 from bidagent.store import CHANGE_STATUSES, Session
 from bidagent.store.change_log import ChangeFilter, page_changes
 from bidagent.store.review_items import item_by_id
@@ -97,7 +98,7 @@ def get_item(
     return ItemDetail(**body.model_dump(), changes=[change_out(r) for r in rows])
 
 
-def _refusal(exc: ReviewError) -> HTTPException:
+def _refusal(exc: BidAgentError) -> HTTPException:
     return HTTPException(409, str(exc))
 
 
@@ -121,7 +122,7 @@ def approve(
             made = decide_item_changes(
                 state, item_id, body.changes, body.reject, by=principal.name, note=body.note
             )
-    except ReviewError as exc:
+    except BidAgentError as exc:
         raise _refusal(exc) from None
     return decision_out(made)
 
@@ -133,7 +134,7 @@ def _decide_one(
     _exists(state, item_id)
     try:
         (made,) = decide_items(state, [item_id], decision, by=by, note=note)  # type: ignore[arg-type]
-    except ReviewError as exc:
+    except BidAgentError as exc:
         raise _refusal(exc) from None
     return decision_out(made)
 
@@ -170,6 +171,6 @@ def decide_batch(
     state = console_state(request)
     try:
         made = decide_items(state, body.item_ids, body.decision, by=principal.name, note=body.note)
-    except ReviewError as exc:
+    except BidAgentError as exc:
         raise _refusal(exc) from None
     return DecisionsOut(decisions=[decision_out(d) for d in made])

@@ -25,7 +25,7 @@ from bidagent.console.auth import Principal
 from bidagent.console.decisions import decide_items
 from bidagent.console.deps import console_state, require
 from bidagent.console.render import page
-from bidagent.errors import ReviewError
+from bidagent.errors import BidAgentError
 from bidagent.store import REVIEW_KINDS, REVIEW_STATUSES, Session
 from bidagent.store.review_items import item_by_id
 from bidagent.store.review_queue import (
@@ -247,7 +247,7 @@ def review_decide(
     state = console_state(request)
     try:
         made = decide_items(state, item_ids, decision, by=principal.name, note=note or None)
-    except ReviewError as exc:
+    except BidAgentError as exc:
         context = {"message": str(exc), "back": _back(back)}
         return page(request, "review_refused.html", context, status_code=409)
     log.info("console_review_decided", by=principal.name, decision=decision, items=len(made))

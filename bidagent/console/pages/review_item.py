@@ -24,7 +24,7 @@ from bidagent.console.auth import Principal
 from bidagent.console.decisions import decide_item_changes, decide_items
 from bidagent.console.deps import console_state, require
 from bidagent.console.render import page
-from bidagent.errors import ReviewError
+from bidagent.errors import BidAgentError, ReviewError
 from bidagent.store import CHANGE_STATUSES, ReviewItemRecord, Session
 from bidagent.store.change_log import ChangeFilter, ChangeLogRow, page_changes
 from bidagent.store.review_items import changes_of, item_by_id
@@ -145,7 +145,7 @@ def review_item_decide(
             # Unchecked partners of a checked change come along (a change set is decided whole).
             rest = sorted(set(shown_ids) - close_over_sets(held, change_ids))
             decide_item_changes(state, item_id, change_ids, rest, by=by, note=text)
-    except ReviewError as exc:
+    except BidAgentError as exc:
         return page(request, "review_refused.html", {"message": str(exc), "back": back},
                     status_code=409)  # fmt: skip
     log.info("console_review_item_decided", review_id=item_id, action=action, by=by,
