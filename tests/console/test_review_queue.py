@@ -8,6 +8,7 @@ import re
 from collections.abc import Callable
 from datetime import timedelta
 
+import pytest
 from sqlmodel import Session, select
 from starlette.testclient import TestClient
 
@@ -285,3 +286,29 @@ def test_a_held_change_the_page_did_not_show_is_never_rejected_unseen(
     )
     assert {c.status for c in _changes(console_world, BATCH)} == {"held"}
     assert _items(console_world)[BATCH].status == "open"
+
+
+@pytest.mark.skipif(
+    "change_set" not in ChangeRecord.model_fields, reason="the change_set column is not merged"
+)
+def test_a_change_set_is_marked_and_decided_whole_from_the_page(
+    console: Callable[..., TestClient], people: dict[str, str], console_world: ConsoleWorld
+) -> None:
+    """Members of a change set are marked alike, and approving one with its partner unticked
+    applies both: the set goes whole."""
+    batch, held = held_batch(console_world, [2, 3, 4])
+    with session_scope(console_world.agent.engine) as session:
+        for change in held[:2]:
+            row = session.get(ChangeRecord, change.id)
+            setattr(row, "change_set", "graduate:test")  # noqa: B010 - a column of a parallel branch
+            session.add(row)
+    client = console()
+    token = sign_in(client, "approver")
+    page = client.get(f"/review/{batch}").text
+    assert page.count('data-set="graduate:test"') == 2 and page.count(">set 1</span>") == 2
+    client.post(f"/review/{batch}/decide", data={
+        "action": "approve", "change_ids": [held[0].id], "shown_ids": [c.id for c in held],
+        "csrf_token": token,
+    })  # fmt: skip
+    after = {c.id: c.status for c in _changes(console_world, batch)}
+    assert [after[c.id] for c in held] == ["applied", "applied", "rejected"]
