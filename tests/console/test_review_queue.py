@@ -12,6 +12,7 @@ import pytest
 from sqlmodel import Session, select
 from starlette.testclient import TestClient
 
+from bidagent.ads import EntityUpdate
 from bidagent.agent.review.items import raise_review
 from bidagent.store import ChangeRecord, ReviewItemRecord, session_scope
 from bidagent.store.review_items import changes_of
@@ -265,6 +266,37 @@ def test_approving_part_of_a_held_batch_applies_those_in_the_sandbox_and_rejects
     assert (item.status, item.decided_by, item.note) == ("approved", "approver", "two only")
     page = client.get(f"/review/{batch}").text
     assert 'data-testid="held-changes"' not in page and 'data-testid="decide"' not in page
+
+
+def test_approving_refuses_a_change_whose_entity_moved_and_says_why(
+    console: Callable[..., TestClient], people: dict[str, str], console_world: ConsoleWorld
+) -> None:
+    """Approving from the queue goes through the CLI's path: a keyword paused on the Ads API
+    meanwhile is not sent, its change fails as entity_moved, and the item's note says why."""
+    first, second = (
+        next(c for c in _changes(console_world, i) if c.status == "held") for i in (2, 3)
+    )
+    console_world.agent.client.update(
+        second.profile_id, second.entity_kind,  # type: ignore[arg-type]
+        [EntityUpdate(entity_id=second.entity_id, state="paused")],
+    )  # fmt: skip
+    client = console()
+    token = sign_in(client, "approver")
+    response = client.post("/review/decide", data={
+        "decision": "approve", "item_ids": [2, 3], "csrf_token": token,
+    })  # fmt: skip
+    assert response.status_code == 303
+    rows = {c.id: c for i in (2, 3) for c in _changes(console_world, i)}
+    reason = "not applied: expected 'enabled', it is now 'paused'"
+    assert [(rows[c.id].status, rows[c.id].error_code) for c in (first, second)] == [
+        ("applied", None), ("failed", "entity_moved"),
+    ]  # fmt: skip
+    items = _items(console_world)
+    assert [(items[i].status, items[i].note) for i in (2, 3)] == [
+        ("approved", None), ("approved", f"change {second.id} refused: {reason}"),
+    ]  # fmt: skip
+    shown = client.get(response.headers["location"]).text
+    assert f"change {second.id} refused: {reason}".replace("'", "&#39;") in shown
 
 
 def test_a_held_change_the_page_did_not_show_is_never_rejected_unseen(
