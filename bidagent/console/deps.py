@@ -7,7 +7,8 @@ login form; ``/api/``: 401) and one whose role is too weak :class:`~.auth.Forbid
 CSRF check runs on every route (the app adds it globally): a POST, PUT, PATCH or DELETE must
 carry the session's token in the ``csrf_token`` form field or the ``X-CSRF-Token`` header
 (htmx sends the header, see ``static/console.js``); a request signed with an API token carries
-no cookie to forge and is exempt. It must not render pages.
+no cookie to forge and is exempt, and so is an ``/api/`` request from nobody signed in (it gets
+its 401). It must not render pages.
 """
 
 from __future__ import annotations
@@ -93,6 +94,8 @@ async def check_csrf(request: Request) -> None:
         return
     if (request.headers.get("authorization") or "")[:7].lower() == "bearer ":
         return
+    if request.url.path.startswith("/api/") and current_principal(request) is None:
+        return  # nobody is signed in, so there is no session to ride: the route answers 401
     given = request.headers.get(CSRF_HEADER)
     if not given and request.headers.get("content-type", "").startswith(
         ("application/x-www-form-urlencoded", "multipart/form-data")

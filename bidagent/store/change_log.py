@@ -42,7 +42,8 @@ class ChangeFilter:
     ``campaign_id`` and ``ad_group_id`` match the changes made under that campaign or ad group
     and those made to it; ``created_from``/``created_until`` bound ``created_at`` (``[from,
     until)``); ``updated_since`` bounds ``updated_at`` (``bidagent changes --since``); ``text``
-    is a case-insensitive substring of the entity's name or id, the rule's name or the reason.
+    is a case-insensitive substring of the entity's name or id, the rule's name or the reason;
+    ``review_item_id`` keeps the changes a review item holds, ``statuses`` those in any of them.
     """
 
     profile_id: str | None = None
@@ -58,6 +59,8 @@ class ChangeFilter:
     created_until: datetime | None = None
     updated_since: datetime | None = None
     text: str | None = None
+    review_item_id: int | None = None
+    statuses: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -83,9 +86,12 @@ def _conditions(where: ChangeFilter) -> list[Any]:
         (c.status, where.status),
         (c.actor, where.actor),
         (c.cycle_id, where.cycle_id),
+        (c.review_item_id, where.review_item_id),
     ):
         if value is not None:
             found.append(column == value)
+    if where.statuses is not None:
+        found.append(col(c.status).in_(where.statuses))
     for kind, column, value in (
         ("campaign", c.campaign_id, where.campaign_id),
         ("ad_group", c.ad_group_id, where.ad_group_id),

@@ -123,6 +123,9 @@ class ChangeRecord(SQLModel, table=True):
         Index("ix_changes_entity", "entity_kind", "entity_id", "field"),
         Index("ix_changes_status", "status"),
         Index("ix_changes_change_set", "change_set"),
+        # The review queue's per-item tallies and campaigns (migration 0009).
+        Index("ix_changes_review_item_status", "review_item_id", "status"),
+        Index("ix_changes_review_item_campaign", "review_item_id", "campaign_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -72,13 +72,18 @@ def live(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
 
 
 def _item(
-    engine: Engine, key: str, *entity_ids: str, kind: str = "approval", seen: datetime = NOW
+    engine: Engine,
+    key: str,
+    *entity_ids: str,
+    kind: str = "approval",
+    seen: datetime = NOW,
+    severity: str = "warning",
 ) -> int:
     with session_scope(engine) as session:
         item = raise_review(
             session,
             kind=kind,
-            severity="warning",
+            severity=severity,
             summary=f"held {key}",
             dedupe_key=key,
             profile_id="p1",
@@ -221,3 +226,75 @@ def test_expire_closes_items_past_their_expiry(setup: tuple[Path, Engine]) -> No
         item, changes = get_item(session, old)
     assert (item.status, [c.status for c in changes]) == ("expired", ["expired"])
     assert get_item(Session(engine), fresh).item.status == "open"
+
+
+def test_list_shows_one_page_sorted_and_says_how_many(setup: tuple[Path, Engine]) -> None:
+    """`--limit`/`--offset` page the listing, `--sort` orders it, and a line says how many of
+    how many are shown (stderr for JSON, so stdout stays one document)."""
+    config, engine = setup
+    severities = ["info", "critical", "warning", "critical", "info"]
+    ids = [_item(engine, f"k{n}", severity=s) for n, s in enumerate(severities)]
+
+    def listed(*args: str) -> tuple[list[int], str]:
+        result = _run(config, "list", "--format", "json", *args)
+        assert result.exit_code == 0, result.output
+        return [row["id"] for row in json.loads(result.stdout)], result.stderr.strip()
+
+    assert listed("--limit", "2") == (ids[:2], "showing 2 of 5 (--limit, --offset for more)")
+    assert listed("--limit", "2", "--offset", "4") == ([ids[4]], "showing 1 of 5 from #5")
+    assert listed("--limit", "0") == (ids, "showing 5 of 5")
+    assert listed("--sort", "newest", "--limit", "2")[0] == [ids[4], ids[3]]
+    assert listed("--sort", "severity")[0] == [ids[1], ids[3], ids[2], ids[0], ids[4]]
+    table = _run(config, "list", "--limit", "3")
+    assert table.stdout.splitlines()[-1] == "showing 3 of 5 (--limit, --offset for more)"
+    assert _run(config, "list", "--sort", "random").exit_code == 2
+
+
+def test_bare_review_shows_the_first_50(setup: tuple[Path, Engine]) -> None:
+    """Without --limit the listing stops at 50 items and says how many there are."""
+    config, engine = setup
+    ids = [_item(engine, f"k{n}") for n in range(55)]
+    result = _run(config, "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert [row["id"] for row in json.loads(result.stdout)] == ids[:50]
+    assert result.stderr.strip() == "showing 50 of 55 (--limit, --offset for more)"
+
+
+def test_approve_changes_applies_those_and_rejects_the_rest(
+    setup: tuple[Path, Engine], live: dict[str, str]
+) -> None:
+    """`approve ID --changes A,C` applies changes A and C of the item and rejects the rest."""
+    config, engine = setup
+    item_id = _item(engine, "batch", "kw1", "kw2", "kw3")
+    with Session(engine) as session:
+        first, second, third = (c.id for c in get_item(session, item_id).changes)
+    result = _run(config, "approve", str(item_id), "--changes", f"{first},{third}", "--by", "bob",
+                  "--note", "not kw2")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert result.stdout == f"review item {item_id} approved: changes 2 applied, 1 rejected\n"
+    with Session(engine) as session:
+        item, changes = get_item(session, item_id)
+    assert (item.status, item.decided_by, [(c.id, c.status, c.reason) for c in changes]) == (
+        "approved",
+        "bob",
+        [(first, "applied", None), (second, "rejected", "rejected by bob: not kw2"),
+         (third, "applied", None)],
+    )  # fmt: skip
+
+
+def test_approve_changes_refuses_bad_input(
+    setup: tuple[Path, Engine], live: dict[str, str]
+) -> None:
+    """`--changes` needs exactly one item (exit 2) and ids it holds (exit 1, nothing decided)."""
+    config, engine = setup
+    first = _item(engine, "a", "kw1")
+    second = _item(engine, "b", "kw2")
+    assert _run(config, "approve", str(first), str(second), "--changes", "1").exit_code == 2
+    assert _run(config, "approve", str(first), "--changes", "one,two").exit_code == 2
+    unknown = _run(config, "approve", str(first), "--changes", "999")
+    assert (unknown.exit_code, unknown.stderr.strip()) == (
+        1,
+        f"error: change 999 is not one of review item {first}'s; nothing was decided",
+    )
+    with Session(engine) as session:
+        assert get_item(session, first).item.status == "open"

@@ -1,4 +1,5 @@
-"""Deciding review items: approve, reject or resolve, all of a batch or none of it.
+"""Deciding review items: approve, reject or resolve, all of a batch or none of it; or, inside
+one item, approve some held changes and reject the rest (:func:`decide_changes`).
 
 Owns what a decision does: claiming open items under a row lock (so two people cannot both
 approve), settling held changes (rejected, superseded by a fresher hold, or handed to the apply
@@ -17,6 +18,7 @@ from typing import Literal, Protocol
 
 import structlog
 
+from bidagent.agent.review.change_choice import split_changes
 from bidagent.agent.review.items import (
     ChangeOutcome,
     ItemWithChanges,
@@ -26,11 +28,12 @@ from bidagent.agent.review.items import (
 from bidagent.errors import ReviewError
 from bidagent.store import ChangeRecord, Engine, Session, session_scope
 from bidagent.store.change_log import change_by_id
+from bidagent.store.changes import load_changes
 from bidagent.store.review_items import changes_of, item_by_id, lock_items
 from bidagent.store.statuses import CHANGE_TRANSITIONS, ChangeStatus, ReviewStatus
 from bidagent.store.transitions import transition
 
-__all__ = ["Applier", "ChangeOutcome", "Decision", "decide"]
+__all__ = ["Applier", "ChangeOutcome", "Decision", "decide", "decide_changes"]
 
 log = structlog.get_logger(__name__)
 
@@ -52,8 +55,11 @@ class Decision:
 
     @property
     def refused(self) -> bool:
-        """True when an approval left at least one change unapplied (entity moved, paused...)."""
-        return self.decision == "approve" and any(o.status != "applied" for o in self.outcomes)
+        """True when an approval left at least one approved change unapplied (entity moved,
+        paused...); the changes a partial approval rejected do not count."""
+        return self.decision == "approve" and any(
+            o.status not in ("applied", "rejected") for o in self.outcomes
+        )
 
 
 _DECIDED_STATUS: dict[str, ReviewStatus] = {
@@ -168,6 +174,10 @@ def decide(
     return decisions
 
 
+def _rejected_why(by: str, note: str | None) -> str:
+    return f"rejected by {by}" + (f": {note}" if note else "")
+
+
 def _apply_approved(
     engine: Engine,
     to_apply: dict[int, list[int]],
@@ -176,7 +186,10 @@ def _apply_approved(
     by: str,
     note: str | None,
     now: datetime,
+    to_reject: dict[int, list[int]] | None = None,
 ) -> list[Decision]:
+    """Apply the approved changes of each item, then record their outcomes and reject the
+    changes of ``to_reject`` (a partial approval's rest) in one transaction."""
     change_ids = [c for ids in to_apply.values() for c in ids]
     try:
         results = {o.change_id: o for o in applier(change_ids, actor=by)}
@@ -210,10 +223,13 @@ def _apply_approved(
                     change.reason = reason
                     session.add(change)
                 outcomes.append(ChangeOutcome(change_id, status, reason))
+            rejected = load_changes(session, (to_reject or {}).get(item_id, []))
+            outcomes += settle_changes(rejected, "rejected", _rejected_why(by, note), now)
+            session.add_all(rejected)
             unapplied = [
                 f"change {o.change_id} {o.status}: {o.reason}"
                 for o in outcomes
-                if o.status != "applied"
+                if o.status not in ("applied", "rejected")
             ]
             if unapplied:
                 item = item_by_id(session, item_id)
@@ -222,3 +238,59 @@ def _apply_approved(
                 session.add(item)
             decisions.append(Decision(item_id, "approve", "approved", tuple(outcomes)))
     return decisions
+
+
+def decide_changes(
+    engine: Engine,
+    item_id: int,
+    approve_ids: Sequence[int],
+    reject_ids: Sequence[int] | None = None,
+    *,
+    by: str,
+    note: str | None,
+    now: datetime,
+    applier: Applier | None = None,
+) -> Decision:
+    """Approve some of one open item's held changes and reject the others.
+
+    ``reject_ids`` None rejects every held change not in ``approve_ids``; either way every held
+    change of the item is settled, and a change set is approved or rejected whole
+    (:func:`~bidagent.agent.review.change_choice.split_changes`, which also says what is
+    refused). The item ends ``approved`` when anything was approved, ``rejected`` when nothing
+    was. Approved changes go through ``applier`` as :func:`decide` sends them (the entity must
+    still hold the old value); the rejected ones are recorded with the outcomes, after the
+    apply path returns, so a failure that reopens the item leaves the whole decision to retry.
+    """
+    with session_scope(engine) as session:
+        expire_items(session, now)
+    with session_scope(engine) as session:
+        ((item, changes),) = _claim(session, [item_id], "approve")
+        _supersede_stale(changes, now)  # an older proposal of a recurring item: not decidable
+        approve, reject = split_changes(item_id, changes, approve_ids, reject_ids)
+        if approve and applier is None:
+            raise ValueError(
+                "approving needs an applier: bidagent.agent.cycle.change_sets.applier_for(ctx)"
+            )
+        status: ReviewStatus = "approved" if approve else "rejected"
+        transition(item, status, now=now)
+        item.decided_by, item.decided_at, item.note = by, now, note
+        session.add(item)
+        if not approve:
+            why = _rejected_why(by, note)
+            outcomes = settle_changes(
+                [c for c in changes if c.id in set(reject)], "rejected", why, now
+            )
+        session.add_all(changes)
+    if approve:
+        assert applier is not None
+        (made,) = _apply_approved(
+            engine, {item_id: approve}, applier, by=by, note=note, now=now,
+            to_reject={item_id: reject},
+        )  # fmt: skip
+    else:
+        made = Decision(item_id, "reject", "rejected", tuple(outcomes))
+    log.info(
+        "review_decided", review_id=item_id, decision=made.decision, by=by,
+        approved=len(approve), rejected=len(reject), refused=made.refused,
+    )  # fmt: skip
+    return made

@@ -48,7 +48,14 @@ from bidagent.store.outbox import (
 from bidagent.store.review_items import open_item_kinds
 from bidagent.vocabulary import MONEY_FIELDS, make_dedupe_key
 
-__all__ = ["BACKOFF_CAP_S", "DeliveryCounts", "deliver_pending", "enqueue_digest", "retry_delay"]
+__all__ = [
+    "BACKOFF_CAP_S",
+    "DeliveryCounts",
+    "console_link",
+    "deliver_pending",
+    "enqueue_digest",
+    "retry_delay",
+]
 
 log = structlog.get_logger(__name__)
 # httpx logs every request URL at INFO, and a webhook URL is a secret.
@@ -87,11 +94,27 @@ def _wants(webhook: WebhookSettings, severity: str) -> bool:
     return SEVERITIES.index(webhook.min_severity) <= rank
 
 
-def fan_out(session: Session, webhooks: Iterable[WebhookSettings], now: datetime) -> int:
+def console_link(public_url: str | None, item_id: int | None) -> str | None:
+    """Where a message links to in the console: the item's page, or the queue for a digest;
+    None without ``[console] public_url``."""
+    if not public_url:
+        return None
+    base = public_url.rstrip("/")
+    return f"{base}/review/{item_id}" if item_id is not None else f"{base}/review"
+
+
+def fan_out(
+    session: Session,
+    webhooks: Iterable[WebhookSettings],
+    now: datetime,
+    *,
+    public_url: str | None = None,
+) -> int:
     """Replace each queued event with one row per webhook that wants it; return rows created.
 
     The body is built now, from the item as it stands (with the changes attached since it was
-    raised); digests go to every webhook.
+    raised); digests go to every webhook. With ``public_url`` (``[console] public_url``) the
+    message carries a ``url``: the item's page in the console, or the queue for a digest.
     """
     hooks = list(webhooks)
     created = 0
@@ -99,11 +122,13 @@ def fan_out(session: Session, webhooks: Iterable[WebhookSettings], now: datetime
         payload = row.payload or {}
         if row.review_item_id is not None:
             item, changes = get_item(session, row.review_item_id)
-            message = {"event": row.event, "item": item_json(item, changes)}
+            message: dict[str, Any] = {"event": row.event, "item": item_json(item, changes)}
             severity = str(payload.get("severity") or item.severity)
             targets = [w for w in hooks if _wants(w, severity)]
         else:
-            message, targets = payload, hooks
+            message, targets = dict(payload), hooks
+        if link := console_link(public_url, row.review_item_id):
+            message["url"] = link
         for hook in targets:
             session.add(
                 NotificationRecord(
@@ -133,7 +158,7 @@ def _claim_due(engine: Engine, settings: Settings, now: datetime, limit: int) ->
     second sender from posting them at the same time."""
     lease = now + timedelta(seconds=settings.notify.timeout_s * 3)
     with session_scope(engine) as session:
-        fan_out(session, settings.notify.webhooks, now)
+        fan_out(session, settings.notify.webhooks, now, public_url=settings.console.public_url)
         session.flush()
         rows = take_due(session, now, limit=limit, lease_until=lease)
         return [_Due(r.id or 0, r.webhook, r.payload or {}, r.attempts) for r in rows]

@@ -2,8 +2,10 @@
 
 Owns wording and layout only. Input is a *message*, a JSON-native dict, either
 ``{"event": "opened" | "escalated", "item": <item_json with changes>}`` or
-``{"event": "digest", "digest": {...}}``; output is the JSON body for one webhook kind. It must
-not touch the database or the network, so every format is tested as a plain function.
+``{"event": "digest", "digest": {...}}``, with a ``url`` when the console's ``public_url`` is
+set (the item's page, or the queue): chat formats link to it, the json format passes it on.
+Output is the JSON body for one webhook kind. It must not touch the database or the network, so
+every format is tested as a plain function.
 """
 
 from __future__ import annotations
@@ -84,9 +86,17 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _link_text(message: dict[str, Any]) -> str:
+    return "Open in the console" if message.get("event") != "digest" else "Open the review queue"
+
+
 def _slack(message: dict[str, Any]) -> dict[str, Any]:
     title, lines, footer = message_lines(message)
     body = "\n".join(_slack_escape(line) for line in lines) or " "
+    context = _slack_escape(footer)
+    if url := message.get("url"):
+        # A link is <url|text>; the URL is ours (public_url), so only the text is escaped.
+        context = f"<{url}|{_link_text(message)}> · {context}"
     return {
         "text": _clip(title, _SLACK_SECTION_MAX),
         "blocks": [
@@ -98,7 +108,7 @@ def _slack(message: dict[str, Any]) -> dict[str, Any]:
                 "type": "section",
                 "text": {"type": "mrkdwn", "text": _clip(body, _SLACK_SECTION_MAX)},
             },
-            {"type": "context", "elements": [{"type": "mrkdwn", "text": _slack_escape(footer)}]},
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": context}]},
         ],
     }
 
@@ -109,6 +119,14 @@ def _severity(message: dict[str, Any]) -> str:
 
 def _feishu(message: dict[str, Any]) -> dict[str, Any]:
     title, lines, footer = message_lines(message)
+    elements: list[dict[str, Any]] = [
+        {"tag": "div", "text": {"tag": "lark_md", "content": "\n".join(lines)}}
+    ]
+    if url := message.get("url"):
+        button = {"tag": "button", "text": {"tag": "plain_text", "content": _link_text(message)},
+                  "url": url, "type": "primary"}  # fmt: skip
+        elements.append({"tag": "action", "actions": [button]})
+    elements.append({"tag": "note", "elements": [{"tag": "plain_text", "content": footer}]})
     return {
         "msg_type": "interactive",
         "card": {
@@ -117,10 +135,7 @@ def _feishu(message: dict[str, Any]) -> dict[str, Any]:
                 "title": {"tag": "plain_text", "content": title},
                 "template": _FEISHU_COLOURS.get(_severity(message), "blue"),
             },
-            "elements": [
-                {"tag": "div", "text": {"tag": "lark_md", "content": "\n".join(lines)}},
-                {"tag": "note", "elements": [{"tag": "plain_text", "content": footer}]},
-            ],
+            "elements": elements,
         },
     }
 
@@ -128,7 +143,10 @@ def _feishu(message: dict[str, Any]) -> dict[str, Any]:
 def _dingtalk(message: dict[str, Any]) -> dict[str, Any]:
     title, lines, footer = message_lines(message)
     # DingTalk markdown needs a blank line between paragraphs; "- " lines render as a list.
-    text = "\n\n".join([f"#### {title}", "\n".join(f"- {line}" for line in lines), f"> {footer}"])
+    parts = [f"#### {title}", "\n".join(f"- {line}" for line in lines)]
+    if url := message.get("url"):
+        parts.append(f"[{_link_text(message)}]({url})")
+    text = "\n\n".join([*parts, f"> {footer}"])
     return {"msgtype": "markdown", "markdown": {"title": _clip(title, 64), "text": text}}
 
 

@@ -23,6 +23,10 @@
 * The web console, when ``[console] port`` is set, is served in this process: the CLI hands the
   daemon a *serve* hook (``bidagent.console.server.start_console``; the agent layer does not
   import the console) that starts it once the context is open and is stopped last.
+* The daily digest (``[notify] digest_at``) fires at that time of day in the host's local time
+  zone (``TZ``, as cron reads it), on the sandbox too; it covers the time since the last digest on
+  the agent's clock (:func:`bidagent.agent.review.notify.enqueue_digest`, which also ignores a
+  double fire) and is posted at once.
 * One writer per profile (``store/profile_locks.py``): every cycle runs under its profile's lock.
   A profile another process holds (``bidagent cycle``, a revert, an approval) is skipped for
   this tick with a ``cycle_skipped`` event naming the holder, and run at the next tick or fire.
@@ -42,6 +46,7 @@ import structlog
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
+from tzlocal import get_localzone
 
 from bidagent.agent.context import AgentContext
 from bidagent.agent.cycle.change_sets import reconcile_and_settle
@@ -204,6 +209,16 @@ class Daemon:
             except Exception:  # a job boundary: the next round tries again
                 log.exception("housekeeping_failed", step=name)
 
+    def _digest(self) -> None:
+        """Queue the daily digest, then post what is due (it and anything waiting)."""
+        from bidagent.agent.review.notify import deliver_pending, enqueue_digest
+
+        assert self.ctx is not None
+        with session_scope(self.ctx.engine) as session:
+            queued = enqueue_digest(session, self.settings, self.ctx.now())
+        if queued is not None:
+            deliver_pending(self.ctx.engine, self.settings, now=self.ctx.now())
+
     def _reload_rules(self) -> None:
         assert self.rules is not None
         if not self.rules.poll():
@@ -274,6 +289,14 @@ class Daemon:
                     **({"next_run_time": datetime.now(UTC)} if owed else {}),
                 )
             self._schedule_dayparts(scheduler)
+        digest_at = self.settings.notify.digest_at
+        if digest_at is not None:
+            scheduler.add_job(
+                self._guarded(self._digest),
+                CronTrigger(hour=digest_at.hour, minute=digest_at.minute, second=digest_at.second,
+                            timezone=get_localzone()),
+                id="digest",
+            )  # fmt: skip
         scheduler.add_job(
             self._guarded(self._housekeeping),
             IntervalTrigger(seconds=self.settings.schedule.reload_rules_s, timezone=UTC),

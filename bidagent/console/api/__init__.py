@@ -7,8 +7,15 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from bidagent.console.api import cycles, me, rules
+from bidagent.console.api import changes, cycles, me, overview, review, rules
 
 __all__ = ["ROUTERS"]
 
-ROUTERS: tuple[APIRouter, ...] = (me.router, rules.router, cycles.router)
+ROUTERS: tuple[APIRouter, ...] = (
+    me.router,
+    review.router,
+    changes.router,
+    overview.router,
+    rules.router,
+    cycles.router,
+)

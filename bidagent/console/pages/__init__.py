@@ -2,8 +2,9 @@
 
 ``probes`` (``/healthz``, ``/metrics``: no sign-in), ``login`` (``/login``, ``/logout``),
 ``overview`` (``/``), ``kill_switch`` (``POST /kill-switch``), ``changes`` (``/changes``: the
-change log), ``change`` (``/changes/{id}``: one change, and its revert), ``rules``
-(``/rules``) and ``cycles`` (``/cycles``).
+change log), ``change`` (``/changes/{id}``: one change, and its revert), ``review``
+(``/review``: the queue), ``review_item`` (``/review/{id}``: one item, partial approval),
+``rules`` (``/rules``) and ``cycles`` (``/cycles``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from bidagent.console.pages import (
     login,
     overview,
     probes,
+    review,
+    review_item,
     rules,
 )
 
@@ -32,4 +35,6 @@ ROUTERS: tuple[APIRouter, ...] = (
     change.router,
     rules.router,
     cycles.router,
+    review.router,
+    review_item.router,  # /review/list before /review/{id}
 )
