@@ -63,7 +63,7 @@ def test_every_api_route_answers_401_when_signed_out(
     unknown token; only the OpenAPI document is public."""
     client = console()
     routes = _api_routes(client)
-    assert len(routes) == 11
+    assert len(routes) == 15
     for method, path in routes:
         response = client.request(method, path, json={})
         assert (method, path, response.status_code, response.json()) == (
@@ -100,8 +100,9 @@ def test_reads_have_the_cli_shapes(
     rest = client.get(f"/api/changes?review_item=1&limit=50&before_id={first['next_before_id']}",
                       headers=auth).json()  # fmt: skip
     ids = [c["id"] for c in first["changes"] + rest["changes"]]
-    assert (first["total"], rest["next_before_id"]) == (68, None)
-    assert ids == sorted((c.id for c in _changes_of(console_world, 1)), reverse=True)
+    held = _changes_of(console_world, 1)
+    assert (first["total"], rest["next_before_id"], len(held) > 50) == (len(held), None, True)
+    assert ids == sorted((c.id for c in held), reverse=True)
     change = client.get(f"/api/changes/{ids[0]}", headers=auth).json()
     assert (change["id"], change["review_item_id"], change["status"]) == (ids[0], 1, "held")
     assert client.get("/api/changes/999999", headers=auth).status_code == 404
@@ -249,10 +250,12 @@ def test_the_openapi_document_is_served_and_no_cdn_page_is(
     client = console()
     document = client.get("/api/openapi.json").json()
     assert sorted(document["paths"]) == [
-        "/api/changes", "/api/changes/{change_id}", "/api/changes/{change_id}/revert", "/api/me",
+        "/api/changes", "/api/changes/{change_id}", "/api/changes/{change_id}/revert",
+        "/api/cycles", "/api/cycles/{cycle_id}", "/api/me",
         "/api/overview", "/api/review-items", "/api/review-items/decide",
         "/api/review-items/{item_id}", "/api/review-items/{item_id}/approve",
         "/api/review-items/{item_id}/reject", "/api/review-items/{item_id}/resolve",
+        "/api/rules", "/api/rules/{name}",
     ]  # fmt: skip
     assert list(document["components"]["schemas"]["ItemOut"]["properties"])[: len(ITEM_KEYS)] == (
         list(ITEM_KEYS)
