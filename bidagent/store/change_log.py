@@ -29,7 +29,6 @@ __all__ = [
     "change_facets",
     "change_log_row",
     "count_changes",
-    "list_changes",
     "page_changes",
     "reverts_of",
 ]
@@ -41,7 +40,8 @@ class ChangeFilter:
 
     ``campaign_id`` and ``ad_group_id`` match the changes made under that campaign or ad group
     and those made to it; ``created_from``/``created_until`` bound ``created_at`` (``[from,
-    until)``); ``updated_since`` bounds ``updated_at`` (``bidagent changes --since``); ``text``
+    until)``); ``updated_since``/``updated_until`` bound ``updated_at`` (``[since, until)``:
+    ``bidagent changes --since/--until``); ``text``
     is a case-insensitive substring of the entity's name or id, the rule's name or the reason;
     ``review_item_id`` keeps the changes a review item holds, ``statuses`` those in any of them.
     """
@@ -58,6 +58,7 @@ class ChangeFilter:
     created_from: datetime | None = None
     created_until: datetime | None = None
     updated_since: datetime | None = None
+    updated_until: datetime | None = None
     text: str | None = None
     review_item_id: int | None = None
     statuses: tuple[str, ...] | None = None
@@ -109,6 +110,8 @@ def _conditions(where: ChangeFilter) -> list[Any]:
         found.append(col(c.created_at) < where.created_until)
     if where.updated_since is not None:
         found.append(col(c.updated_at) >= where.updated_since)
+    if where.updated_until is not None:
+        found.append(col(c.updated_at) < where.updated_until)
     if where.text:
         pattern = (
             "%" + where.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
@@ -176,27 +179,6 @@ def change_log_row(session: Session, change_id: int) -> ChangeLogRow | None:
 def change_by_id(session: Session, change_id: int) -> ChangeRecord | None:
     """The change with ``change_id``, or None."""
     return session.get(ChangeRecord, change_id)
-
-
-def list_changes(
-    session: Session,
-    *,
-    updated_since: datetime | None = None,
-    rule: str | None = None,
-    entity_id: str | None = None,
-    cycle_id: int | None = None,
-    status: str | None = None,
-    limit: int,
-) -> list[ChangeRecord]:
-    """At most ``limit`` changes matching every given filter, newest (highest id) first."""
-    where = ChangeFilter(
-        updated_since=updated_since, rule=rule, entity_id=entity_id, cycle_id=cycle_id,
-        status=status,
-    )  # fmt: skip
-    query = select(ChangeRecord)
-    if conditions := _conditions(where):
-        query = query.where(*conditions)
-    return list(session.exec(query.order_by(col(ChangeRecord.id).desc()).limit(limit)))
 
 
 def change_facets(session: Session) -> tuple[list[str], list[str], list[str]]:

@@ -18,7 +18,7 @@ from typer.testing import CliRunner, Result
 from bidagent.agent.context import AgentContext
 from bidagent.agent.cycle.change_requests import CREATION_FIELDS, api_call
 from bidagent.cli.app import app
-from bidagent.cli.changes import LIST_COLUMNS
+from bidagent.cli.changes import CONTEXT_COLUMNS, LIST_COLUMNS
 from bidagent.cli.plan import SHOWN_SKIPS
 from bidagent.settings import load_settings
 from bidagent.store import ChangeRecord, make_engine
@@ -115,12 +115,13 @@ def test_plan_json_lists_changes_with_evidence_and_twice_changes_nothing(tmp_pat
 
 
 def test_changes_json_shows_every_change_of_the_cycle(cycled: tuple[Path, int]) -> None:
-    """`changes --format json` lists every ledger row with entity name, old, new, rule, status."""
+    """`changes --format json` lists every ledger row with entity name, old, new, rule, status,
+    then the context columns."""
     config, cycle_id = cycled
     rows = _json(_invoke(config, "changes", "--format", "json"))
     ledger = _ledger(config)
     assert [r["id"] for r in rows] == [c.id for c in reversed(ledger)]
-    assert all(list(r) == LIST_COLUMNS for r in rows)
+    assert all(list(r) == [*LIST_COLUMNS, *CONTEXT_COLUMNS] for r in rows)
     assert {r["cycle_id"] for r in rows} == {cycle_id}
     for row in rows:
         assert row["rule"] and row["status"] and row["new"] is not None, row
@@ -154,7 +155,7 @@ def test_changes_csv_has_a_header_and_one_line_per_change(cycled: tuple[Path, in
     result = _invoke(config, "changes", "--format", "csv")
     assert result.exit_code == 0, result.output
     records = list(csv.reader(io.StringIO(result.stdout)))
-    assert records[0] == LIST_COLUMNS
+    assert records[0] == [*LIST_COLUMNS, *CONTEXT_COLUMNS]
     assert len(records) - 1 == len(_ledger(config))
 
 
