@@ -22,6 +22,12 @@ def config(tmp_path_factory: pytest.TempPathFactory) -> Path:
 USAGE = [
     ("changes", "--status", "bogus"),
     ("changes", "--since", "yesterday"),
+    ("changes", "--until", "soon"),
+    ("changes", "--field", "bogus"),
+    ("changes", "--actor", "bogus"),
+    ("changes", "--limit", "-1"),
+    ("changes", "--before", "0"),
+    ("changes", "--format", "xml"),
     ("changes", "show", "1", "--format", "csv"),
     ("review", "list", "--status", "bogus"),
     ("review", "list", "--kind", "bogus"),
@@ -51,6 +57,10 @@ def test_usage_errors_exit_2(config: Path, args: tuple[str, ...]) -> None:
 NOT_FOUND = [
     (("revert", "999999", "--yes"), "error: no change 999999\n"),
     (("changes", "show", "999999"), "error: no change 999999\n"),
+    (
+        ("changes", "--campaign", "no-such-campaign"),
+        "error: --campaign: no campaign with id or name 'no-such-campaign' in the synced data\n",
+    ),
     (("review", "show", "999999"), "error: review item 999999 does not exist\n"),
     (
         ("review", "approve", "999999"),
