@@ -21,6 +21,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from bidagent.cli.changes import TABLE_COLUMNS, footer
+
 REPO = Path(__file__).resolve().parents[1]
 README = REPO / "README.md"
 # Documented exit codes other than 0, by command prefix (none in the README today).
@@ -118,6 +120,19 @@ def test_readme_shows_the_plan_as_the_cli_prints_it() -> None:
     assert re.search(closing, text, flags=re.MULTILINE)
     assert {"bidagent plan --rule raise-winners --out plan.json", "bidagent cycle --plan plan.json",
             "bidagent profiles"} <= set(COMMANDS)  # fmt: skip
+
+
+def test_readme_shows_the_change_log_as_the_cli_prints_it() -> None:
+    """The README's change-log sample has the listing's columns and its paging footer."""
+    text = README.read_text(encoding="utf-8")
+    header = re.search(r"^┃ id .*┃$", text, flags=re.MULTILINE)
+    assert header is not None
+    assert [c.strip() for c in header.group(0).strip("┃").split("┃")] == TABLE_COLUMNS
+    shown = re.search(r"^showing (\d+) of (\d+) \(rows 1-\1, newest first\); next page: --before (\d+)$",
+                      text, flags=re.MULTILINE)  # fmt: skip
+    assert shown is not None
+    n, total, before = (int(g) for g in shown.groups())
+    assert shown.group(0) == footer(n, total, 1, before)
 
 
 def _entity_id(command: list[str], workdir: Workdir) -> str:

@@ -49,7 +49,16 @@ from bidagent.store.profile_locks import hold_profiles
 from bidagent.store.profile_status import profile_statuses
 from bidagent.vocabulary import MONEY_FIELDS
 
-__all__ = ["ACTORS", "CONTEXT_COLUMNS", "DEFAULT_LIMIT", "FIELDS", "LIST_COLUMNS", "register"]
+__all__ = [
+    "ACTORS",
+    "CONTEXT_COLUMNS",
+    "DEFAULT_LIMIT",
+    "FIELDS",
+    "LIST_COLUMNS",
+    "TABLE_COLUMNS",
+    "footer",
+    "register",
+]
 
 changes_app = typer.Typer(
     name="changes", help="The change log: every change, its rule, evidence and status.",
