@@ -9,7 +9,8 @@ adds), old -> new in the profile's currency with the step. A page holds ``--limi
 how far it got (``showing 100 of 12,340 (rows 1-100, newest first); next page: --before 12241``),
 on stderr for ``json`` and ``csv`` so stdout stays one document. ``revert`` plans changes back to
 the old values, shows them, and applies them after confirmation through the same sender as every
-other change.
+other change. It must not build SQL or word a change itself: the store reads, the change views and
+``plan_render`` say what a change does.
 """
 
 from __future__ import annotations
@@ -61,7 +62,9 @@ __all__ = [
 ]
 
 changes_app = typer.Typer(
-    name="changes", help="The change log: every change, its rule, evidence and status.",
+    name="changes",
+    help="The change log, newest first, a page at a time (--limit, --before): each change with its "
+    "campaign, ad group, keyword or target, old -> new, rule, status and who made it.",
     no_args_is_help=False, invoke_without_command=True,
 )  # fmt: skip
 
