@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -80,22 +79,15 @@ def _fighting_rules(folder: Path, count: int) -> Path:
     return folder
 
 
-def _check_cpu_s(folder: Path) -> tuple[float, list[RuleProblem]]:
-    started = time.process_time()
-    rule_set, problems = check_rule_set([folder])
-    assert rule_set is not None
-    return time.process_time() - started, problems
-
-
-def test_five_thousand_rules_check_in_linear_time(tmp_path: Path) -> None:
-    """5,000 rules that all fight each other give one warning per later rule, and checking them
-    costs about five times the CPU of 1,000 (linear; pairwise checks would cost 25 times)."""
-    small_s, _ = _check_cpu_s(_fighting_rules(tmp_path / "small", 1000))
-    large_s, problems = _check_cpu_s(_fighting_rules(tmp_path / "large", 5000))
-    assert (len(problems), large_s < 12 * small_s) == (4999, True)
+def test_five_thousand_fighting_rules_give_one_warning_per_later_rule(tmp_path: Path) -> None:
+    """5,000 rules that all fight each other load, with one warning per later rule naming the
+    first it fights. (The check is linear by construction, an index per field, priority, kind and
+    direction; bench/, not a timed test, is where its speed is measured.)"""
+    rule_set, problems = check_rule_set([_fighting_rules(tmp_path / "rules", 5000)])
+    assert (rule_set is not None, len(problems)) == (True, 4999)
     assert problems[-1].message == (
         f"can change bid of the same keyword in the opposite direction of rule 'r0' "
-        f"({tmp_path / 'large' / 'r.yaml'}) (and other rules) at the same priority 0; give them distinct priorities"
+        f"({tmp_path / 'rules' / 'r.yaml'}) (and other rules) at the same priority 0; give them distinct priorities"
     )
 
 
