@@ -59,6 +59,39 @@ state_path = "{tmp_path}/sandbox.db"
     return path
 
 
+def small_sandbox_config(
+    folder: Path,
+    *,
+    rules: Path = STARTER_RULES,
+    sandbox: str = "",
+    logging: str = "",
+    extra: str = "",
+) -> Path:
+    """A ``bidagent.toml`` in ``folder`` on a small sandbox (40 targets, 36 days of history: the
+    starter pack's longest window) and an initialised ledger, logging JSON; ``sandbox`` and
+    ``logging`` are more lines of those tables, ``extra`` more tables."""
+    path = folder / "bidagent.toml"
+    text = f"""
+rules_dir = "{rules}"
+[database]
+url = "sqlite:///{folder}/ledger.db"
+[ads]
+history_days = 36
+[sandbox]
+targets = 40
+seed = 11
+{sandbox}
+history_days = 36
+state_path = "{folder}/sandbox.db"
+[logging]
+format = "json"
+{logging}
+{extra}"""
+    path.write_text(text, encoding="utf-8")
+    init_ledger(f"sqlite:///{folder}/ledger.db")
+    return path
+
+
 @pytest.fixture
 def config_writer(tmp_path: Path) -> Callable[..., Path]:
     """Write a configuration file on tmp_path (see :func:`write_config`); return its path."""
