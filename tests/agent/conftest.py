@@ -13,7 +13,7 @@ import pytest
 from bidagent.agent.context import AgentContext
 from bidagent.engine import RuleSet, load_rule_set
 from bidagent.settings import Settings, load_settings
-from bidagent.store import Engine, make_engine, upgrade_database
+from bidagent.store import ChangeRecord, Engine, Session, make_engine, upgrade_database
 
 REPO = Path(__file__).resolve().parents[2]
 STARTER_RULES = REPO / "rules"
@@ -90,6 +90,14 @@ format = "json"
     path.write_text(text, encoding="utf-8")
     init_ledger(f"sqlite:///{folder}/ledger.db")
     return path
+
+
+def stored_change(agent: AgentContext, change_id: int) -> ChangeRecord:
+    """The ledger's change ``change_id`` as stored now (it must exist)."""
+    with Session(agent.engine) as session:
+        row = session.get(ChangeRecord, change_id)
+        assert row is not None
+        return row
 
 
 @pytest.fixture
