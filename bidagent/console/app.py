@@ -23,7 +23,7 @@ from bidagent.console.api import ROUTERS as API_ROUTERS
 from bidagent.console.auth import Forbidden, NotSignedIn
 from bidagent.console.deps import check_csrf, console_state
 from bidagent.console.pages import ROUTERS
-from bidagent.console.render import page
+from bidagent.console.render import error_page
 from bidagent.console.sessions import COOKIE_NAME, SessionData
 from bidagent.console.state import ConsoleState
 
@@ -84,7 +84,7 @@ async def _not_signed_in(request: Request, exc: Exception) -> Response:
         )
     if console_state(request).settings.console.auth == "proxy":
         message = "the proxy sent no user: sign in through it"
-        return page(request, "error.html", {"status": 401, "message": message}, status_code=401)
+        return error_page(request, 401, message)
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     login = "/login?next=" + quote(target, safe="")
     if request.headers.get("HX-Request"):  # htmx swaps answers in place: send the page away
@@ -95,7 +95,7 @@ async def _not_signed_in(request: Request, exc: Exception) -> Response:
 async def _forbidden(request: Request, exc: Exception) -> Response:
     if _is_api(request):
         return JSONResponse({"detail": str(exc)}, status_code=403)
-    return page(request, "error.html", {"status": 403, "message": str(exc)}, status_code=403)
+    return error_page(request, 403, str(exc))
 
 
 def create_app(state: ConsoleState) -> FastAPI:

@@ -73,13 +73,13 @@ def decide_item_changes(
 
 
 def revert(
-    state: ConsoleState, change_ids: Sequence[int], *, by: str
+    state: ConsoleState, change_ids: Sequence[int], *, by: str, owner: str = _OWNER
 ) -> tuple[list[RevertItem], list[ChangeOutcome]]:
     """Put applied changes back, as ``bidagent revert IDS --yes`` does, under the profiles'
-    locks; the plan says which were skipped and why."""
+    locks (held as ``owner``); the plan says which were skipped and why."""
     with state.open_agent() as agent:
         items, outcomes = revert_changes(
-            agent, change_ids, by=by, owner=_OWNER, wait_s=state.settings.schedule.lock_wait_s
+            agent, change_ids, by=by, owner=owner, wait_s=state.settings.schedule.lock_wait_s
         )
     log.info("console_reverted", by=by, asked=len(change_ids), applied=len(outcomes))
     return items, outcomes

@@ -22,7 +22,7 @@ from starlette.templating import Jinja2Templates
 from bidagent.console.auth import Forbidden, NotSignedIn, Principal
 from bidagent.console.deps import console_state, current_principal, session_of
 
-__all__ = ["TEMPLATES_DIR", "make_templates", "page", "percent_step"]
+__all__ = ["TEMPLATES_DIR", "error_page", "make_templates", "page", "percent_step"]
 
 TEMPLATES_DIR = Path(__file__).with_name("templates")
 
@@ -95,3 +95,9 @@ def page(
         **context,
     }
     return state.templates.TemplateResponse(request, name, full, status_code=status_code)
+
+
+def error_page(request: Request, status_code: int, message: str) -> HTMLResponse:
+    """The error page saying ``message``, answered with ``status_code``."""
+    return page(request, "error.html", {"status": status_code, "message": message},
+                status_code=status_code)  # fmt: skip

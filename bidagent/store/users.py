@@ -67,12 +67,7 @@ class ConsoleSecretRecord(SQLModel, table=True):
 
 def insert_user(session: Session, record: UserRecord) -> bool:
     """Add ``record``; False (and nothing added) when a user of that name exists."""
-    try:
-        with session.begin_nested():
-            session.add(record)
-    except IntegrityError:
-        return False
-    return True
+    return _insert_new(session, record)
 
 
 def user_by_name(session: Session, name: str) -> UserRecord | None:
@@ -123,15 +118,16 @@ def stored_secret(engine: Engine, name: str, generated: str, now: dt.datetime) -
         found = session.get(ConsoleSecretRecord, name)
         if found is not None:
             return found.value
-        if _insert_secret(session, ConsoleSecretRecord(name=name, value=generated, created_at=now)):
+        if _insert_new(session, ConsoleSecretRecord(name=name, value=generated, created_at=now)):
             return generated
         winner = session.get(ConsoleSecretRecord, name)
         assert winner is not None
         return winner.value
 
 
-def _insert_secret(session: Session, record: ConsoleSecretRecord) -> bool:
-    """Insert a secret row in a savepoint; False when another writer's row got there first."""
+def _insert_new(session: Session, record: SQLModel) -> bool:
+    """Insert ``record`` in a savepoint; False (the caller's transaction still usable) when a
+    row with its key exists, another writer's perhaps."""
     try:
         with session.begin_nested():
             session.add(record)

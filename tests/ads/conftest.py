@@ -1,4 +1,5 @@
-"""Fixtures for client tests against ``httpx.MockTransport`` handlers (the transport seam)."""
+"""Fixtures for client tests against ``httpx.MockTransport`` handlers (the transport seam), and
+where the sandbox puts an auto campaign's manual sibling (:func:`auto_and_manual`)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 from contract import recorder
 
 from bidagent.ads import AdsClient
+from bidagent.ads.models import AdGroup, Campaign
 
 TOKEN_URL = "https://api.amazon.com/auth/o2/token"
 BASE_URL = "https://advertising-api.amazon.com"
@@ -98,3 +100,15 @@ def make_client(clock: FakeClock) -> Iterator[Callable[..., tuple[AdsClient, Api
     yield build
     for client in clients:
         client.close()
+
+
+def auto_and_manual(client: AdsClient, profile_id: str) -> tuple[Campaign, AdGroup, Campaign]:
+    """The profile's first auto campaign by name, its first ad group by name, and the manual
+    sibling the sandbox builds for it (``NAME Manual``)."""
+    campaigns = {c.name: c for c in client.list_campaigns(profile_id)}
+    auto = campaigns[min(n for n, c in campaigns.items() if c.targeting_type == "auto")]
+    manual = campaigns[f"{auto.name} Manual"]
+    group = min(
+        client.list_ad_groups(profile_id, campaign_ids=[auto.campaign_id]), key=lambda g: g.name
+    )
+    return auto, group, manual

@@ -18,6 +18,7 @@ from bidagent.ads.models import AdGroup, Campaign
 from bidagent.sandbox import Sandbox
 from bidagent.sandbox.market import load_targets, term_factors
 from bidagent.vocabulary import is_asin
+from tests.ads.conftest import auto_and_manual
 
 
 @pytest.fixture
@@ -56,12 +57,7 @@ class Layout:
 
 def _layout(sandbox: Sandbox, client: AdsClient) -> Layout:
     profile_id = sandbox.profiles[0]
-    campaigns = {c.name: c for c in client.list_campaigns(profile_id)}
-    auto = campaigns[min(n for n, c in campaigns.items() if c.targeting_type == "auto")]
-    manual = campaigns[f"{auto.name} Manual"]
-    group = min(
-        client.list_ad_groups(profile_id, campaign_ids=[auto.campaign_id]), key=lambda g: g.name
-    )
+    auto, group, manual = auto_and_manual(client, profile_id)
     siblings = {
         g.name: g for g in client.list_ad_groups(profile_id, campaign_ids=[manual.campaign_id])
     }

@@ -13,7 +13,7 @@ import pytest
 from bidagent.agent.context import AgentContext
 from bidagent.engine import RuleSet, load_rule_set
 from bidagent.settings import Settings, load_settings
-from bidagent.store import Engine, make_engine, upgrade_database
+from bidagent.store import ChangeRecord, Engine, Session, make_engine, upgrade_database
 
 REPO = Path(__file__).resolve().parents[2]
 STARTER_RULES = REPO / "rules"
@@ -57,6 +57,47 @@ state_path = "{tmp_path}/sandbox.db"
     )
     init_ledger(f"sqlite:///{tmp_path}/ledger.db")
     return path
+
+
+def small_sandbox_config(
+    folder: Path,
+    *,
+    rules: Path = STARTER_RULES,
+    sandbox: str = "",
+    logging: str = "",
+    extra: str = "",
+) -> Path:
+    """A ``bidagent.toml`` in ``folder`` on a small sandbox (40 targets, 36 days of history: the
+    starter pack's longest window) and an initialised ledger, logging JSON; ``sandbox`` and
+    ``logging`` are more lines of those tables, ``extra`` more tables."""
+    path = folder / "bidagent.toml"
+    text = f"""
+rules_dir = "{rules}"
+[database]
+url = "sqlite:///{folder}/ledger.db"
+[ads]
+history_days = 36
+[sandbox]
+targets = 40
+seed = 11
+{sandbox}
+history_days = 36
+state_path = "{folder}/sandbox.db"
+[logging]
+format = "json"
+{logging}
+{extra}"""
+    path.write_text(text, encoding="utf-8")
+    init_ledger(f"sqlite:///{folder}/ledger.db")
+    return path
+
+
+def stored_change(agent: AgentContext, change_id: int) -> ChangeRecord:
+    """The ledger's change ``change_id`` as stored now (it must exist)."""
+    with Session(agent.engine) as session:
+        row = session.get(ChangeRecord, change_id)
+        assert row is not None
+        return row
 
 
 @pytest.fixture

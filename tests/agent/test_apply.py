@@ -12,6 +12,7 @@ from bidagent.agent.context import AgentContext
 from bidagent.agent.cycle.apply import apply_approved, apply_planned, reconcile_sending
 from bidagent.settings import Settings
 from bidagent.store import ChangeRecord, ReviewItemRecord, session_scope
+from tests.agent.conftest import stored_change
 
 TIMEOUT_AFTER_APPLY = """
 [sandbox.faults]
@@ -45,13 +46,6 @@ def _row(
         return row.id or 0
 
 
-def _get(agent: AgentContext, change_id: int) -> ChangeRecord:
-    with Session(agent.engine) as session:
-        row = session.get(ChangeRecord, change_id)
-        assert row is not None
-        return row
-
-
 def _bid(agent: AgentContext, profile_id: str, target_id: str) -> Decimal:
     live = agent.client.get_current(profile_id, "keyword", [target_id])[target_id]["bid"]
     return Decimal(str(live))
@@ -69,7 +63,7 @@ def test_planned_changes_are_applied_and_logged(agent: AgentContext) -> None:
     assert [(w.entity_id, w.field) for w in agent.sandbox.write_log()] == [
         (first.target_id, "bid"), (second.target_id, "bid"),
     ]  # fmt: skip
-    assert all(_get(agent, i).attempts == 1 for i in ids)
+    assert all(stored_change(agent, i).attempts == 1 for i in ids)
 
 
 def test_timeout_after_apply_is_settled_by_read_back_without_resend(
@@ -84,7 +78,7 @@ def test_timeout_after_apply_is_settled_by_read_back_without_resend(
     assert agent.sandbox is not None
     writes = [w for w in agent.sandbox.write_log() if w.entity_id == target.target_id]
     assert len(writes) == 1
-    assert _get(agent, change_id).attempts == 1
+    assert stored_change(agent, change_id).attempts == 1
 
 
 def test_reconcile_settles_rows_left_sending_by_a_crash(agent: AgentContext) -> None:
@@ -106,7 +100,7 @@ def test_reconcile_settles_rows_left_sending_by_a_crash(agent: AgentContext) -> 
     assert _bid(agent, profile_id, lost.target_id) == Decimal("0.62")
     assert _bid(agent, profile_id, moved.target_id) == Decimal("2.22")
     assert len(agent.sandbox.write_log()) == writes_before + 1  # only the lost one was resent
-    assert _get(agent, conflict_id).error_code == "conflict"
+    assert stored_change(agent, conflict_id).error_code == "conflict"
     with Session(agent.engine) as session:
         items = session.exec(select(ReviewItemRecord)).all()
     assert [(i.kind, i.entity_id) for i in items] == [("conflict", moved.target_id)]
@@ -117,7 +111,7 @@ def test_item_error_fails_the_change_with_amazons_reason(agent: AgentContext) ->
     profile_id, (target,) = _keywords(agent, 1)
     change_id = _row(agent, profile_id, target, "5000.00")
     (outcome,) = apply_planned(agent, [change_id])
-    row = _get(agent, change_id)
+    row = stored_change(agent, change_id)
     assert (outcome.status, row.status, row.error_code) == (
         "failed", "failed", "BID_OUT_OF_MARKET_PLACE_RANGE",
     )  # fmt: skip
@@ -140,7 +134,7 @@ def test_approval_applies_only_if_the_entity_still_has_the_old_value(agent: Agen
     assert "1.99" in (outcomes[moved_id][1] or "")
     assert _bid(agent, profile_id, same.target_id) == Decimal("0.44")
     assert _bid(agent, profile_id, moved.target_id) == Decimal("1.99")
-    assert _get(agent, keep_id).actor == "approval"
+    assert stored_change(agent, keep_id).actor == "approval"
 
 
 ERROR_503 = """
@@ -187,4 +181,4 @@ def test_a_503_on_targets_that_inherit_the_default_bid_settles_without_conflict(
     ]
     with Session(agent.engine) as session:
         assert session.exec(select(ReviewItemRecord)).all() == []
-    assert [_get(agent, i).attempts for i in ids] == [2, 2]
+    assert [stored_change(agent, i).attempts for i in ids] == [2, 2]

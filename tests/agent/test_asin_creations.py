@@ -7,14 +7,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlmodel import Session
-
 from bidagent.agent.context import AgentContext
 from bidagent.agent.cycle.apply import apply_planned
 from bidagent.agent.cycle.revert import ALREADY_REVERTED, apply_revert, plan_revert
 from bidagent.settings import Settings
 from bidagent.store import ChangeRecord, session_scope
 from bidagent.vocabulary import is_asin
+from tests.ads.conftest import auto_and_manual
+from tests.agent.conftest import stored_change
 
 TIMEOUT_AFTER_CREATE = """
 [sandbox.faults]
@@ -30,12 +30,7 @@ def _where(agent: AgentContext) -> dict[str, str]:
     client, sandbox = agent.client, agent.sandbox
     assert sandbox is not None
     profile_id = sandbox.profiles[0]
-    campaigns = {c.name: c for c in client.list_campaigns(profile_id)}
-    auto = campaigns[min(n for n, c in campaigns.items() if c.targeting_type == "auto")]
-    manual = campaigns[f"{auto.name} Manual"]
-    group = min(
-        client.list_ad_groups(profile_id, campaign_ids=[auto.campaign_id]), key=lambda g: g.name
-    )
+    auto, group, manual = auto_and_manual(client, profile_id)
     (asins,) = [
         g
         for g in client.list_ad_groups(profile_id, campaign_ids=[manual.campaign_id])
@@ -69,13 +64,6 @@ def _planned(
         return row.id or 0
 
 
-def _get(agent: AgentContext, change_id: int) -> ChangeRecord:
-    with Session(agent.engine) as session:
-        row = session.get(ChangeRecord, change_id)
-        assert row is not None
-        return row
-
-
 def _state(agent: AgentContext, kind: str, entity_id: str) -> str:
     profile_id = agent.client.list_profiles()[0].profile_id
     return str(agent.client.get_current(profile_id, kind, [entity_id])[entity_id]["state"])  # type: ignore[arg-type]
@@ -98,7 +86,7 @@ def test_asin_creations_are_applied_and_reverted_by_archiving_them(agent: AgentC
     ]  # fmt: skip
     outcomes = apply_planned(agent, ids)
     assert [(o.change_id, o.status) for o in outcomes] == [(i, "applied") for i in ids]
-    rows = [_get(agent, i) for i in ids]
+    rows = [stored_change(agent, i) for i in ids]
     kinds = ["product_target", "negative_target", "campaign_negative_target"]
     assert all(r.remote_id for r in rows)
     assert [_state(agent, k, str(r.remote_id)) for k, r in zip(kinds, rows, strict=True)] == [
@@ -113,8 +101,8 @@ def test_asin_creations_are_applied_and_reverted_by_archiving_them(agent: AgentC
     assert [_state(agent, k, str(r.remote_id)) for k, r in zip(kinds, rows, strict=True)] == [
         "archived"
     ] * 3
-    assert [_get(agent, i).status for i in ids] == ["reverted"] * 3
-    again = plan_revert(agent, [_get(agent, i) for i in ids])
+    assert [stored_change(agent, i).status for i in ids] == ["reverted"] * 3
+    again = plan_revert(agent, [stored_change(agent, i) for i in ids])
     assert [i.skip_reason for i in again] == [ALREADY_REVERTED] * 3
 
 
@@ -130,7 +118,7 @@ def test_a_negative_target_whose_create_timed_out_is_found_by_its_asin(
         "ad_group_id": where["group"]})  # fmt: skip
     (outcome,) = apply_planned(agent, [change_id])
     assert (outcome.status, outcome.reason) == ("applied", "confirmed by read-back")
-    row = _get(agent, change_id)
+    row = stored_change(agent, change_id)
     assert agent.sandbox is not None
     created = [w for w in agent.sandbox.write_log() if w.kind == "negative_target"]
     assert [(w.entity_id, w.field) for w in created] == [(row.remote_id, "created")]

@@ -31,33 +31,15 @@ from bidagent.store import (
     session_scope,
     upgrade_database,
 )
-from tests.agent.conftest import STARTER_RULES, init_ledger
-
-CONFIG = """
-rules_dir = "{rules}"
-[database]
-url = "sqlite:///{tmp}/ledger.db"
-[ads]
-history_days = 36
-[sandbox]
-targets = 40
-seed = 11
-seconds_per_day = 0.5
-history_days = 36
-state_path = "{tmp}/sandbox.db"
-[schedule]
-reload_rules_s = 0.2
-[logging]
-format = "json"
-"""
+from tests.agent.conftest import STARTER_RULES, small_sandbox_config
 
 
 def _config(tmp_path: Path, extra: str = "", rules_dir: Path = STARTER_RULES) -> Path:
     """A small, fast sandbox (36 days of history cover the starter pack's longest window)."""
-    path = tmp_path / "bidagent.toml"
-    path.write_text(CONFIG.format(rules=rules_dir, tmp=tmp_path) + extra, encoding="utf-8")
-    init_ledger(f"sqlite:///{tmp_path}/ledger.db")
-    return path
+    return small_sandbox_config(
+        tmp_path, rules=rules_dir, sandbox="seconds_per_day = 0.5",
+        extra="[schedule]\nreload_rules_s = 0.2\n" + extra,
+    )  # fmt: skip
 
 
 def _bidagent(config: Path, *args: str) -> subprocess.Popen[str]:

@@ -11,37 +11,20 @@ from typing import Any
 from typer.testing import CliRunner, Result
 
 from bidagent.cli.app import app
-from tests.agent.conftest import init_ledger
+from tests.agent.conftest import small_sandbox_config
 
 RULES = Path(__file__).resolve().parents[2] / "rules"
-SANDBOX_CONFIG = """
-rules_dir = "{rules}"
-[database]
-url = "sqlite:///{tmp}/ledger.db"
-[ads]
-history_days = 36
-[sandbox]
-targets = 40
-seed = 11
-history_days = 36
-state_path = "{tmp}/sandbox.db"
-[logging]
-format = "json"
-level = "WARNING"
-"""
 
 
 def sandbox_config(folder: Path, *, own_rules: bool = False) -> Path:
-    """A ``bidagent.toml`` in ``folder`` on its own sandbox and migrated ledger; with
-    ``own_rules`` the starter rules are copied into ``folder/rules`` so a test may edit them."""
+    """A ``bidagent.toml`` in ``folder`` on its own small sandbox and migrated ledger, logging
+    warnings only (see :func:`tests.agent.conftest.small_sandbox_config`); with ``own_rules``
+    the starter rules are copied into ``folder/rules`` so a test may edit them."""
     rules = RULES
     if own_rules:
         rules = folder / "rules"
         shutil.copytree(RULES, rules)
-    path = folder / "bidagent.toml"
-    path.write_text(SANDBOX_CONFIG.format(rules=rules, tmp=folder), encoding="utf-8")
-    init_ledger(f"sqlite:///{folder}/ledger.db")
-    return path
+    return small_sandbox_config(folder, rules=rules, logging='level = "WARNING"')
 
 
 def invoke(config: Path | None, *args: str) -> Result:

@@ -14,25 +14,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from tests.agent.conftest import STARTER_RULES, init_ledger
-
-CONFIG = """
-rules_dir = "{rules}"
-[database]
-url = "sqlite:///{tmp}/ledger.db"
-[ads]
-history_days = 36
-[sandbox]
-targets = 40
-seed = 11
-seconds_per_day = 0.5
-history_days = 36
-state_path = "{tmp}/sandbox.db"
-[logging]
-format = "json"
-[console]
-port = {port}
-"""
+from tests.agent.conftest import small_sandbox_config
 
 
 def _free_port() -> int:
@@ -42,10 +24,9 @@ def _free_port() -> int:
 
 
 def _config(tmp_path: Path, port: int) -> Path:
-    path = tmp_path / "bidagent.toml"
-    path.write_text(CONFIG.format(rules=STARTER_RULES, tmp=tmp_path, port=port), encoding="utf-8")
-    init_ledger(f"sqlite:///{tmp_path}/ledger.db")
-    return path
+    return small_sandbox_config(
+        tmp_path, sandbox="seconds_per_day = 0.5", extra=f"[console]\nport = {port}\n"
+    )
 
 
 def _start(config: Path, log: Path, *args: str) -> subprocess.Popen[bytes]:

@@ -20,9 +20,16 @@ from bidagent.console.api.shaping import change_detail, change_out, outcome_out
 from bidagent.console.auth import Principal
 from bidagent.console.decisions import revert
 from bidagent.console.deps import console_state, require
+from bidagent.console.state import ConsoleState
 from bidagent.errors import BidAgentError
 from bidagent.store import Session
-from bidagent.store.change_log import ChangeFilter, change_log_row, count_changes, page_changes
+from bidagent.store.change_log import (
+    ChangeFilter,
+    ChangeLogRow,
+    change_log_row,
+    count_changes,
+    page_changes,
+)
 
 __all__ = ["router"]
 
@@ -72,17 +79,21 @@ def list_changes(
     return ChangePage(total=total, next_before_id=next_id, changes=[change_out(r) for r in shown])
 
 
+def _row(state: ConsoleState, change_id: int) -> ChangeLogRow:
+    """The change's row with its names, or 404."""
+    with Session(state.engine) as session:
+        row = change_log_row(session, change_id)
+    if row is None:
+        raise HTTPException(404, f"change {change_id} does not exist")
+    return row
+
+
 @router.get("/{change_id}")
 def get_change(
     request: Request, change_id: int, principal: Annotated[Principal, Depends(require("viewer"))]
 ) -> ChangeDetail:
     """One change in full: evidence, rule file and hash, payload, times."""
-    state = console_state(request)
-    with Session(state.engine) as session:
-        row = change_log_row(session, change_id)
-    if row is None:
-        raise HTTPException(404, f"change {change_id} does not exist")
-    return change_detail(row)
+    return change_detail(_row(console_state(request), change_id))
 
 
 @router.post("/{change_id}/revert")
@@ -91,10 +102,7 @@ def revert_change(
 ) -> RevertOut:
     """Put an applied change back (archive what it created), unless its entity changed since."""
     state = console_state(request)
-    with Session(state.engine) as session:
-        row = change_log_row(session, change_id)
-    if row is None:
-        raise HTTPException(404, f"change {change_id} does not exist")
+    row = _row(state, change_id)
     try:
         items, outcomes = revert(state, [change_id], by=principal.name)
     except BidAgentError as exc:  # the profile busy with a cycle, the Ads API down

@@ -6,13 +6,14 @@ profile. The performance series stay on the page.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 
 from bidagent.agent.service.kill_switch import GLOBAL_SCOPE
 from bidagent.console.api.schemas import Overview, ProfileOut, SwitchOut
+from bidagent.console.api.shaping import iso
 from bidagent.console.auth import Principal
 from bidagent.console.deps import console_state, require
 from bidagent.console.metrics import data_age_days
@@ -23,10 +24,6 @@ from bidagent.store.profile_status import profile_statuses, switch_rows
 __all__ = ["router"]
 
 router = APIRouter(prefix="/api", tags=["overview"])
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
 
 
 @router.get("/overview")
@@ -54,8 +51,8 @@ def overview(
             currency_code=s.currency_code,
             last_cycle_id=s.last_cycle.id if s.last_cycle else None,
             last_cycle_outcome=s.last_cycle.outcome if s.last_cycle else None,
-            last_cycle_finished_at=_iso(s.last_cycle.finished_at) if s.last_cycle else None,
-            last_success_finished_at=_iso(s.last_success.finished_at) if s.last_success else None,
+            last_cycle_finished_at=iso(s.last_cycle.finished_at) if s.last_cycle else None,
+            last_success_finished_at=iso(s.last_success.finished_at) if s.last_success else None,
             data_age_days=data_age_days(s, now),
             paused=GLOBAL_SCOPE in paused or s.profile_id in paused,
         )
@@ -74,7 +71,7 @@ def overview(
                 paused=s.paused,
                 reason=s.reason,
                 changed_by=s.changed_by,
-                changed_at=_iso(s.changed_at),
+                changed_at=iso(s.changed_at),
             )
             for s in switches
         ],

@@ -24,7 +24,15 @@ from bidagent.store import ReviewItemRecord
 from bidagent.store.change_log import ChangeLogRow
 from bidagent.store.transitions import ChangeOutcome
 
-__all__ = ["change_detail", "change_out", "decision_out", "item_out", "item_url", "outcome_out"]
+__all__ = [
+    "change_detail",
+    "change_out",
+    "decision_out",
+    "iso",
+    "item_out",
+    "item_url",
+    "outcome_out",
+]
 
 
 def item_url(public_url: str | None, item_id: int) -> str:
@@ -65,7 +73,8 @@ def change_out(row: ChangeLogRow) -> ChangeOut:
     )
 
 
-def _iso(value: datetime | None) -> str | None:
+def iso(value: datetime | None) -> str | None:
+    """A moment as ISO 8601, None as None."""
     return value.isoformat() if value is not None else None
 
 
@@ -82,9 +91,9 @@ def change_detail(row: ChangeLogRow) -> ChangeDetail:
         error_code=change.error_code,
         remote_id=change.remote_id,
         reverts_change_id=change.reverts_change_id,
-        created_at=_iso(change.created_at),
-        sent_at=_iso(change.sent_at),
-        finished_at=_iso(change.finished_at),
+        created_at=iso(change.created_at),
+        sent_at=iso(change.sent_at),
+        finished_at=iso(change.finished_at),
     )
 
 

@@ -4,9 +4,9 @@ Shows the change's values, the synced names, rule file and content hash, cycle, 
 notes and payload, the changes that reverted it (and the change it reverts), and the entity's
 daily spend, sales and clicks for 14 days either side of the change's day (its cycle's business
 date, else the day it finished) as a chart with the day marked. ``POST /changes/{id}/revert``
-puts it back through the CLI's revert path (:func:`bidagent.agent.cycle.revert.revert_changes`:
-live values are read first, a field changed since is skipped and says so) under the profile's
-lock, recording the approver's name as who asked. It must not build SQL.
+puts it back through :func:`bidagent.console.decisions.revert`, the CLI's revert path (live
+values are read first, a field changed since is skipped and says so) under the profile's lock,
+recording the approver's name as who asked. It must not build SQL.
 """
 
 from __future__ import annotations
@@ -18,11 +18,12 @@ import structlog
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
-from bidagent.agent.cycle.revert import revert_changes, revert_summary
+from bidagent.agent.cycle.revert import revert_summary
 from bidagent.console.auth import Principal
 from bidagent.console.change_rows import change_view
+from bidagent.console.decisions import revert
 from bidagent.console.deps import console_state, current_principal, require
-from bidagent.console.render import page
+from bidagent.console.render import error_page, page
 from bidagent.errors import BidAgentError
 from bidagent.store import ChangeRecord, CycleRecord, Session
 from bidagent.store.change_log import change_by_id, change_log_row, reverts_of
@@ -134,8 +135,7 @@ def _context(request: Request, change_id: int) -> dict[str, Any] | None:
 
 
 def _not_found(request: Request, change_id: int) -> HTMLResponse:
-    context = {"status": 404, "message": f"There is no change {change_id}."}
-    return page(request, "error.html", context, status_code=404)
+    return error_page(request, 404, f"There is no change {change_id}.")
 
 
 @router.get("/changes/{change_id}", response_class=HTMLResponse)
@@ -162,11 +162,8 @@ def revert_change(
     if _context(request, change_id) is None:
         return _not_found(request, change_id)
     try:
-        with state.open_agent() as agent:
-            items, outcomes = revert_changes(
-                agent, [change_id], by=principal.name, owner=f"bidagent console ({principal.name})",
-                wait_s=state.settings.schedule.lock_wait_s,
-            )  # fmt: skip
+        owner = f"bidagent console ({principal.name})"
+        items, outcomes = revert(state, [change_id], by=principal.name, owner=owner)
         applied = any(o.status == "applied" for o in outcomes)
         result = {"ok": applied, "message": revert_summary(items, outcomes)}
     except BidAgentError as exc:  # busy profile, paused, API refused: say so on the page

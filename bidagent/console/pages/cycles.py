@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse
 from bidagent.console.auth import Principal
 from bidagent.console.cycle_views import PHASES, cycle_detail, cycles_view
 from bidagent.console.deps import console_state, require
-from bidagent.console.render import page
+from bidagent.console.render import error_page, page
 from bidagent.store import Session
 from bidagent.store.cycle_list import CycleFilter
 
@@ -51,6 +51,5 @@ def cycle(
     with Session(state.engine) as session:
         detail = cycle_detail(session, cycle_id)
     if detail is None:
-        message = f"no cycle {cycle_id}"
-        return page(request, "error.html", {"status": 404, "message": message}, status_code=404)
+        return error_page(request, 404, f"no cycle {cycle_id}")
     return page(request, "cycle.html", {"detail": detail, "phases": PHASES})

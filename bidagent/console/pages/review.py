@@ -50,6 +50,7 @@ PAGE_SIZE = 50
 NONE_KEY = "-"  # in a query string: "items without one" (no rule, no campaign)
 _MAX_NOTICE = 200
 Layout = Literal["none", "kind", "rule", "campaign", "severity"]
+PageNo = Annotated[int, Query(alias="page", ge=1, le=1_000_000)]  # the queue's ``?page=N``
 
 
 def _key(value: str | None) -> str | None:
@@ -179,7 +180,7 @@ def review_queue(
     where: Annotated[ItemFilter, Depends(queue_params)],
     by: Layout = "none",
     sort: Sort = "oldest",
-    page_no: Annotated[int, Query(alias="page", ge=1, le=1_000_000)] = 1,
+    page_no: PageNo = 1,
     decided: Annotated[str | None, Query(max_length=2000)] = None,
 ) -> HTMLResponse:
     """The queue page, or (``HX-Target: queue``) just the queue for an htmx swap."""
@@ -212,7 +213,7 @@ def review_list(
     principal: Annotated[Principal, Depends(require("viewer"))],
     where: Annotated[ItemFilter, Depends(queue_params)],
     sort: Sort = "oldest",
-    page_no: Annotated[int, Query(alias="page", ge=1, le=1_000_000)] = 1,
+    page_no: PageNo = 1,
     slot: Annotated[str, Query(pattern=r"^[a-z0-9]{1,12}$")] = "flat",
 ) -> HTMLResponse:
     """One page of items (a group's, or the flat queue's): the htmx partial behind groups and

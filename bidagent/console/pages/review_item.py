@@ -23,7 +23,7 @@ from bidagent.agent.review.change_choice import change_set_of, close_over_sets
 from bidagent.console.auth import Principal
 from bidagent.console.decisions import decide_item_changes, decide_items
 from bidagent.console.deps import console_state, require
-from bidagent.console.render import page
+from bidagent.console.render import error_page, page
 from bidagent.errors import BidAgentError, ReviewError
 from bidagent.store import CHANGE_STATUSES, ReviewItemRecord, Session
 from bidagent.store.change_log import ChangeFilter, ChangeLogRow, page_changes
@@ -37,11 +37,6 @@ router = APIRouter(include_in_schema=False)
 SETTLED_SHOWN = 500  # decided changes listed on the page; the API pages through the rest
 SUPERSEDED_PAGE = 200
 _SETTLED = tuple(s for s in CHANGE_STATUSES if s not in ("held", "superseded"))
-
-
-def _not_found(request: Request, item_id: int) -> HTMLResponse:
-    message = f"review item {item_id} does not exist"
-    return page(request, "error.html", {"status": 404, "message": message}, status_code=404)
 
 
 def _rows(
@@ -94,7 +89,7 @@ def review_item(
     with Session(state.engine) as session:
         item = item_by_id(session, item_id)
         if item is None:
-            return _not_found(request, item_id)
+            return error_page(request, 404, f"review item {item_id} does not exist")
         context = item_context(session, item)
     return page(request, "review_item.html", context)
 

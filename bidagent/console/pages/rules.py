@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse
 
 from bidagent.console.auth import Principal
 from bidagent.console.deps import console_state, require
-from bidagent.console.render import page
+from bidagent.console.render import error_page, page
 from bidagent.console.rule_files import read_rule_file
 from bidagent.console.rule_views import rule_detail, rules_view
 from bidagent.store import Session
@@ -27,10 +27,6 @@ __all__ = ["router"]
 router = APIRouter(include_in_schema=False)
 
 Profile = Annotated[str | None, Query(max_length=32)]
-
-
-def _not_found(request: Request, message: str) -> HTMLResponse:
-    return page(request, "error.html", {"status": 404, "message": message}, status_code=404)
 
 
 @router.get("/rules", response_class=HTMLResponse)
@@ -54,7 +50,7 @@ def rule_file(
     state = console_state(request)
     source = read_rule_file(state.settings.rules_dir, name)
     if source is None:
-        return _not_found(request, "there is no such rule file in the rules folder")
+        return error_page(request, 404, "there is no such rule file in the rules folder")
     return page(request, "rule_file.html", {"source": source})
 
 
@@ -70,5 +66,5 @@ def rule(
     with Session(state.engine) as session:
         detail = rule_detail(session, state.settings.rules_dir, name, profile or None)
     if detail is None:
-        return _not_found(request, f"no rule named {name!r} in the rule files or the cycles")
+        return error_page(request, 404, f"no rule named {name!r} in the rule files or the cycles")
     return page(request, "rule.html", {"detail": detail, "view": detail.view})
